@@ -1,0 +1,49 @@
+/**
+ * Every failure the core reports carries a stable `code`, so callers (commands, tests, other
+ * extensions) branch on the code, never on message text.
+ */
+export type ErrorCode =
+  // git, classified from stderr in one place (see classifyGitStderr)
+  | 'GitNotFound'
+  | 'GitTooOld'
+  | 'NotARepository'
+  | 'UnsafeRepository'
+  | 'NoCommits'
+  | 'BranchExists'
+  | 'BranchNotFound'
+  | 'BranchCheckedOut'
+  | 'WorktreePathExists'
+  | 'WorktreeDirty'
+  | 'WorktreeLocked'
+  | 'WorktreeHasSubmodules'
+  | 'RefChanged'
+  | 'MergeConflict'
+  | 'GitFailed'
+  // rules of this extension, checked before any git call
+  | 'InvalidInput'
+  | 'TaskNotFound'
+  | 'TaskHasWorktree'
+  | 'TaskHasNoWorktree'
+  | 'WorktreeNotFound'
+  | 'WorktreeAssigned'
+  | 'UnmergedWork'
+  | 'BaseDirty'
+  | 'StoreCorrupt'
+  | 'StoreLocked'
+  | 'Untrusted';
+
+export class TaskWorktreesError extends Error {
+  constructor(
+    readonly code: ErrorCode,
+    message: string,
+    /** Paths or items the user would want listed next to the message (dirty files, conflicts). */
+    readonly details: readonly string[] = [],
+  ) {
+    super(message);
+    this.name = 'TaskWorktreesError';
+  }
+}
+
+export function isCoded(error: unknown, code?: ErrorCode): error is TaskWorktreesError {
+  return error instanceof TaskWorktreesError && (code === undefined || error.code === code);
+}

@@ -1,0 +1,540 @@
+import { existsSync, promises as fs, realpathSync } from 'node:fs';
+import { basename, isAbsolute, join, relative, resolve, sep } from 'node:path';
+import { TaskWorktreesError } from './errors';
+import { GitAdapter, GitAdapterOptions } from './git/adapter';
+import { WorkingTreeStatus, WorktreeEntry } from './git/porcelain';
+import { MergeEngine } from './merge';
+import { validateBranchName, validateSubject, validateTaskId } from './tasks/ids';
+import { isTaskStatus, MergeStrategy, Task, TaskStatus } from './tasks/model';
+import { StoreProblem, TaskStore } from './tasks/store';
+
+export interface LifecycleSettings {
+  /** Where task worktrees go: relative to the main worktree, or absolute. `${repoName}` is replaced. */
+  worktreeRoot: string;
+  branchPrefix: string;
+  /** Empty: the branch checked out where the task is created. */
+  defaultBaseBranch: string;
+  mergeStrategy: MergeStrategy;
+}
+
+export const DEFAULT_SETTINGS: LifecycleSettings = {
+  worktreeRoot: '.worktrees',
+  branchPrefix: 'task/',
+  defaultBaseBranch: '',
+  mergeStrategy: 'merge',
+};
+
+export type WorktreeState = 'none' | 'present' | 'missing';
+
+export interface TaskView extends Task {
+  /** present: git lists it and its directory exists; missing: the store names one git does not have. */
+  worktreeState: WorktreeState;
+  locked?: string;
+  detached?: boolean;
+}
+
+export interface Board {
+  tasks: TaskView[];
+  /** Worktrees git has that no task claims (made outside the extension): can be adopted. */
+  unassigned: WorktreeEntry[];
+  problems: StoreProblem[];
+  mainWorktree: string;
+}
+
+export interface WorktreeDetails {
+  status: WorkingTreeStatus;
+  ahead: number;
+  behind: number;
+}
+
+export interface MergeResult {
+  merged: boolean;
+  commit?: string;
+  conflicts?: string[];
+  task: Task;
+  /** Set when the merge landed but removing the worktree or branch afterwards was refused. */
+  cleanupError?: string;
+}
+
+export interface CreateTaskInput {
+  subject: string;
+  description?: string;
+  baseBranch?: string;
+  blockedBy?: string[];
+}
+
+/**
+ * The rules of the task/worktree lifecycle for one repository. Mutations run one at a time
+ * (a queue per repository); the store's lock orders them across processes.
+ */
+export class TaskService {
+  private queue: Promise<unknown> = Promise.resolve();
+  private readonly mutationListeners = new Set<() => void>();
+  private readonly mergeEngine: MergeEngine;
+
+  private constructor(
+    readonly git: GitAdapter,
+    readonly store: TaskStore,
+    readonly mainWorktree: string,
+    readonly commonDir: string,
+    private settings: LifecycleSettings,
+  ) {
+    this.mergeEngine = new MergeEngine(git);
+  }
+
+  static async open(
+    repoDir: string,
+    settings: Partial<LifecycleSettings> = {},
+    gitOptions: GitAdapterOptions = {},
+  ): Promise<TaskService> {
+    const git = new GitAdapter(repoDir, gitOptions);
+    const { commonDir } = await git.locate();
+    const [main] = await git.listWorktrees();
+    if (!main || main.bare) {
+      throw new TaskWorktreesError('NotARepository', 'Bare repositories are not supported: open a worktree of the repository.');
+    }
+    return new TaskService(git, new TaskStore(TaskStore.dirFor(commonDir)), main.path, commonDir, { ...DEFAULT_SETTINGS, ...settings });
+  }
+
+  updateSettings(settings: Partial<LifecycleSettings>): void {
+    this.settings = { ...this.settings, ...settings };
+  }
+
+  onDidMutate(listener: () => void): () => void {
+    this.mutationListeners.add(listener);
+    return () => this.mutationListeners.delete(listener);
+  }
+
+  // ---- reading ---------------------------------------------------------------------------
+
+  /** The whole board: one `git worktree list` and the store's files, whatever the number of worktrees. */
+  async board(): Promise<Board> {
+    const [{ tasks, problems }, entries] = await Promise.all([this.store.load(), this.git.listWorktrees()]);
+    const byPath = new Map(entries.map((entry) => [canonicalPath(entry.path), entry]));
+    const claimed = new Set<string>();
+    const views = tasks.map((task): TaskView => {
+      if (!task.worktreePath) return { ...task, worktreeState: 'none' };
+      const key = canonicalPath(task.worktreePath);
+      claimed.add(key);
+      const entry = byPath.get(key);
+      if (!entry || entry.prunable) return { ...task, worktreeState: 'missing' };
+      return { ...task, worktreeState: 'present', locked: entry.locked, detached: entry.detached };
+    });
+    const mainKey = canonicalPath(this.mainWorktree);
+    const unassigned = entries.filter((entry) => !entry.bare && !claimed.has(canonicalPath(entry.path)) && canonicalPath(entry.path) !== mainKey);
+    return { tasks: views, unassigned, problems, mainWorktree: this.mainWorktree };
+  }
+
+  async task(taskId: string): Promise<Task> {
+    return this.store.get(validateTaskId(taskId));
+  }
+
+  /** Dirty files and ahead/behind the base: two git calls, asked for lazily per worktree. */
+  async worktreeDetails(task: Task): Promise<WorktreeDetails | undefined> {
+    if (!task.worktreePath || !task.branch || !existsSync(task.worktreePath)) return undefined;
+    const [status, counts] = await Promise.all([
+      this.git.status(task.worktreePath),
+      this.git.aheadBehind(task.baseBranch, task.branch).catch(() => ({ ahead: 0, behind: 0 })),
+    ]);
+    return { status, ...counts };
+  }
+
+  async currentBranch(): Promise<string | undefined> {
+    return this.git.currentBranch();
+  }
+
+  async localBranches(): Promise<string[]> {
+    return (await this.git.branchHeads()).map((head) => head.name);
+  }
+
+  /** The task whose worktree contains `path` (a window's folder), if any. */
+  async taskAt(path: string): Promise<Task | undefined> {
+    const key = canonicalPath(path);
+    const { tasks } = await this.store.load();
+    return tasks.find((task) => task.worktreePath && isInside(key, canonicalPath(task.worktreePath)));
+  }
+
+  worktreePathFor(taskId: string): string {
+    return join(this.worktreeRoot(), validateTaskId(taskId));
+  }
+
+  // ---- mutations ---------------------------------------------------------------------------
+
+  async createTask(input: CreateTaskInput): Promise<Task> {
+    const subject = validateSubject(input.subject);
+    const description = typeof input.description === 'string' ? input.description : '';
+    const blockedBy = (input.blockedBy ?? []).map((id) => validateTaskId(id));
+    const requestedBase = input.baseBranch || this.settings.defaultBaseBranch;
+    if (requestedBase) validateBranchName(requestedBase, 'base branch');
+    return this.run(async () => {
+      const baseBranch = requestedBase || (await this.currentBranchOrThrow());
+      if (!(await this.git.branchCommit(baseBranch))) {
+        throw new TaskWorktreesError('BranchNotFound', `The base branch "${baseBranch}" does not exist.`);
+      }
+      const branches = new Set(await this.localBranches());
+      return this.store.create(
+        { subject, description, status: 'pending', owner: '', baseBranch, blockedBy },
+        (id) => branches.has(`${this.settings.branchPrefix}${id}`) || existsSync(this.worktreePathFor(id)),
+      );
+    });
+  }
+
+  /** Creates `<root>/<id>` on a new branch `<prefix><id>` from the task's base; undone completely on failure. */
+  async createWorktree(taskId: string): Promise<Task> {
+    validateTaskId(taskId);
+    const branch = validateBranchName(`${this.settings.branchPrefix}${taskId}`, 'branch name (check the branch prefix setting)');
+    return this.run(async () => {
+      const task = await this.store.get(taskId);
+      if (task.worktreePath) {
+        throw new TaskWorktreesError('TaskHasWorktree', `Task "${taskId}" already has a worktree at ${task.worktreePath}.`);
+      }
+      const baseOid = await this.git.branchCommit(task.baseBranch);
+      if (!baseOid) {
+        throw new TaskWorktreesError('BranchNotFound', `The task's base branch "${task.baseBranch}" does not exist.`);
+      }
+      if (await this.git.branchCommit(branch)) {
+        throw new TaskWorktreesError('BranchExists', `A branch "${branch}" already exists. Use "Assign Existing Worktree/Branch" to bind it to this task.`);
+      }
+      const path = this.worktreePathFor(taskId);
+      if (existsSync(path)) {
+        throw new TaskWorktreesError('WorktreePathExists', `${path} already exists; move it away or choose another worktree root.`);
+      }
+      await this.excludeWorktreeRoot();
+      await this.store.log('worktree.create.before', taskId, { branch, path, base: task.baseBranch });
+      try {
+        await this.git.addWorktreeWithNewBranch(path, branch, baseOid);
+        return await this.store.update(taskId, (current) => {
+          current.branch = branch;
+          current.worktreePath = canonicalPath(path);
+          return { type: 'worktree.create.after', detail: { branch, path } };
+        });
+      } catch (error) {
+        await this.rollBackCreatedWorktree(path, branch, baseOid);
+        await this.store.log('worktree.create.failed', taskId, { branch, path, error: (error as Error).message });
+        throw error;
+      }
+    });
+  }
+
+  /** Binds an existing worktree, or an existing branch (checked out where it is, or in a new worktree). */
+  async assignWorktree(taskId: string, target: { worktreePath?: string; branch?: string }): Promise<Task> {
+    validateTaskId(taskId);
+    if (target.branch !== undefined) validateBranchName(target.branch);
+    if (target.worktreePath === undefined && target.branch === undefined) {
+      throw new TaskWorktreesError('InvalidInput', 'Give a worktreePath or a branch to assign.');
+    }
+    if (target.worktreePath !== undefined && (typeof target.worktreePath !== 'string' || !isAbsolute(target.worktreePath))) {
+      throw new TaskWorktreesError('InvalidInput', 'worktreePath must be an absolute path of one of the repository\'s worktrees.');
+    }
+    return this.run(async () => {
+      const task = await this.store.get(taskId);
+      if (task.worktreePath) {
+        throw new TaskWorktreesError('TaskHasWorktree', `Task "${taskId}" already has a worktree at ${task.worktreePath}.`);
+      }
+      const board = await this.board();
+      const entry = target.worktreePath
+        ? board.unassigned.find((candidate) => canonicalPath(candidate.path) === canonicalPath(target.worktreePath!))
+        : board.unassigned.find((candidate) => candidate.branch === target.branch);
+      if (entry) {
+        if (target.branch !== undefined && entry.branch !== target.branch) {
+          throw new TaskWorktreesError('InvalidInput', `${entry.path} has ${entry.branch ?? 'a detached HEAD'} checked out, not ${target.branch}.`);
+        }
+        return this.bind(taskId, entry.path, entry.branch, 'worktree.assigned');
+      }
+      if (target.worktreePath) {
+        const owner = board.tasks.find((other) => other.worktreePath && canonicalPath(other.worktreePath) === canonicalPath(target.worktreePath!));
+        throw owner
+          ? new TaskWorktreesError('WorktreeAssigned', `${target.worktreePath} already belongs to task "${owner.id}".`)
+          : new TaskWorktreesError('WorktreeNotFound', `${target.worktreePath} is not a worktree of this repository (or it is the main worktree).`);
+      }
+      const branch = target.branch!;
+      const branchOid = await this.git.branchCommit(branch);
+      if (!branchOid) throw new TaskWorktreesError('BranchNotFound', `There is no branch "${branch}".`);
+      const checkedOut = (await this.git.listWorktrees()).find((candidate) => candidate.branch === branch);
+      if (checkedOut) {
+        throw new TaskWorktreesError('BranchCheckedOut', `"${branch}" is checked out in ${checkedOut.path}, which is the main worktree or another task's.`);
+      }
+      const path = this.worktreePathFor(taskId);
+      if (existsSync(path)) throw new TaskWorktreesError('WorktreePathExists', `${path} already exists.`);
+      await this.excludeWorktreeRoot();
+      await this.git.addWorktreeForBranch(path, branch);
+      try {
+        return await this.bind(taskId, path, branch, 'worktree.assigned');
+      } catch (error) {
+        await this.git.removeWorktree(path, true).catch(() => undefined);
+        throw error;
+      }
+    });
+  }
+
+  async setStatus(taskId: string, status: TaskStatus, owner?: string): Promise<Task> {
+    validateTaskId(taskId);
+    if (!isTaskStatus(status)) {
+      throw new TaskWorktreesError('InvalidInput', `Unknown status ${JSON.stringify(String(status))}: use pending, in_progress or completed.`);
+    }
+    const newOwner = owner === undefined ? undefined : validateOwner(owner);
+    return this.run(() =>
+      this.store.update(taskId, (task) => {
+        task.status = status;
+        if (newOwner !== undefined) task.owner = newOwner;
+        const type = status === 'completed' ? 'task.completed' : newOwner ? 'task.claimed' : 'task.status';
+        return { type, detail: { status, owner: task.owner } };
+      }),
+    );
+  }
+
+  async completeTask(taskId: string): Promise<Task> {
+    return this.setStatus(taskId, 'completed');
+  }
+
+  async mergeTask(taskId: string, options: { strategy?: MergeStrategy; removeWorktree?: boolean; deleteBranch?: boolean } = {}): Promise<MergeResult> {
+    validateTaskId(taskId);
+    const strategy = options.strategy ?? this.settings.mergeStrategy;
+    if (strategy !== 'merge' && strategy !== 'squash') {
+      throw new TaskWorktreesError('InvalidInput', `Unknown merge strategy ${JSON.stringify(String(strategy))}: use merge or squash.`);
+    }
+    const result = await this.run(async (): Promise<MergeResult> => {
+      const task = await this.store.get(taskId);
+      if (!task.branch) throw new TaskWorktreesError('TaskHasNoWorktree', `Task "${taskId}" has no branch to merge.`);
+      const [branchOid, baseOid, entries] = await Promise.all([
+        this.git.branchCommit(task.branch),
+        this.git.branchCommit(task.baseBranch),
+        this.git.listWorktrees(),
+      ]);
+      if (!branchOid) throw new TaskWorktreesError('BranchNotFound', `The task's branch "${task.branch}" does not exist any more.`);
+      if (!baseOid) throw new TaskWorktreesError('BranchNotFound', `The task's base branch "${task.baseBranch}" does not exist.`);
+      const taskEntry = entries.find((entry) => task.worktreePath && canonicalPath(entry.path) === canonicalPath(task.worktreePath) && !entry.prunable);
+      if (taskEntry) {
+        const status = await this.git.status(taskEntry.path);
+        if (status.files.length > 0) {
+          throw new TaskWorktreesError('WorktreeDirty', `Task "${taskId}" has uncommitted or untracked files; commit them (or remove them) before merging, so that nothing is left behind.`, status.files);
+        }
+      }
+      await this.store.log('merge.before', taskId, { base: task.baseBranch, branch: task.branch, strategy });
+      const attempt = await this.mergeEngine
+        .merge({
+          base: task.baseBranch,
+          baseOid,
+          branch: task.branch,
+          branchOid,
+          strategy,
+          message: strategy === 'squash' ? `${task.subject} (task ${task.id})` : `Merge task ${task.id}: ${task.subject}`,
+          baseWorktree: entries.find((entry) => entry.branch === task.baseBranch && !entry.prunable),
+        })
+        .catch(async (error: Error) => {
+          await this.store.log('merge.failed', taskId, { error: error.message });
+          throw error;
+        });
+      if (!attempt.merged) {
+        await this.store.log('merge.conflict', taskId, { conflicts: attempt.conflicts });
+        return { merged: false, conflicts: attempt.conflicts, task };
+      }
+      const merged = await this.store.update(taskId, (current) => {
+        current.status = 'completed';
+        current.merge = { commit: attempt.commit, branchHead: branchOid, strategy, at: new Date().toISOString() };
+        return { type: 'merge.after', detail: { commit: attempt.commit, base: current.baseBranch, strategy } };
+      });
+      return { merged: true, commit: attempt.commit, task: merged };
+    });
+    if (!result.merged || !options.removeWorktree) return result;
+    try {
+      const task = result.task.worktreePath
+        ? await this.removeWorktree(taskId, { deleteBranch: options.deleteBranch })
+        : await this.deleteTaskBranch(taskId, options.deleteBranch);
+      return { ...result, task };
+    } catch (error) {
+      return { ...result, cleanupError: (error as Error).message };
+    }
+  }
+
+  /**
+   * Removes the task's worktree. Refuses (WorktreeDirty, with the files) when anything would be
+   * lost, unless `force`; never removes a locked worktree. The branch is deleted only on request and
+   * only when merged into the base (or `force`).
+   */
+  async removeWorktree(taskId: string, options: { force?: boolean; deleteBranch?: boolean } = {}): Promise<Task> {
+    validateTaskId(taskId);
+    return this.run(async () => {
+      const task = await this.store.get(taskId);
+      if (!task.worktreePath) throw new TaskWorktreesError('TaskHasNoWorktree', `Task "${taskId}" has no worktree.`);
+      const entries = await this.git.listWorktrees();
+      const entry = entries.find((candidate) => canonicalPath(candidate.path) === canonicalPath(task.worktreePath!));
+      const present = entry !== undefined && !entry.prunable;
+      if (entry?.locked) {
+        throw new TaskWorktreesError('WorktreeLocked', `${entry.path} is locked (${entry.locked}); unlock it with "git worktree unlock" first.`);
+      }
+      if (present && !options.force) {
+        const lost = await this.unsavedWork(entry);
+        if (lost.length > 0) {
+          throw new TaskWorktreesError('WorktreeDirty', `The worktree of "${taskId}" has work that removing it would lose.`, lost);
+        }
+      }
+      const branchToDelete = options.deleteBranch ? await this.deletableBranch(task, entries, entry, options.force) : undefined;
+      await this.store.log('worktree.remove.before', taskId, { path: task.worktreePath, force: !!options.force });
+      try {
+        if (present) await this.git.removeWorktree(entry.path, !!options.force);
+        else if (entry) await this.git.pruneWorktrees();
+        if (branchToDelete) await this.git.deleteBranch(branchToDelete.name, branchToDelete.oid);
+      } catch (error) {
+        await this.store.log('worktree.remove.failed', taskId, { error: (error as Error).message });
+        throw error;
+      }
+      return this.store.update(taskId, (current) => {
+        current.worktreePath = undefined;
+        if (branchToDelete) current.branch = undefined;
+        return { type: 'worktree.remove.after', detail: { branchDeleted: branchToDelete?.name } };
+      });
+    });
+  }
+
+  /** Deletes the task record only; its branch is kept. A task with a live worktree must lose it first. */
+  async deleteTask(taskId: string): Promise<void> {
+    validateTaskId(taskId);
+    await this.run(async () => {
+      const task = await this.store.get(taskId);
+      if (task.worktreePath) {
+        const board = await this.board();
+        if (board.tasks.find((view) => view.id === taskId)?.worktreeState === 'present') {
+          throw new TaskWorktreesError('TaskHasWorktree', `Task "${taskId}" still has its worktree at ${task.worktreePath}; remove the worktree first.`);
+        }
+      }
+      await this.store.delete(taskId);
+    });
+  }
+
+  /** `git worktree prune` (only worktrees whose directories are gone; locked ones stay), then unbinds tasks left pointing at them. */
+  async prune(): Promise<string[]> {
+    return this.run(async () => {
+      await this.git.pruneWorktrees();
+      const board = await this.board();
+      const unbound: string[] = [];
+      for (const task of board.tasks.filter((view) => view.worktreeState === 'missing')) {
+        await this.store.update(task.id, (current) => {
+          current.worktreePath = undefined;
+          return { type: 'worktree.pruned', detail: { path: task.worktreePath } };
+        });
+        unbound.push(task.id);
+      }
+      return unbound;
+    });
+  }
+
+  async events(): Promise<ReturnType<TaskStore['events']['read']>> {
+    return this.store.events.read();
+  }
+
+  // ---- helpers -----------------------------------------------------------------------------
+
+  private run<T>(operation: () => Promise<T>): Promise<T> {
+    const result = this.queue.then(operation, operation);
+    this.queue = result.catch(() => undefined);
+    return result.finally(() => this.mutationListeners.forEach((listener) => listener()));
+  }
+
+  private async bind(taskId: string, path: string, branch: string | undefined, eventType: string): Promise<Task> {
+    return this.store.update(taskId, (task) => {
+      task.worktreePath = canonicalPath(path);
+      task.branch = branch;
+      return { type: eventType, detail: { path, branch } };
+    });
+  }
+
+  private async currentBranchOrThrow(): Promise<string> {
+    if (!(await this.git.hasCommits())) {
+      throw new TaskWorktreesError('NoCommits', 'The repository has no commits yet: make a first commit, then create tasks.');
+    }
+    const branch = await this.git.currentBranch();
+    if (!branch) throw new TaskWorktreesError('InvalidInput', 'HEAD is detached: choose a base branch for the task.');
+    return branch;
+  }
+
+  /** What removing this worktree would lose: changed, staged, untracked and conflicted files, and commits on no branch. */
+  private async unsavedWork(entry: WorktreeEntry): Promise<string[]> {
+    const lost = [...(await this.git.status(entry.path)).files];
+    if (entry.detached && entry.head && !(await this.git.isOnSomeBranch(entry.head))) {
+      lost.push(`HEAD ${entry.head.slice(0, 12)} (detached, on no branch)`);
+    }
+    return lost;
+  }
+
+  private async deletableBranch(task: Task, entries: WorktreeEntry[], own: WorktreeEntry | undefined, force = false): Promise<{ name: string; oid: string } | undefined> {
+    if (!task.branch) return undefined;
+    const oid = await this.git.branchCommit(task.branch);
+    if (!oid) return undefined;
+    const elsewhere = entries.find((entry) => entry !== own && entry.branch === task.branch);
+    if (elsewhere) {
+      throw new TaskWorktreesError('BranchCheckedOut', `"${task.branch}" is checked out in ${elsewhere.path}; it was not deleted.`);
+    }
+    const merged = task.merge?.branchHead === oid || (await this.git.isAncestor(oid, task.baseBranch).catch(() => false));
+    if (!merged && !force) {
+      const { ahead } = await this.git.aheadBehind(task.baseBranch, task.branch).catch(() => ({ ahead: NaN }));
+      throw new TaskWorktreesError('UnmergedWork', `"${task.branch}" has ${Number.isNaN(ahead) ? 'commits' : `${ahead} commit(s)`} not merged into ${task.baseBranch}; nothing was removed.`);
+    }
+    return { name: task.branch, oid };
+  }
+
+  private async deleteTaskBranch(taskId: string, deleteBranch: boolean | undefined): Promise<Task> {
+    return this.run(async () => {
+      const task = await this.store.get(taskId);
+      if (!deleteBranch) return task;
+      const branch = await this.deletableBranch(task, await this.git.listWorktrees(), undefined);
+      if (!branch) return task;
+      await this.git.deleteBranch(branch.name, branch.oid);
+      return this.store.update(taskId, (current) => {
+        current.branch = undefined;
+        return { type: 'branch.deleted', detail: { branch: branch.name } };
+      });
+    });
+  }
+
+  private async rollBackCreatedWorktree(path: string, branch: string, baseOid: string): Promise<void> {
+    const entries = await this.git.listWorktrees().catch(() => []);
+    if (entries.some((entry) => canonicalPath(entry.path) === canonicalPath(path))) {
+      // Just created from the base: it holds nothing but a checkout.
+      await this.git.removeWorktree(path, true).catch(() => undefined);
+    }
+    if (existsSync(path)) await fs.rm(path, { recursive: true, force: true });
+    await this.git.pruneWorktrees().catch(() => undefined);
+    if ((await this.git.branchCommit(branch).catch(() => undefined)) === baseOid) {
+      await this.git.deleteBranch(branch, baseOid).catch(() => undefined);
+    }
+  }
+
+  private worktreeRoot(): string {
+    const root = this.settings.worktreeRoot.replace(/\$\{repoName\}/g, basename(this.mainWorktree)) || DEFAULT_SETTINGS.worktreeRoot;
+    return resolve(this.mainWorktree, root);
+  }
+
+  /** A root inside the main worktree goes into info/exclude, so the main worktree stays clean. */
+  private async excludeWorktreeRoot(): Promise<void> {
+    const rel = relative(this.mainWorktree, this.worktreeRoot());
+    if (rel === '' || rel.startsWith('..') || isAbsolute(rel)) return;
+    const pattern = `/${rel.split(sep).join('/')}/`;
+    const excludeFile = join(this.commonDir, 'info', 'exclude');
+    const current = await fs.readFile(excludeFile, 'utf8').catch(() => '');
+    if (current.split('\n').includes(pattern)) return;
+    await fs.mkdir(join(this.commonDir, 'info'), { recursive: true });
+    await fs.appendFile(excludeFile, `${current && !current.endsWith('\n') ? '\n' : ''}${pattern}\n`);
+  }
+}
+
+function validateOwner(owner: unknown): string {
+  const text = typeof owner === 'string' ? owner.trim() : '';
+  if (typeof owner !== 'string' || text.length > 100 || /[\u0000-\u001f\u007f]/.test(text)) {
+    throw new TaskWorktreesError('InvalidInput', 'An owner is a name of at most 100 characters without control characters.');
+  }
+  return text;
+}
+
+/** Git reports real paths; the store and the UI may hold symlinked ones (/tmp on macOS). */
+export function canonicalPath(path: string): string {
+  try {
+    return realpathSync.native(path);
+  } catch {
+    return resolve(path);
+  }
+}
+
+function isInside(child: string, parent: string): boolean {
+  return child === parent || child.startsWith(parent.endsWith(sep) ? parent : parent + sep);
+}

@@ -1,0 +1,63 @@
+import { TaskWorktreesError } from './errors';
+import { GitAdapter } from './git/adapter';
+import { WorktreeEntry } from './git/porcelain';
+import { MergeStrategy } from './tasks/model';
+
+export interface MergeRequest {
+  base: string;
+  baseOid: string;
+  branch: string;
+  branchOid: string;
+  strategy: MergeStrategy;
+  message: string;
+  /** The worktree that has the base checked out, if any. */
+  baseWorktree?: WorktreeEntry;
+}
+
+export type MergeAttempt = { merged: true; commit: string } | { merged: false; conflicts: string[] };
+
+/**
+ * Merges a task branch into its base. The merge is first done in memory (`merge-tree
+ * --write-tree`): a conflict changes nothing anywhere. A clean merge then lands either in the
+ * worktree that has the base checked out, or, when none has, as a commit written without any
+ * checkout and a ref update guarded by the base's old value.
+ */
+export class MergeEngine {
+  constructor(private readonly git: GitAdapter) {}
+
+  async merge(request: MergeRequest): Promise<MergeAttempt> {
+    const { tree, conflicts } = await this.git.mergeTree(request.baseOid, request.branchOid);
+    if (conflicts.length > 0) return { merged: false, conflicts };
+    const commit = request.baseWorktree
+      ? await this.mergeInWorktree(request, request.baseWorktree.path)
+      : await this.mergeWithoutCheckout(request, tree);
+    return { merged: true, commit };
+  }
+
+  private async mergeInWorktree(request: MergeRequest, worktreePath: string): Promise<string> {
+    const status = await this.git.status(worktreePath);
+    const tracked = status.staged + status.unstaged + status.unmerged;
+    if (tracked > 0) {
+      throw new TaskWorktreesError(
+        'BaseDirty',
+        `${request.base} is checked out in ${worktreePath} with uncommitted changes; commit or stash them before merging.`,
+        status.files,
+      );
+    }
+    try {
+      await this.git.merge(worktreePath, request.branch, request.message, request.strategy === 'squash');
+    } catch (error) {
+      // Leave the base worktree as we found it (merge-tree said clean, but hooks or untracked files can still fail it).
+      await this.git.abortMerge(worktreePath).catch(() => undefined);
+      throw error;
+    }
+    return this.git.headCommit(worktreePath);
+  }
+
+  private async mergeWithoutCheckout(request: MergeRequest, tree: string): Promise<string> {
+    const parents = request.strategy === 'squash' ? [request.baseOid] : [request.baseOid, request.branchOid];
+    const commit = await this.git.commitTree(tree, parents, request.message);
+    await this.git.updateBranch(request.base, commit, request.baseOid, `task-worktrees: ${request.message}`);
+    return commit;
+  }
+}

@@ -1,0 +1,60 @@
+import { promises as fs } from 'node:fs';
+
+export interface TaskEvent {
+  at: string;
+  type: string;
+  taskId?: string;
+  pid: number;
+  [detail: string]: unknown;
+}
+
+/** Append-only `events.jsonl`: one JSON object per line, the board's history. */
+export class EventLog {
+  constructor(readonly path: string) {}
+
+  /** Callers hold the store lock, so lines never interleave. */
+  async append(type: string, taskId: string | undefined, detail: Record<string, unknown> = {}): Promise<void> {
+    const event: TaskEvent = { at: new Date().toISOString(), type, taskId, pid: process.pid, ...detail };
+    // A writer killed mid-line leaves no newline; start a fresh line so this event stays readable.
+    const prefix = (await this.endsWithoutNewline()) ? '\n' : '';
+    await fs.appendFile(this.path, `${prefix}${JSON.stringify(event)}\n`);
+  }
+
+  /** Newest last; unreadable lines (a torn write) are counted, not thrown. */
+  async read(): Promise<{ events: TaskEvent[]; unreadable: number }> {
+    let text: string;
+    try {
+      text = await fs.readFile(this.path, 'utf8');
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return { events: [], unreadable: 0 };
+      throw error;
+    }
+    const events: TaskEvent[] = [];
+    let unreadable = 0;
+    for (const line of text.split('\n')) {
+      if (!line) continue;
+      try {
+        events.push(JSON.parse(line) as TaskEvent);
+      } catch {
+        unreadable++;
+      }
+    }
+    return { events, unreadable };
+  }
+
+  private async endsWithoutNewline(): Promise<boolean> {
+    let handle: fs.FileHandle | undefined;
+    try {
+      handle = await fs.open(this.path, 'r');
+      const { size } = await handle.stat();
+      if (size === 0) return false;
+      const last = Buffer.alloc(1);
+      await handle.read(last, 0, 1, size - 1);
+      return last[0] !== 0x0a;
+    } catch {
+      return false;
+    } finally {
+      await handle?.close();
+    }
+  }
+}

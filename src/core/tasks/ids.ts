@@ -1,0 +1,75 @@
+import { TaskWorktreesError } from '../errors';
+
+/** Task ids are a strict subset of git's ref rules, so `<prefix><id>` is always a valid branch. */
+const TASK_ID = /^[a-z0-9]+(?:-[a-z0-9]+)*$/;
+export const MAX_ID_LENGTH = 48;
+
+/** "Fix the Login 🎉 page!" → "fix-the-login-page". Empty when nothing usable is left. */
+export function slugify(subject: string): string {
+  const ascii = subject
+    .normalize('NFKD')
+    .replace(/[\u0300-\u036f]/g, '') // combining marks: é → e
+    .toLowerCase()
+    .replace(/[^a-z0-9]+/g, '-')
+    .replace(/^-+|-+$/g, '');
+  return ascii.slice(0, MAX_ID_LENGTH).replace(/-+$/, '');
+}
+
+/** Picks the first free id of `slug`, `slug-2`, `slug-3`, … (falls back to "task" for an empty slug). */
+export function uniqueId(subject: string, taken: (id: string) => boolean): string {
+  const slug = slugify(subject) || 'task';
+  if (!taken(slug)) return slug;
+  for (let n = 2; ; n++) {
+    const suffix = `-${n}`;
+    const candidate = `${slug.slice(0, MAX_ID_LENGTH - suffix.length).replace(/-+$/, '')}${suffix}`;
+    if (!taken(candidate)) return candidate;
+  }
+}
+
+export function validateTaskId(id: unknown): string {
+  if (typeof id !== 'string' || id.length > MAX_ID_LENGTH || !TASK_ID.test(id)) {
+    throw new TaskWorktreesError(
+      'InvalidInput',
+      `Invalid task id ${JSON.stringify(String(id)).slice(0, 80)}: use lowercase letters, digits and single dashes (at most ${MAX_ID_LENGTH}).`,
+    );
+  }
+  return id;
+}
+
+export function validateSubject(subject: unknown): string {
+  const text = typeof subject === 'string' ? subject.trim() : '';
+  if (!text) throw new TaskWorktreesError('InvalidInput', 'A task needs a subject.');
+  if (text.length > 200) throw new TaskWorktreesError('InvalidInput', 'A task subject has at most 200 characters.');
+  // Subjects end up in commit messages and one-line UI labels.
+  if (/[\u0000-\u001f\u007f]/.test(text)) {
+    throw new TaskWorktreesError('InvalidInput', 'A task subject cannot contain control characters (tabs, newlines, …).');
+  }
+  return text;
+}
+
+/** Why `name` is not a valid branch name by `git check-ref-format --branch` rules, or undefined. */
+export function branchNameProblem(name: string): string | undefined {
+  if (name.length === 0) return 'it is empty';
+  if (name.length > 200) return 'it is longer than 200 characters';
+  if (name.startsWith('-')) return 'it starts with "-"';
+  if (name === 'HEAD' || name === '@') return `"${name}" is reserved`;
+  if (/[\u0000-\u0020\u007f~^:?*[\\]/.test(name)) return 'it contains a space, a control character or one of ~ ^ : ? * [ \\';
+  if (name.includes('..')) return 'it contains ".."';
+  if (name.includes('@{')) return 'it contains "@{"';
+  if (name.startsWith('/') || name.endsWith('/') || name.includes('//')) return 'it has an empty path component';
+  if (name.endsWith('.')) return 'it ends with "."';
+  for (const component of name.split('/')) {
+    if (component.startsWith('.')) return 'a component starts with "."';
+    if (component.endsWith('.lock')) return 'a component ends with ".lock"';
+  }
+  return undefined;
+}
+
+export function validateBranchName(name: unknown, what = 'branch name'): string {
+  const text = typeof name === 'string' ? name : '';
+  const problem = typeof name === 'string' ? branchNameProblem(text) : 'it is not text';
+  if (problem) {
+    throw new TaskWorktreesError('InvalidInput', `Invalid ${what} ${JSON.stringify(text).slice(0, 80)}: ${problem}.`);
+  }
+  return text;
+}

@@ -1,0 +1,90 @@
+import { promises as fs } from 'node:fs';
+import { hostname } from 'node:os';
+import { join } from 'node:path';
+import { TaskWorktreesError } from '../errors';
+
+const OWNER_FILE = 'owner';
+/** A lock is held for a few file operations; one older than this belongs to a stuck or dead writer. */
+const STALE_AFTER_MS = 10_000;
+
+/**
+ * A cross-process lock: `mkdir` is atomic on every local file system, so exactly one process (one
+ * VS Code window, one agent) holds it. A lock whose owner died (same host, pid gone) is broken.
+ */
+export class DirectoryLock {
+  private readonly owner = `${process.pid}@${hostname()}`;
+
+  constructor(
+    private readonly path: string,
+    private readonly timeoutMs = 15_000,
+  ) {}
+
+  async run<T>(fn: () => Promise<T>): Promise<T> {
+    await this.acquire();
+    try {
+      return await fn();
+    } finally {
+      await fs.rm(this.path, { recursive: true, force: true });
+    }
+  }
+
+  private async acquire(): Promise<void> {
+    const deadline = Date.now() + this.timeoutMs;
+    for (let attempt = 0; ; attempt++) {
+      try {
+        await fs.mkdir(this.path);
+        await fs.writeFile(join(this.path, OWNER_FILE), this.owner);
+        return;
+      } catch (error) {
+        if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+      }
+      if (await this.isStale()) {
+        await this.breakStale();
+        continue;
+      }
+      if (Date.now() > deadline) {
+        throw new TaskWorktreesError('StoreLocked', `The task store is locked by another process (${this.path}). Try again.`);
+      }
+      // Jittered backoff so many windows do not retry in lockstep.
+      await delay(Math.min(2 + attempt, 20) * (0.5 + Math.random()));
+    }
+  }
+
+  private async isStale(): Promise<boolean> {
+    let ageMs: number;
+    try {
+      ageMs = Date.now() - (await fs.stat(this.path)).mtimeMs;
+    } catch {
+      return false; // released meanwhile
+    }
+    // Empty when the owner died between mkdir and writing its name: then only age can tell.
+    const owner = await fs.readFile(join(this.path, OWNER_FILE), 'utf8').catch(() => '');
+    const [pid, host] = owner.split('@');
+    if (owner && host === hostname() && !isAlive(Number(pid))) return true;
+    return ageMs > STALE_AFTER_MS;
+  }
+
+  private async breakStale(): Promise<void> {
+    const aside = `${this.path}.stale-${process.pid}-${Date.now()}`;
+    try {
+      await fs.rename(this.path, aside);
+      await fs.rm(aside, { recursive: true, force: true });
+    } catch {
+      // Another process broke or released it first.
+    }
+  }
+}
+
+function isAlive(pid: number): boolean {
+  if (!Number.isInteger(pid) || pid <= 0) return false;
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+function delay(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}

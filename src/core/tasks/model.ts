@@ -1,0 +1,34 @@
+export const TASK_STATUSES = ['pending', 'in_progress', 'completed'] as const;
+export type TaskStatus = (typeof TASK_STATUSES)[number];
+
+export interface MergeRecord {
+  commit: string;
+  /** The task branch's head that was merged: lets the branch be deleted safely after a squash. */
+  branchHead: string;
+  strategy: MergeStrategy;
+  at: string;
+}
+
+export type MergeStrategy = 'merge' | 'squash';
+
+export interface Task {
+  id: string;
+  subject: string;
+  description: string;
+  status: TaskStatus;
+  owner: string;
+  /** The branch the task started from and merges back into. */
+  baseBranch: string;
+  /** The task's own branch, once it has one. */
+  branch?: string;
+  /** Absolute path of the task's worktree, once it has one. */
+  worktreePath?: string;
+  blockedBy: string[];
+  createdAt: string;
+  updatedAt: string;
+  merge?: MergeRecord;
+}
+
+export function isTaskStatus(value: unknown): value is TaskStatus {
+  return typeof value === 'string' && (TASK_STATUSES as readonly string[]).includes(value);
+}

@@ -1,0 +1,58 @@
+import * as assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { branchNameProblem, slugify, uniqueId, validateTaskId } from '../../src/core/tasks/ids';
+
+/** Deterministic pseudo-random generator, so a failing case can be reproduced. */
+function random(seed: number): () => number {
+  return () => {
+    seed = (seed * 1103515245 + 12345) & 0x7fffffff;
+    return seed / 0x7fffffff;
+  };
+}
+
+function checkRefFormatBranch(name: string): boolean {
+  try {
+    execFileSync('git', ['check-ref-format', '--branch', name], { stdio: 'ignore' });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+suite('task ids and branch names', () => {
+  test('subjects become readable slugs', () => {
+    assert.equal(slugify('Fix the Login page!'), 'fix-the-login-page');
+    assert.equal(slugify('  Ünïcödé café  déjà vu 🎉 '), 'unicode-cafe-deja-vu');
+    assert.equal(slugify('--upload-pack=touch /tmp/x'), 'upload-pack-touch-tmp-x');
+    assert.equal(slugify('修复登录'), '');
+    assert.ok(slugify('x'.repeat(300)).length <= 48);
+  });
+
+  test('unique ids skip taken ones and fall back to "task"', () => {
+    const taken = new Set(['fix', 'fix-2', 'task']);
+    assert.equal(uniqueId('Fix', (id) => taken.has(id)), 'fix-3');
+    assert.equal(uniqueId('🎉', (id) => taken.has(id)), 'task-2');
+  });
+
+  test('property: every generated id makes a branch git accepts (check-ref-format --branch)', () => {
+    const next = random(42);
+    const alphabet = ['a', 'Z', '9', ' ', '-', '.', '/', '~', '^', ':', '?', '*', '[', '\\', '@', '{', '\t', '\n', 'é', 'ß', '🎉', '中', '\u0000', '\u007f', '..', '.lock'];
+    for (let i = 0; i < 300; i++) {
+      const length = Math.floor(next() * 60);
+      let subject = '';
+      for (let c = 0; c < length; c++) subject += alphabet[Math.floor(next() * alphabet.length)];
+      const id = uniqueId(subject, () => false);
+      assert.doesNotThrow(() => validateTaskId(id), `id from ${JSON.stringify(subject)}`);
+      assert.ok(checkRefFormatBranch(`task/${id}`), `git rejects task/${id} (from ${JSON.stringify(subject)})`);
+    }
+  });
+
+  test('branch-name rules agree with git check-ref-format --branch', () => {
+    const names = ['main', 'task/x', 'feature/ü-ñ', '-x', 'a..b', 'a@{1}', 'x.lock', 'a/.b', 'a b', 'a\tb', 'a~1', 'a^', 'a:b', 'a?', 'a*', 'a[', 'a\\b', 'a/', 'a//b', 'a.', '@', 'HEAD', '', 'ok.name', 'release/1.2'];
+    for (const name of names) {
+      // "HEAD" and "@" name the current branch to git; we reserve them rather than resolve them.
+      const gitAccepts = checkRefFormatBranch(name) && name !== 'HEAD' && name !== '@';
+      assert.equal(branchNameProblem(name) === undefined, gitAccepts, `disagreement on ${JSON.stringify(name)}`);
+    }
+  });
+});
