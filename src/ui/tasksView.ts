@@ -1,0 +1,241 @@
+import * as vscode from 'vscode';
+import { Board, TaskView, WorktreeDetails } from '../core/lifecycle';
+import { WorktreeEntry } from '../core/git/porcelain';
+import { StoreProblem } from '../core/tasks/store';
+import { TaskStatus } from '../core/tasks/model';
+import { Session } from './session';
+
+const STATUS_ORDER: TaskStatus[] = ['in_progress', 'pending', 'completed'];
+
+export function statusLabel(status: TaskStatus): string {
+  switch (status) {
+    case 'in_progress':
+      return vscode.l10n.t('In Progress');
+    case 'pending':
+      return vscode.l10n.t('Pending');
+    case 'completed':
+      return vscode.l10n.t('Completed');
+  }
+}
+
+const STATUS_ICONS: Record<TaskStatus, vscode.ThemeIcon> = {
+  in_progress: new vscode.ThemeIcon('sync', new vscode.ThemeColor('charts.blue')),
+  pending: new vscode.ThemeIcon('circle-large-outline'),
+  completed: new vscode.ThemeIcon('pass-filled', new vscode.ThemeColor('charts.green')),
+};
+
+export type TreeNode = StatusGroupNode | TaskNode | WorktreeNode | UnassignedGroupNode | UnassignedWorktreeNode | ProblemNode;
+
+export class StatusGroupNode {
+  constructor(
+    readonly status: TaskStatus,
+    readonly tasks: TaskView[],
+  ) {}
+
+  toTreeItem(): vscode.TreeItem {
+    const item = new vscode.TreeItem(statusLabel(this.status), vscode.TreeItemCollapsibleState.Expanded);
+    item.id = `group:${this.status}`;
+    item.description = String(this.tasks.length);
+    item.contextValue = 'group';
+    return item;
+  }
+}
+
+export class TaskNode {
+  constructor(readonly task: TaskView) {}
+
+  toTreeItem(): vscode.TreeItem {
+    const { task } = this;
+    const hasChild = task.worktreeState !== 'none';
+    const item = new vscode.TreeItem(task.subject, hasChild ? vscode.TreeItemCollapsibleState.Collapsed : vscode.TreeItemCollapsibleState.None);
+    item.id = `task:${task.id}`;
+    item.iconPath = task.worktreeState === 'missing' ? new vscode.ThemeIcon('warning', new vscode.ThemeColor('list.warningForeground')) : STATUS_ICONS[task.status];
+    item.description = [task.branch ?? vscode.l10n.t('no worktree'), task.owner && `@${task.owner}`].filter(Boolean).join(' · ');
+    // Read by `when` clauses in package.json menus.
+    item.contextValue = `task;worktree=${task.worktreeState};status=${task.status}${task.branch ? ';branch' : ''}`;
+    item.tooltip = taskTooltip(task);
+    return item;
+  }
+}
+
+export class WorktreeNode {
+  constructor(
+    readonly task: TaskView,
+    readonly details: WorktreeDetails | undefined,
+  ) {}
+
+  toTreeItem(): vscode.TreeItem {
+    const { task, details } = this;
+    const missing = task.worktreeState === 'missing';
+    const item = new vscode.TreeItem(task.worktreePath!, vscode.TreeItemCollapsibleState.None);
+    item.id = `worktree:${task.id}`;
+    item.resourceUri = vscode.Uri.file(task.worktreePath!);
+    item.iconPath = new vscode.ThemeIcon(missing ? 'error' : task.locked ? 'lock' : 'folder');
+    item.description = missing ? vscode.l10n.t('missing — prune or recreate') : detailsSummary(details);
+    item.contextValue = missing ? 'worktree;missing' : 'worktree';
+    item.tooltip = missing
+      ? vscode.l10n.t('The task records this worktree but git does not have it (deleted by hand?). Prune to unbind the task; its branch is kept.')
+      : detailsTooltip(task, details);
+    if (!missing) item.command = { command: 'taskWorktrees.openTask', title: vscode.l10n.t('Open Task in New Window'), arguments: [new TaskNode(task)] };
+    return item;
+  }
+}
+
+export class UnassignedGroupNode {
+  constructor(readonly entries: WorktreeEntry[]) {}
+
+  toTreeItem(): vscode.TreeItem {
+    const item = new vscode.TreeItem(vscode.l10n.t('Unassigned Worktrees'), vscode.TreeItemCollapsibleState.Expanded);
+    item.id = 'group:unassigned';
+    item.description = String(this.entries.length);
+    item.tooltip = vscode.l10n.t('Worktrees of this repository that no task owns (made outside Task Worktrees). Adopt one into a task.');
+    item.contextValue = 'group';
+    return item;
+  }
+}
+
+export class UnassignedWorktreeNode {
+  constructor(readonly entry: WorktreeEntry) {}
+
+  toTreeItem(): vscode.TreeItem {
+    const { entry } = this;
+    const item = new vscode.TreeItem(entry.branch ?? vscode.l10n.t('(detached HEAD)'), vscode.TreeItemCollapsibleState.None);
+    item.id = `unassigned:${entry.path}`;
+    item.description = entry.path;
+    item.iconPath = new vscode.ThemeIcon(entry.prunable ? 'error' : 'repo-forked');
+    item.contextValue = entry.prunable ? 'unassignedWorktree;prunable' : 'unassignedWorktree';
+    item.tooltip = entry.prunable ? vscode.l10n.t('Its directory is gone: {0}', entry.prunable) : entry.path;
+    return item;
+  }
+}
+
+export class ProblemNode {
+  constructor(readonly problem: StoreProblem) {}
+
+  toTreeItem(): vscode.TreeItem {
+    const item = new vscode.TreeItem(vscode.l10n.t('Unreadable task file'), vscode.TreeItemCollapsibleState.None);
+    item.description = this.problem.file;
+    item.tooltip = this.problem.message;
+    item.iconPath = new vscode.ThemeIcon('warning', new vscode.ThemeColor('list.warningForeground'));
+    item.resourceUri = vscode.Uri.file(this.problem.file);
+    item.command = { command: 'vscode.open', title: vscode.l10n.t('Open'), arguments: [vscode.Uri.file(this.problem.file)] };
+    item.contextValue = 'problem';
+    return item;
+  }
+}
+
+export class TasksTreeProvider implements vscode.TreeDataProvider<TreeNode>, vscode.Disposable {
+  private readonly changed = new vscode.EventEmitter<TreeNode | undefined>();
+  readonly onDidChangeTreeData = this.changed.event;
+  private readonly rendered = new vscode.EventEmitter<Board>();
+  /** Fired with each board the view renders (tests and the activation timing observe it). */
+  readonly onDidRenderBoard = this.rendered.event;
+  private readonly firstRender: Promise<void>;
+  private resolveFirstRender!: () => void;
+  /** The board of the last render: commands pick tasks from it without asking git again. */
+  board: Board | undefined;
+
+  constructor(private readonly session: Session) {
+    this.firstRender = new Promise((resolve) => (this.resolveFirstRender = resolve));
+  }
+
+  whenFirstRendered(): Promise<void> {
+    return this.firstRender;
+  }
+
+  refresh(): void {
+    this.changed.fire(undefined);
+  }
+
+  getTreeItem(node: TreeNode): vscode.TreeItem {
+    return node.toTreeItem();
+  }
+
+  async getChildren(node?: TreeNode): Promise<TreeNode[]> {
+    if (!node) {
+      try {
+        return await this.rootNodes();
+      } finally {
+        if (this.session.state !== 'loading') this.resolveFirstRender();
+      }
+    }
+    if (node instanceof StatusGroupNode) return node.tasks.map((task) => new TaskNode(task));
+    if (node instanceof UnassignedGroupNode) return node.entries.map((entry) => new UnassignedWorktreeNode(entry));
+    if (node instanceof TaskNode && node.task.worktreePath) {
+      // Dirty state and ahead/behind are asked for only when a task is expanded.
+      const details = node.task.worktreeState === 'present' ? await this.session.service.worktreeDetails(node.task).catch(() => undefined) : undefined;
+      return [new WorktreeNode(node.task, details)];
+    }
+    return [];
+  }
+
+  private async rootNodes(): Promise<TreeNode[]> {
+    if (this.session.state !== 'ready') {
+      this.board = undefined;
+      return [];
+    }
+    const board = await this.session.service.board();
+    this.board = board;
+    this.rendered.fire(board);
+    const nodes: TreeNode[] = [];
+    for (const status of STATUS_ORDER) {
+      const tasks = board.tasks.filter((task) => task.status === status);
+      if (tasks.length > 0) nodes.push(new StatusGroupNode(status, tasks));
+    }
+    if (board.unassigned.length > 0) nodes.push(new UnassignedGroupNode(board.unassigned));
+    nodes.push(...board.problems.map((problem) => new ProblemNode(problem)));
+    return nodes;
+  }
+
+  dispose(): void {
+    this.changed.dispose();
+    this.rendered.dispose();
+  }
+}
+
+function detailsSummary(details: WorktreeDetails | undefined): string {
+  if (!details) return '';
+  const changed = details.status.files.length;
+  const parts = [changed === 0 ? vscode.l10n.t('clean') : vscode.l10n.t('{0} changed', changed)];
+  if (details.ahead) parts.push(`↑${details.ahead}`);
+  if (details.behind) parts.push(`↓${details.behind}`);
+  return parts.join(' · ');
+}
+
+function taskTooltip(task: TaskView): vscode.MarkdownString {
+  const md = new vscode.MarkdownString(undefined, true);
+  md.appendMarkdown(`**${escape(task.subject)}** — ${statusLabel(task.status)}\n\n`);
+  if (task.description) md.appendText(`${task.description}\n\n`);
+  const rows: Array<[string, string | undefined]> = [
+    [vscode.l10n.t('Id'), task.id],
+    [vscode.l10n.t('Branch'), task.branch],
+    [vscode.l10n.t('Base'), task.baseBranch],
+    [vscode.l10n.t('Worktree'), task.worktreePath && `${task.worktreePath}${task.worktreeState === 'missing' ? ` (${vscode.l10n.t('missing')})` : ''}`],
+    [vscode.l10n.t('Owner'), task.owner],
+    [vscode.l10n.t('Locked'), task.locked],
+    [vscode.l10n.t('Merged'), task.merge && `${task.merge.commit.slice(0, 10)} (${task.merge.strategy})`],
+  ];
+  for (const [label, value] of rows) if (value) md.appendMarkdown(`$(dash) ${label}: ${code(value)}  \n`);
+  return md;
+}
+
+function detailsTooltip(task: TaskView, details: WorktreeDetails | undefined): vscode.MarkdownString {
+  const md = taskTooltip(task);
+  if (!details) return md;
+  md.appendMarkdown(`\n${vscode.l10n.t('{0} ahead, {1} behind {2}', details.ahead, details.behind, task.baseBranch)}  \n`);
+  const files = details.status.files;
+  if (files.length) {
+    md.appendMarkdown(`${vscode.l10n.t('Changed files ({0}):', files.length)}  \n`);
+    for (const file of files.slice(0, 15)) md.appendMarkdown(`$(diff-modified) ${code(file)}  \n`);
+    if (files.length > 15) md.appendMarkdown(`… ${files.length - 15}\n`);
+  }
+  return md;
+}
+
+function code(text: string): string {
+  return `\`${text.replace(/`/g, "'")}\``;
+}
+
+function escape(text: string): string {
+  return text.replace(/[`\\*_{}[\]()#+\-.!|<>]/g, (char) => `\\${char}`);
+}

@@ -1,0 +1,53 @@
+import { FSWatcher, mkdirSync, watch } from 'node:fs';
+import { join } from 'node:path';
+import * as vscode from 'vscode';
+
+const DEBOUNCE_MS = 150;
+
+/**
+ * Live board without polling: any window or process that changes a task appends to events.jsonl
+ * in the store, and `git worktree add/remove` changes `<common>/worktrees/`. Both live outside the
+ * workspace (under the git common dir), so Node's watchers are used rather than VS Code's
+ * workspace watcher. Bursts are debounced into one refresh.
+ */
+export function watchBoard(storeDir: string, commonDir: string, onChange: () => void, log: vscode.LogOutputChannel): vscode.Disposable {
+  let timer: NodeJS.Timeout | undefined;
+  const schedule = (): void => {
+    clearTimeout(timer);
+    timer = setTimeout(onChange, DEBOUNCE_MS);
+  };
+  const watchers: FSWatcher[] = [];
+  const tryWatch = (dir: string, onEvent: (name: string | undefined) => void): FSWatcher | undefined => {
+    try {
+      const watcher = watch(dir, (_event, name) => onEvent(name?.toString()));
+      watcher.on('error', (error) => log.warn(`watcher on ${dir} stopped: ${error.message}`));
+      watchers.push(watcher);
+      return watcher;
+    } catch (error) {
+      log.debug(`cannot watch ${dir}: ${(error as Error).message}`);
+      return undefined;
+    }
+  };
+  mkdirSync(join(storeDir, 'tasks'), { recursive: true });
+  tryWatch(storeDir, (name) => name === 'events.jsonl' && schedule());
+  tryWatch(join(storeDir, 'tasks'), schedule);
+  // git creates `worktrees/` with the first linked worktree and deletes it when pruned empty, so it
+  // is (re)watched whenever the common dir reports it.
+  let worktreesWatcher: FSWatcher | undefined;
+  const watchWorktrees = (): void => {
+    worktreesWatcher?.close();
+    worktreesWatcher = tryWatch(join(commonDir, 'worktrees'), schedule);
+  };
+  watchWorktrees();
+  tryWatch(commonDir, (name) => {
+    if (name !== 'worktrees') return;
+    watchWorktrees();
+    schedule();
+  });
+  return {
+    dispose: () => {
+      clearTimeout(timer);
+      watchers.forEach((watcher) => watcher.close());
+    },
+  };
+}

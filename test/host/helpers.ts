@@ -1,0 +1,47 @@
+import * as assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import * as vscode from 'vscode';
+import type { TaskWorktreesApi } from '../../src/extension';
+
+export const EXTENSION_ID = 'task-worktrees.task-worktrees';
+
+export function workspaceDir(): string {
+  const folder = vscode.workspace.workspaceFolders?.[0];
+  assert.ok(folder, 'the host opened a workspace folder');
+  return folder.uri.fsPath;
+}
+
+export function git(cwd: string, ...args: string[]): string {
+  return execFileSync('git', args, { cwd, encoding: 'utf8' });
+}
+
+export async function activeApi(): Promise<TaskWorktreesApi> {
+  const extension = vscode.extensions.getExtension<TaskWorktreesApi>(EXTENSION_ID);
+  assert.ok(extension, `${EXTENSION_ID} is installed in the host`);
+  return extension.activate();
+}
+
+/** Polls `check` until it returns a value (the board is refreshed by file watchers, asynchronously). */
+export async function eventually<T>(check: () => Promise<T | undefined> | T | undefined, what: string, timeoutMs = 5000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await check();
+    if (value !== undefined && value !== false) return value;
+    if (Date.now() > deadline) assert.fail(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}
+
+export async function command<T>(id: string, args: Record<string, unknown>): Promise<T> {
+  return (await vscode.commands.executeCommand(`taskWorktrees.${id}`, args)) as T;
+}
+
+export async function rejectsWithCode(promise: Thenable<unknown>, code: string): Promise<void> {
+  try {
+    await promise;
+  } catch (error) {
+    assert.equal((error as { code?: string }).code, code, (error as Error).message);
+    return;
+  }
+  assert.fail(`expected an error with code ${code}`);
+}

@@ -1,0 +1,33 @@
+// Runs test/host/** inside a real VS Code extension host through @vscode/test-electron's runTests.
+// TEST_HOST=offline (default): code-server + headless Chromium via our launcher (no download).
+// TEST_HOST=desktop: VS Code downloaded by test-electron (needs network and a display, e.g. xvfb-run).
+import { runTests } from '@vscode/test-electron';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { makeWorkspaceRepo } from './workspace.mjs';
+
+const root = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
+const route = process.env.TEST_HOST || 'offline';
+const workspace = makeWorkspaceRepo();
+
+const options = {
+  extensionDevelopmentPath: root,
+  extensionTestsPath: join(root, 'out', 'test', 'host', 'index.js'),
+  launchArgs: [workspace, '--disable-extensions'],
+  extensionTestsEnv: { TASK_WORKTREES_ROOT: root },
+};
+if (route === 'offline') {
+  options.vscodeExecutablePath = join(root, 'test', 'runner', 'codeServerHost.mjs');
+} else if (route === 'desktop') {
+  options.version = process.env.TEST_VSCODE_VERSION || 'stable';
+} else {
+  console.error(`TEST_HOST must be "offline" or "desktop", not "${route}"`);
+  process.exit(2);
+}
+
+try {
+  await runTests(options);
+} catch (error) {
+  console.error(`[host] ${route} host tests failed: ${error.message}`);
+  process.exit(1);
+}
