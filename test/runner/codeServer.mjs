@@ -86,22 +86,16 @@ function waitForListening(child, timeoutMs) {
 }
 
 /**
- * @param {{ workspace: string, extensionDevelopmentPath: string, extensionTestsPath?: string,
- *           env?: Record<string,string>, log?: (line: string) => void, onHostLog?: (line: string) => void }} options
+ * Starts code-server alone (isolated HOME/XDG/TMPDIR, a free port on 127.0.0.1) and resolves once
+ * it listens. `close()` kills its whole process group and removes its temp dirs.
+ * @param {{ env?: Record<string,string>, log?: (line: string) => void }} options
  */
-export async function startWorkbench(options) {
+export async function startCodeServer(options = {}) {
   const log = options.log ?? ((line) => process.stderr.write(`${line}\n`));
-  const browserPath = chromiumPath(); // fail fast, before anything is started
   const host = ensureHost(log);
-  let playwright;
-  try {
-    playwright = await import('playwright-core');
-  } catch {
-    throw new HostSetupError('playwright-core is missing: run npm ci (it is a devDependency).');
-  }
   const dirs = isolatedDirs();
   const port = await freePort();
-  const started = Date.now();
+  const startedAt = Date.now();
   const env = {
     ...process.env,
     ...GIT_IDENTITY,
@@ -130,9 +124,7 @@ export async function startWorkbench(options) {
     ],
     { env, detached: true, stdio: ['ignore', 'pipe', 'pipe'] },
   );
-  let browser;
-  const close = async () => {
-    await browser?.close().catch(() => undefined);
+  const close = () => {
     try {
       process.kill(-server.pid, 'SIGKILL'); // the whole process group: server, extension host, watchers
     } catch {
@@ -142,13 +134,52 @@ export async function startWorkbench(options) {
   };
   try {
     await waitForListening(server, 30_000);
-    log(`[host] code-server ${host.dir.split('/').pop()} listening on 127.0.0.1:${port} (${Date.now() - started} ms)`);
+  } catch (error) {
+    close();
+    throw error;
+  }
+  log(`[host] code-server ${host.dir.split('/').pop()} listening on 127.0.0.1:${port} (${Date.now() - startedAt} ms)`);
+  /** The workbench URL for a folder, loading the extension under development (and its tests). */
+  const urlFor = (workspace, extensionDevelopmentPath, extensionTestsPath) => {
+    const remote = (path) => `vscode-remote://127.0.0.1:${port}${path}`;
+    const payload = [
+      ['extensionDevelopmentPath', remote(extensionDevelopmentPath)],
+      ...(extensionTestsPath ? [['extensionTestsPath', remote(extensionTestsPath)]] : []),
+      ['skipWelcome', 'true'],
+      ['skipReleaseNotes', 'true'],
+    ];
+    return `http://127.0.0.1:${port}/?folder=${encodeURIComponent(workspace)}&payload=${encodeURIComponent(JSON.stringify(payload))}`;
+  };
+  return { port, env, dirs, startedAt, urlFor, close };
+}
+
+/**
+ * code-server plus headless Chromium on a folder; resolves with the page once it is navigating.
+ * @param {{ workspace: string, extensionDevelopmentPath: string, extensionTestsPath?: string,
+ *           env?: Record<string,string>, log?: (line: string) => void, onHostLog?: (line: string) => void }} options
+ */
+export async function startWorkbench(options) {
+  const browserPath = chromiumPath(); // fail fast, before anything is started
+  let playwright;
+  try {
+    playwright = await import('playwright-core');
+  } catch {
+    throw new HostSetupError('playwright-core is missing: run npm ci (it is a devDependency).');
+  }
+  const server = await startCodeServer(options);
+  let browser;
+  const close = async () => {
+    await browser?.close().catch(() => undefined);
+    server.close();
+  };
+  try {
     browser = await playwright.chromium.launch({
       executablePath: browserPath,
       headless: true,
       args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking',
         '--disable-component-update', '--disable-sync', '--disable-dev-shm-usage'],
-      env: { ...env, HOME: dirs.home },
+      env: server.env,
+      timeout: 30_000,
     });
     const context = await browser.newContext({ viewport: { width: 1400, height: 900 } });
     const page = await context.newPage();
@@ -160,16 +191,8 @@ export async function startWorkbench(options) {
       (options.onHostLog ?? ((text) => process.stdout.write(`${text}\n`)))(line);
     });
     await page.exposeFunction('codeAutomationExit', (code) => resolveExit(Number(code)));
-    const remote = (path) => `vscode-remote://127.0.0.1:${port}${path}`;
-    const payload = [
-      ['extensionDevelopmentPath', remote(options.extensionDevelopmentPath)],
-      ...(options.extensionTestsPath ? [['extensionTestsPath', remote(options.extensionTestsPath)]] : []),
-      ['skipWelcome', 'true'],
-      ['skipReleaseNotes', 'true'],
-    ];
-    const url = `http://127.0.0.1:${port}/?folder=${encodeURIComponent(options.workspace)}&payload=${encodeURIComponent(JSON.stringify(payload))}`;
-    await page.goto(url);
-    return { page, context, port, url, exitCode, startedAt: started, close };
+    await page.goto(server.urlFor(options.workspace, options.extensionDevelopmentPath, options.extensionTestsPath));
+    return { page, context, port: server.port, exitCode, startedAt: server.startedAt, close };
   } catch (error) {
     await close();
     throw error;

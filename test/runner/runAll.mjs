@@ -15,7 +15,7 @@ const stages = [
   { name: 'build', command: ['esbuild.config.mjs'], counts: false },
   { name: 'unit', command: [...mocha, '--timeout', '120000', 'out/test/unit/**/*.test.js'], counts: true },
   { name: 'host', command: ['test/runner/runHost.mjs'], counts: true },
-  { name: 'e2e', command: [...mocha, '--timeout', '180000', 'out/test/e2e/**/*.test.js'], counts: true },
+  { name: 'e2e', command: [...mocha, '--timeout', '180000', 'test/e2e/**/*.test.mjs'], counts: true },
 ];
 
 function run(stage) {

@@ -1,0 +1,106 @@
+// UI end-to-end in the real workbench (code-server + headless Chromium): the extension is loaded in
+// development mode without a tests path, and Playwright drives it as a person would.
+import * as assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdirSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { startWorkbench } from '../runner/codeServer.mjs';
+import { makeWorkspaceRepo } from '../runner/workspace.mjs';
+
+const root = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
+const results = join(root, 'test-results');
+const { TaskService } = createRequire(import.meta.url)(join(root, 'out', 'src', 'core', 'lifecycle.js'));
+
+async function rowsText(page) {
+  return page.locator('[id="workbench.parts.sidebar"] .monaco-list-row').allInnerTexts();
+}
+
+async function waitForRow(page, text, timeout = 20_000) {
+  await page.locator('[id="workbench.parts.sidebar"] .monaco-list-row', { hasText: text }).first().waitFor({ timeout });
+}
+
+async function openBoard(page) {
+  const item = page.locator('.activitybar [aria-label^="Task Worktrees"]').first();
+  await item.waitFor({ timeout: 60_000 });
+  await item.click();
+}
+
+async function runFromPalette(page, title) {
+  await page.keyboard.press('F1');
+  const input = page.locator('.quick-input-widget input');
+  await input.waitFor();
+  await input.fill(`>${title}`);
+  await page.locator('.quick-input-list .monaco-list-row', { hasText: title }).first().waitFor();
+  await page.keyboard.press('Enter');
+}
+
+suite('UI end to end: the board in a real workbench', function () {
+  let repo;
+  let workbench;
+  let seeded;
+
+  suiteSetup(async () => {
+    mkdirSync(results, { recursive: true });
+    repo = makeWorkspaceRepo();
+    const service = await TaskService.open(repo);
+    const login = await service.createWorktree((await service.createTask({ subject: 'Fix login redirect' })).id);
+    await service.setStatus(login.id, 'in_progress', 'claude-code');
+    const search = await service.createWorktree((await service.createTask({ subject: 'Add search box' })).id);
+    await service.createTask({ subject: 'Write release notes' });
+    seeded = { login, search };
+    workbench = await startWorkbench({ workspace: repo, extensionDevelopmentPath: root, onHostLog: () => undefined });
+  });
+
+  suiteTeardown(async () => {
+    await workbench?.close();
+  });
+
+  test('the tree shows the tasks of the repository, grouped by status, with their branches', async () => {
+    const { page } = workbench;
+    await openBoard(page);
+    await waitForRow(page, 'Fix login redirect');
+    const rows = await rowsText(page);
+    const text = rows.join('\n');
+    for (const expected of ['In Progress', 'Pending', 'Fix login redirect', 'task/fix-login-redirect', '@claude-code', 'Add search box', 'task/add-search-box', 'Write release notes', 'no worktree']) {
+      assert.ok(text.includes(expected), `the board shows "${expected}":\n${text}`);
+    }
+  });
+
+  test('Create Task from the command palette adds a task with its worktree, shown on the board', async () => {
+    const { page } = workbench;
+    await runFromPalette(page, 'Task Worktrees: Create Task');
+    const input = page.locator('.quick-input-widget input');
+    await page.locator('.quick-input-widget', { hasText: 'Create Task (1/2)' }).waitFor();
+    await input.fill('Write the docs');
+    await page.keyboard.press('Enter');
+    await page.locator('.quick-input-widget', { hasText: 'Create Task (2/2)' }).waitFor();
+    await page.keyboard.press('Enter'); // base: the current branch, offered first
+    await waitForRow(page, 'Write the docs');
+    await waitForRow(page, 'task/write-the-docs');
+    const worktree = join(repo, '.worktrees', 'write-the-docs');
+    assert.ok(existsSync(worktree), 'the worktree exists on disk');
+    assert.equal(execFileSync('git', ['branch', '--show-current'], { cwd: worktree, encoding: 'utf8' }).trim(), 'task/write-the-docs');
+    await page.screenshot({ path: join(results, 'board.png') });
+    console.log(`      screenshot: ${join(results, 'board.png')}`);
+  });
+
+  test('Open Task in New Window opens the worktree in a new window that shows the same board and its task in the status bar', async () => {
+    const { page, context } = workbench;
+    const newPage = context.waitForEvent('page', { timeout: 30_000 });
+    await runFromPalette(page, 'Task Worktrees: Open Task in New Window');
+    await page.locator('.quick-input-list .monaco-list-row', { hasText: 'Add search box' }).first().waitFor();
+    await page.locator('.quick-input-widget input').fill('Add search box');
+    await page.keyboard.press('Enter');
+    const taskWindow = await newPage;
+    await taskWindow.waitForLoadState();
+    const folder = new URL(taskWindow.url()).searchParams.get('folder');
+    assert.equal(folder, seeded.search.worktreePath);
+    await openBoard(taskWindow);
+    await waitForRow(taskWindow, 'Fix login redirect', 60_000);
+    await waitForRow(taskWindow, 'Write the docs');
+    await taskWindow.locator('.statusbar-item', { hasText: 'add-search-box' }).first().waitFor({ timeout: 20_000 });
+    await taskWindow.screenshot({ path: join(results, 'task-window.png') });
+  });
+});
