@@ -305,9 +305,9 @@ export class TaskService {
       if (!baseOid) throw new TaskWorktreesError('BranchNotFound', `The task's base branch "${task.baseBranch}" does not exist.`);
       const taskEntry = entries.find((entry) => task.worktreePath && canonicalPath(entry.path) === canonicalPath(task.worktreePath) && !entry.prunable);
       if (taskEntry) {
-        const status = await this.git.status(taskEntry.path);
-        if (status.files.length > 0) {
-          throw new TaskWorktreesError('WorktreeDirty', `Task "${taskId}" has uncommitted or untracked files; commit them (or remove them) before merging, so that nothing is left behind.`, status.files);
+        const unsaved = await this.unsavedWork(taskEntry);
+        if (unsaved.length > 0) {
+          throw new TaskWorktreesError('WorktreeDirty', `Task "${taskId}" has work that is not on its branch (uncommitted, untracked or on a detached HEAD); commit it to ${task.branch} first, so that the merge leaves nothing behind.`, unsaved);
         }
       }
       await this.store.log('merge.before', taskId, { base: task.baseBranch, branch: task.branch, strategy });
@@ -372,8 +372,8 @@ export class TaskService {
       const branchToDelete = options.deleteBranch ? await this.deletableBranch(task, entries, entry, options.force) : undefined;
       await this.store.log('worktree.remove.before', taskId, { path: task.worktreePath, force: !!options.force });
       try {
-        if (present) await this.git.removeWorktree(entry.path, !!options.force);
-        else if (entry) await this.git.pruneWorktrees();
+        // A worktree whose directory is gone: git drops its record; there is nothing on disk to lose.
+        if (entry) await this.git.removeWorktree(entry.path, present && !!options.force);
         if (branchToDelete) await this.git.deleteBranch(branchToDelete.name, branchToDelete.oid);
       } catch (error) {
         await this.store.log('worktree.remove.failed', taskId, { error: (error as Error).message });
@@ -416,6 +416,40 @@ export class TaskService {
         unbound.push(task.id);
       }
       return unbound;
+    });
+  }
+
+  /**
+   * Repairs a task whose worktree is missing (deleted by hand, or a crash between git and the
+   * store): drops git's stale record of it and, when the task's branch still exists and is checked
+   * out nowhere, makes the worktree again at the recorded path from that branch. Nothing with work
+   * in it is ever deleted: a present worktree is left alone.
+   */
+  async repairWorktree(taskId: string): Promise<Task> {
+    validateTaskId(taskId);
+    return this.run(async () => {
+      const task = await this.store.get(taskId);
+      const view = (await this.board()).tasks.find((candidate) => candidate.id === taskId);
+      if (!task.worktreePath || view?.worktreeState !== 'missing') {
+        throw new TaskWorktreesError('InvalidInput', `Task "${taskId}" has no missing worktree to repair.`);
+      }
+      const path = task.worktreePath;
+      const entries = await this.git.listWorktrees();
+      const stale = entries.find((entry) => canonicalPath(entry.path) === canonicalPath(path));
+      if (stale?.locked) {
+        throw new TaskWorktreesError('WorktreeLocked', `${path} is locked (${stale.locked}); unlock it with "git worktree unlock" first.`);
+      }
+      if (stale) await this.git.removeWorktree(stale.path, false);
+      const branchOid = task.branch ? await this.git.branchCommit(task.branch) : undefined;
+      const checkedOut = entries.some((entry) => entry !== stale && entry.branch === task.branch);
+      if (task.branch && branchOid && !checkedOut && !existsSync(path)) {
+        await this.git.addWorktreeForBranch(path, task.branch);
+        return this.bind(taskId, path, task.branch, 'worktree.repaired');
+      }
+      return this.store.update(taskId, (current) => {
+        current.worktreePath = undefined;
+        return { type: 'worktree.unbound', detail: { path, reason: 'branch gone or checked out elsewhere' } };
+      });
     });
   }
 
