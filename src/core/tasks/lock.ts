@@ -8,8 +8,9 @@ const OWNER_FILE = 'owner';
 const STALE_AFTER_MS = 10_000;
 
 /**
- * A cross-process lock: `mkdir` is atomic on every local file system, so exactly one process (one
- * VS Code window, one agent) holds it. A lock whose owner died (same host, pid gone) is broken.
+ * A cross-process lock: renaming a directory onto an existing one fails atomically on every local
+ * file system, so exactly one process (one VS Code window, one agent) holds it. A lock whose owner
+ * died (same host, pid gone) is broken at once; one held longer than any change takes, by age.
  */
 export class DirectoryLock {
   private readonly owner = `${process.pid}@${hostname()}`;
@@ -24,20 +25,14 @@ export class DirectoryLock {
     try {
       return await fn();
     } finally {
-      await fs.rm(this.path, { recursive: true, force: true });
+      await this.release();
     }
   }
 
   private async acquire(): Promise<void> {
     const deadline = Date.now() + this.timeoutMs;
     for (let attempt = 0; ; attempt++) {
-      try {
-        await fs.mkdir(this.path);
-        await fs.writeFile(join(this.path, OWNER_FILE), this.owner);
-        return;
-      } catch (error) {
-        if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
-      }
+      if (await this.tryTake()) return;
       if (await this.isStale()) {
         await this.breakStale();
         continue;
@@ -50,6 +45,22 @@ export class DirectoryLock {
     }
   }
 
+  /** The lock directory is prepared with its owner inside and renamed into place, so a lock never lacks an owner. */
+  private async tryTake(): Promise<boolean> {
+    const staging = `${this.path}.${process.pid}.${Math.random().toString(36).slice(2)}`;
+    await fs.mkdir(staging);
+    await fs.writeFile(join(staging, OWNER_FILE), this.owner);
+    try {
+      await fs.rename(staging, this.path);
+      return true;
+    } catch (error) {
+      const code = (error as NodeJS.ErrnoException).code;
+      await fs.rm(staging, { recursive: true, force: true });
+      if (code === 'EEXIST' || code === 'ENOTEMPTY' || code === 'EISDIR' || code === 'EPERM') return false;
+      throw error;
+    }
+  }
+
   private async isStale(): Promise<boolean> {
     let ageMs: number;
     try {
@@ -57,15 +68,25 @@ export class DirectoryLock {
     } catch {
       return false; // released meanwhile
     }
-    // Empty when the owner died between mkdir and writing its name: then only age can tell.
+    // Unreadable when released meanwhile, or written by another host: then only age can tell.
     const owner = await fs.readFile(join(this.path, OWNER_FILE), 'utf8').catch(() => '');
     const [pid, host] = owner.split('@');
     if (owner && host === hostname() && !isAlive(Number(pid))) return true;
     return ageMs > STALE_AFTER_MS;
   }
 
+  /**
+   * Moved aside in one step before deleting: emptied in place, the lock directory could be taken
+   * over by another process's rename (onto an empty directory) in the middle of its removal.
+   */
+  private async release(): Promise<void> {
+    const aside = `${this.path}.released-${process.pid}-${Math.random().toString(36).slice(2)}`;
+    await fs.rename(this.path, aside);
+    await fs.rm(aside, { recursive: true, force: true });
+  }
+
   private async breakStale(): Promise<void> {
-    const aside = `${this.path}.stale-${process.pid}-${Date.now()}`;
+    const aside = `${this.path}.stale-${process.pid}-${Math.random().toString(36).slice(2)}`;
     try {
       await fs.rename(this.path, aside);
       await fs.rm(aside, { recursive: true, force: true });
