@@ -269,6 +269,20 @@ export function registerCommands(
       return { unbound };
     },
 
+    'taskWorktrees.repairWorktree': async (invocation) => {
+      const task = await resolveTask(invocation, (candidate) => candidate.worktreeState === 'missing', vscode.l10n.t('Task whose missing worktree to repair'));
+      if (!task) return undefined;
+      const repaired = await withProgress(vscode.l10n.t('Repairing worktree…'), () => service().repairWorktree(task.id));
+      if (invocation.interactive) {
+        void vscode.window.showInformationMessage(
+          repaired.worktreePath
+            ? vscode.l10n.t('Recreated the worktree of "{0}" from {1}.', task.subject, repaired.branch ?? '')
+            : vscode.l10n.t('The branch of "{0}" is gone or checked out elsewhere: the task was unbound from its missing worktree.', task.subject),
+        );
+      }
+      return repaired;
+    },
+
     'taskWorktrees.showEvents': async ({ interactive }) => {
       const { events, unreadable } = await service().events();
       if (!interactive) return events;
