@@ -88,7 +88,7 @@ function waitForListening(child, timeoutMs) {
 /**
  * Starts code-server alone (isolated HOME/XDG/TMPDIR, a free port on 127.0.0.1) and resolves once
  * it listens. `close()` kills its whole process group and removes its temp dirs.
- * @param {{ env?: Record<string,string>, log?: (line: string) => void }} options
+ * @param {{ env?: Record<string,string>, log?: (line: string) => void, workspaceTrust?: boolean }} options
  */
 export async function startCodeServer(options = {}) {
   const log = options.log ?? ((line) => process.stderr.write(`${line}\n`));
@@ -115,7 +115,7 @@ export async function startCodeServer(options = {}) {
       '--auth', 'none',
       '--disable-telemetry',
       '--disable-update-check',
-      '--disable-workspace-trust',
+      ...(options.workspaceTrust ? [] : ['--disable-workspace-trust']),
       '--ignore-last-opened',
       '--user-data-dir', dirs.userData,
       '--extensions-dir', dirs.extensions,

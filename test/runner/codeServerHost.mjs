@@ -21,7 +21,9 @@ async function main() {
     throw new HostSetupError('usage: codeServerHost.mjs --extensionDevelopmentPath=DIR --extensionTestsPath=FILE [FOLDER]');
   }
   const folder = process.argv.slice(2).find((arg) => !arg.startsWith('-') && existsSync(arg)) ?? makeWorkspaceRepo();
-  const workbench = await startWorkbench({ workspace: folder, extensionDevelopmentPath, extensionTestsPath });
+  // The untrusted host pass keeps workspace trust on, so the folder opens in restricted mode.
+  const workspaceTrust = process.env.TASK_WORKTREES_HOST_PASS === 'untrusted';
+  const workbench = await startWorkbench({ workspace: folder, extensionDevelopmentPath, extensionTestsPath, workspaceTrust });
   let timer;
   const timeout = new Promise((resolve) => {
     timer = setTimeout(() => {

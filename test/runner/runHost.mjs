@@ -8,12 +8,10 @@ import { makeWorkspaceRepo } from './workspace.mjs';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const route = process.env.TEST_HOST || 'offline';
-const workspace = makeWorkspaceRepo();
-
 const options = {
   extensionDevelopmentPath: root,
   extensionTestsPath: join(root, 'out', 'test', 'host', 'index.js'),
-  launchArgs: [workspace, '--disable-extensions'],
+  launchArgs: ['<workspace>', '--disable-extensions'],
   extensionTestsEnv: { TASK_WORKTREES_ROOT: root },
 };
 if (route === 'offline') {
@@ -25,9 +23,20 @@ if (route === 'offline') {
   process.exit(2);
 }
 
-try {
-  await runTests(options);
-} catch (error) {
-  console.error(`[host] ${route} host tests failed: ${error.message}`);
-  process.exit(1);
+// The offline route adds a second pass opened without workspace trust (test-electron always
+// disables trust for the desktop route, so it has only the first pass).
+const passes = route === 'offline' ? ['trusted', 'untrusted'] : ['trusted'];
+let failed = false;
+for (const pass of passes) {
+  try {
+    await runTests({
+      ...options,
+      launchArgs: [makeWorkspaceRepo(), ...options.launchArgs.slice(1)],
+      extensionTestsEnv: { ...options.extensionTestsEnv, TASK_WORKTREES_HOST_PASS: pass },
+    });
+  } catch (error) {
+    console.error(`[host] ${route} host tests (${pass} pass) failed: ${error.message}`);
+    failed = true;
+  }
 }
+process.exit(failed ? 1 : 0);
