@@ -2,7 +2,7 @@ import { existsSync, promises as fs, realpathSync } from 'node:fs';
 import { basename, isAbsolute, join, relative, resolve, sep } from 'node:path';
 import { TaskWorktreesError } from './errors';
 import { GitAdapter, GitAdapterOptions } from './git/adapter';
-import { WorkingTreeStatus, WorktreeEntry } from './git/porcelain';
+import { BranchHead, WorkingTreeStatus, WorktreeEntry } from './git/porcelain';
 import { MergeEngine } from './merge';
 import { validateBranchName, validateSubject, validateTaskId } from './tasks/ids';
 import { isTaskStatus, MergeStrategy, Task, TaskStatus } from './tasks/model';
@@ -31,6 +31,8 @@ export interface TaskView extends Task {
   worktreeState: WorktreeState;
   locked?: string;
   detached?: boolean;
+  /** The task names a branch that no longer exists. */
+  branchMissing?: boolean;
 }
 
 export interface Board {
@@ -107,18 +109,22 @@ export class TaskService {
 
   // ---- reading ---------------------------------------------------------------------------
 
-  /** The whole board: one `git worktree list` and the store's files, whatever the number of worktrees. */
+  /**
+   * The whole board: the store's files, one `git worktree list` and one `git for-each-ref` —
+   * two git processes whatever the number of tasks and worktrees.
+   */
   async board(): Promise<Board> {
-    const [{ tasks, problems }, entries] = await Promise.all([this.store.load(), this.git.listWorktrees()]);
+    const [{ tasks, problems }, entries, heads] = await Promise.all([this.store.load(), this.git.listWorktrees(), this.heads()]);
     const byPath = new Map(entries.map((entry) => [canonicalPath(entry.path), entry]));
     const claimed = new Set<string>();
     const views = tasks.map((task): TaskView => {
-      if (!task.worktreePath) return { ...task, worktreeState: 'none' };
+      const branchMissing = task.branch !== undefined && !heads.has(task.branch);
+      if (!task.worktreePath) return { ...task, worktreeState: 'none', branchMissing };
       const key = canonicalPath(task.worktreePath);
       claimed.add(key);
       const entry = byPath.get(key);
-      if (!entry || entry.prunable) return { ...task, worktreeState: 'missing' };
-      return { ...task, worktreeState: 'present', locked: entry.locked, detached: entry.detached };
+      if (!entry || entry.prunable) return { ...task, worktreeState: 'missing', branchMissing };
+      return { ...task, worktreeState: 'present', locked: entry.locked, detached: entry.detached, branchMissing };
     });
     const mainKey = canonicalPath(this.mainWorktree);
     const unassigned = entries.filter((entry) => !entry.bare && !claimed.has(canonicalPath(entry.path)) && canonicalPath(entry.path) !== mainKey);
@@ -144,7 +150,7 @@ export class TaskService {
   }
 
   async localBranches(): Promise<string[]> {
-    return (await this.git.branchHeads()).map((head) => head.name);
+    return [...(await this.heads()).keys()];
   }
 
   /** The task whose worktree contains `path` (a window's folder), if any. */
@@ -167,14 +173,13 @@ export class TaskService {
     const requestedBase = input.baseBranch || this.settings.defaultBaseBranch;
     if (requestedBase) validateBranchName(requestedBase, 'base branch');
     return this.run(async () => {
-      const baseBranch = requestedBase || (await this.currentBranchOrThrow());
-      if (!(await this.git.branchCommit(baseBranch))) {
+      const [baseBranch, heads] = await Promise.all([requestedBase || this.currentBranchOrThrow(), this.heads()]);
+      if (!heads.has(baseBranch)) {
         throw new TaskWorktreesError('BranchNotFound', `The base branch "${baseBranch}" does not exist.`);
       }
-      const branches = new Set(await this.localBranches());
       return this.store.create(
         { subject, description, status: 'pending', owner: '', baseBranch, blockedBy },
-        (id) => branches.has(`${this.settings.branchPrefix}${id}`) || existsSync(this.worktreePathFor(id)),
+        (id) => heads.has(`${this.settings.branchPrefix}${id}`) || existsSync(this.worktreePathFor(id)),
       );
     });
   }
@@ -188,11 +193,12 @@ export class TaskService {
       if (task.worktreePath) {
         throw new TaskWorktreesError('TaskHasWorktree', `Task "${taskId}" already has a worktree at ${task.worktreePath}.`);
       }
-      const baseOid = await this.git.branchCommit(task.baseBranch);
+      const heads = await this.heads();
+      const baseOid = heads.get(task.baseBranch)?.oid;
       if (!baseOid) {
         throw new TaskWorktreesError('BranchNotFound', `The task's base branch "${task.baseBranch}" does not exist.`);
       }
-      if (await this.git.branchCommit(branch)) {
+      if (heads.has(branch)) {
         throw new TaskWorktreesError('BranchExists', `A branch "${branch}" already exists. Use "Assign Existing Worktree/Branch" to bind it to this task.`);
       }
       const path = this.worktreePathFor(taskId);
@@ -248,11 +254,10 @@ export class TaskService {
           : new TaskWorktreesError('WorktreeNotFound', `${target.worktreePath} is not a worktree of this repository (or it is the main worktree).`);
       }
       const branch = target.branch!;
-      const branchOid = await this.git.branchCommit(branch);
-      if (!branchOid) throw new TaskWorktreesError('BranchNotFound', `There is no branch "${branch}".`);
-      const checkedOut = (await this.git.listWorktrees()).find((candidate) => candidate.branch === branch);
-      if (checkedOut) {
-        throw new TaskWorktreesError('BranchCheckedOut', `"${branch}" is checked out in ${checkedOut.path}, which is the main worktree or another task's.`);
+      const head = (await this.heads()).get(branch);
+      if (!head) throw new TaskWorktreesError('BranchNotFound', `There is no branch "${branch}".`);
+      if (head.worktreePath) {
+        throw new TaskWorktreesError('BranchCheckedOut', `"${branch}" is checked out in ${head.worktreePath}, which is the main worktree or another task's.`);
       }
       const path = this.worktreePathFor(taskId);
       if (existsSync(path)) throw new TaskWorktreesError('WorktreePathExists', `${path} already exists.`);
@@ -296,30 +301,26 @@ export class TaskService {
     const result = await this.run(async (): Promise<MergeResult> => {
       const task = await this.store.get(taskId);
       if (!task.branch) throw new TaskWorktreesError('TaskHasNoWorktree', `Task "${taskId}" has no branch to merge.`);
-      const [branchOid, baseOid, entries] = await Promise.all([
-        this.git.branchCommit(task.branch),
-        this.git.branchCommit(task.baseBranch),
-        this.git.listWorktrees(),
-      ]);
+      // Both heads, and where the base is checked out, in one git call; the task's worktree is checked alongside.
+      const taskWorktree = task.worktreePath && existsSync(task.worktreePath) ? task.worktreePath : undefined;
+      const [heads, unsaved] = await Promise.all([this.heads(), taskWorktree ? this.unsavedWork(taskWorktree) : []]);
+      const branchOid = heads.get(task.branch)?.oid;
+      const base = heads.get(task.baseBranch);
       if (!branchOid) throw new TaskWorktreesError('BranchNotFound', `The task's branch "${task.branch}" does not exist any more.`);
-      if (!baseOid) throw new TaskWorktreesError('BranchNotFound', `The task's base branch "${task.baseBranch}" does not exist.`);
-      const taskEntry = entries.find((entry) => task.worktreePath && canonicalPath(entry.path) === canonicalPath(task.worktreePath) && !entry.prunable);
-      if (taskEntry) {
-        const unsaved = await this.unsavedWork(taskEntry);
-        if (unsaved.length > 0) {
-          throw new TaskWorktreesError('WorktreeDirty', `Task "${taskId}" has work that is not on its branch (uncommitted, untracked or on a detached HEAD); commit it to ${task.branch} first, so that the merge leaves nothing behind.`, unsaved);
-        }
+      if (!base) throw new TaskWorktreesError('BranchNotFound', `The task's base branch "${task.baseBranch}" does not exist.`);
+      if (unsaved.length > 0) {
+        throw new TaskWorktreesError('WorktreeDirty', `Task "${taskId}" has work that is not on its branch (uncommitted, untracked or on a detached HEAD); commit it to ${task.branch} first, so that the merge leaves nothing behind.`, unsaved);
       }
       await this.store.log('merge.before', taskId, { base: task.baseBranch, branch: task.branch, strategy });
       const attempt = await this.mergeEngine
         .merge({
           base: task.baseBranch,
-          baseOid,
+          baseOid: base.oid,
           branch: task.branch,
           branchOid,
           strategy,
           message: strategy === 'squash' ? `${task.subject} (task ${task.id})` : `Merge task ${task.id}: ${task.subject}`,
-          baseWorktree: entries.find((entry) => entry.branch === task.baseBranch && !entry.prunable),
+          baseWorktree: base.worktreePath,
         })
         .catch(async (error: Error) => {
           await this.store.log('merge.failed', taskId, { error: error.message });
@@ -348,6 +349,23 @@ export class TaskService {
   }
 
   /**
+   * Would each task merge cleanly into its base right now? In-memory merges (merge-tree) only:
+   * nothing is written but git objects. One `for-each-ref` for all heads, then the merges run
+   * side by side within the adapter's process limit.
+   */
+  async previewMerges(taskIds?: string[]): Promise<Array<{ taskId: string; clean: boolean; conflicts: string[] }>> {
+    const [{ tasks }, heads] = await Promise.all([this.store.load(), this.heads()]);
+    const wanted = taskIds ? new Set(taskIds.map((id) => validateTaskId(id))) : undefined;
+    const candidates = tasks.filter((task) => task.branch && heads.has(task.branch) && heads.has(task.baseBranch) && (!wanted || wanted.has(task.id)));
+    return Promise.all(
+      candidates.map(async (task) => {
+        const { conflicts } = await this.git.mergeTree(heads.get(task.baseBranch)!.oid, heads.get(task.branch!)!.oid);
+        return { taskId: task.id, clean: conflicts.length === 0, conflicts };
+      }),
+    );
+  }
+
+  /**
    * Removes the task's worktree. Refuses (WorktreeDirty, with the files) when anything would be
    * lost, unless `force`; never removes a locked worktree. The branch is deleted only on request and
    * only when merged into the base (or `force`).
@@ -364,7 +382,7 @@ export class TaskService {
         throw new TaskWorktreesError('WorktreeLocked', `${entry.path} is locked (${entry.locked}); unlock it with "git worktree unlock" first.`);
       }
       if (present && !options.force) {
-        const lost = await this.unsavedWork(entry);
+        const lost = await this.unsavedWork(entry.path);
         if (lost.length > 0) {
           throw new TaskWorktreesError('WorktreeDirty', `The worktree of "${taskId}" has work that removing it would lose.`, lost);
         }
@@ -483,12 +501,17 @@ export class TaskService {
   }
 
   /** What removing this worktree would lose: changed, staged, untracked and conflicted files, and commits on no branch. */
-  private async unsavedWork(entry: WorktreeEntry): Promise<string[]> {
-    const lost = [...(await this.git.status(entry.path)).files];
-    if (entry.detached && entry.head && !(await this.git.isOnSomeBranch(entry.head))) {
-      lost.push(`HEAD ${entry.head.slice(0, 12)} (detached, on no branch)`);
+  private async unsavedWork(worktreePath: string): Promise<string[]> {
+    const status = await this.git.status(worktreePath);
+    const lost = [...status.files];
+    if (status.detached && status.head && !(await this.git.isOnSomeBranch(status.head))) {
+      lost.push(`HEAD ${status.head.slice(0, 12)} (detached, on no branch)`);
     }
     return lost;
+  }
+
+  private async heads(): Promise<Map<string, BranchHead>> {
+    return new Map((await this.git.branchHeads()).map((head) => [head.name, head]));
   }
 
   private async deletableBranch(task: Task, entries: WorktreeEntry[], own: WorktreeEntry | undefined, force = false): Promise<{ name: string; oid: string } | undefined> {

@@ -1,6 +1,5 @@
 import { TaskWorktreesError } from './errors';
 import { GitAdapter } from './git/adapter';
-import { WorktreeEntry } from './git/porcelain';
 import { MergeStrategy } from './tasks/model';
 
 export interface MergeRequest {
@@ -11,7 +10,7 @@ export interface MergeRequest {
   strategy: MergeStrategy;
   message: string;
   /** The worktree that has the base checked out, if any. */
-  baseWorktree?: WorktreeEntry;
+  baseWorktree?: string;
 }
 
 export type MergeAttempt = { merged: true; commit: string } | { merged: false; conflicts: string[] };
@@ -29,7 +28,7 @@ export class MergeEngine {
     const { tree, conflicts } = await this.git.mergeTree(request.baseOid, request.branchOid);
     if (conflicts.length > 0) return { merged: false, conflicts };
     const commit = request.baseWorktree
-      ? await this.mergeInWorktree(request, request.baseWorktree.path)
+      ? await this.mergeInWorktree(request, request.baseWorktree)
       : await this.mergeWithoutCheckout(request, tree);
     return { merged: true, commit };
   }

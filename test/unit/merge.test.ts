@@ -92,6 +92,20 @@ suite('merge into the base', () => {
     assert.equal(repo.git('branch', '--list', 'task/parallel'), '', 'merged branch deleted on request');
   });
 
+  test('preview: which tasks would merge cleanly, without changing anything', async () => {
+    const clean = await taskWithCommit('clean one', 'c.txt', 'c\n');
+    const conflicting = await taskWithCommit('conflicting one', 'README.md', 'theirs\n');
+    repo.write('README.md', 'ours\n');
+    repo.commitAll('ours');
+    const before = repo.snapshot();
+    const preview = await service.previewMerges();
+    assert.deepEqual(
+      preview.map(({ taskId, clean: isClean, conflicts }) => [taskId, isClean, conflicts]).sort(),
+      [[clean.id, true, []], [conflicting.id, false, ['README.md']]].sort(),
+    );
+    assert.equal(repo.snapshot(), before);
+  });
+
   test('uncommitted work in the task worktree: refused before merging', async () => {
     const task = await taskWithCommit('half done', 'h.txt', 'h\n');
     repo.write('h.txt', 'more\n', task.worktreePath);

@@ -1,5 +1,5 @@
 import * as assert from 'node:assert/strict';
-import { parseMergeTree, parseStatusV2, parseWorktreeList, parseGitVersion } from '../../src/core/git/porcelain';
+import { parseBranchHeads, parseGitVersion, parseMergeTree, parseStatusV2, parseWorktreeList } from '../../src/core/git/porcelain';
 import { TestRepo } from '../fixtures/repo';
 
 suite('porcelain parsers', () => {
@@ -37,6 +37,25 @@ suite('porcelain parsers', () => {
   test('merge-tree -z: tree and conflicted paths', () => {
     assert.deepEqual(parseMergeTree('abc123\0f\0dir/g h\0f\0'), { tree: 'abc123', conflicts: ['f', 'dir/g h'] });
     assert.deepEqual(parseMergeTree('abc123\n'), { tree: 'abc123', conflicts: [] });
+  });
+
+  test('status v2 --branch headers: head commit and detached state', () => {
+    const status = parseStatusV2('# branch.oid 0123abc\0# branch.head (detached)\0? new.txt\0');
+    assert.equal(status.head, '0123abc');
+    assert.equal(status.detached, true);
+    assert.equal(parseStatusV2('# branch.oid (initial)\0# branch.head main\0').head, undefined);
+  });
+
+  test('for-each-ref heads: names, oids and worktree paths, even paths with newlines', () => {
+    const a = 'a'.repeat(40);
+    const b = 'b'.repeat(40);
+    const output = `${a}\0main\0/r/main\n${b}\0task/x\0/r/odd\npath\n${a}\0free\0\n`;
+    assert.deepEqual(parseBranchHeads(output), [
+      { oid: a, name: 'main', worktreePath: '/r/main' },
+      { oid: b, name: 'task/x', worktreePath: '/r/odd\npath' },
+      { oid: a, name: 'free', worktreePath: undefined },
+    ]);
+    assert.deepEqual(parseBranchHeads(''), []);
   });
 
   test('git version', () => {

@@ -2,6 +2,7 @@ import { GitError as SimpleGitError, simpleGit, SimpleGit } from 'simple-git';
 import { TaskWorktreesError } from '../errors';
 import { classifyGitStderr, GitError } from './errors';
 import {
+  BRANCH_HEADS_FORMAT,
   BranchHead,
   MergeTreeResult,
   parseBranchHeads,
@@ -175,8 +176,9 @@ export class GitAdapter {
     return parseWorktreeList((await this.exec(['worktree', 'list', '--porcelain', '-z'])).stdout);
   }
 
+  /** Every local branch with its commit and the worktree it is checked out in: one process for all. */
   async branchHeads(): Promise<BranchHead[]> {
-    const { stdout } = await this.exec(['for-each-ref', '--format=%(objectname) %(refname:short)', 'refs/heads']);
+    const { stdout } = await this.exec(['for-each-ref', BRANCH_HEADS_FORMAT, 'refs/heads']);
     return parseBranchHeads(stdout);
   }
 
@@ -201,7 +203,7 @@ export class GitAdapter {
   }
 
   async status(cwd: string): Promise<WorkingTreeStatus> {
-    const { stdout } = await this.exec(['status', '--porcelain=v2', '-z', '--untracked-files=all'], { cwd });
+    const { stdout } = await this.exec(['status', '--porcelain=v2', '--branch', '-z', '--untracked-files=all'], { cwd });
     return parseStatusV2(stdout);
   }
 

@@ -62,19 +62,28 @@ export interface WorkingTreeStatus {
   unmerged: number;
   /** Every path with a change, untracked or conflict, as git reports it (relative to the worktree). */
   files: string[];
+  /** The commit checked out (absent in a repository without commits). */
+  head?: string;
+  detached: boolean;
 }
 
 export function isClean(status: WorkingTreeStatus): boolean {
   return status.files.length === 0;
 }
 
-/** `git status --porcelain=v2 -z`: one record per path; a rename carries its origin as an extra field. */
+/** `git status --porcelain=v2 --branch -z`: headers, then one record per path; a rename carries its origin as an extra field. */
 export function parseStatusV2(output: string): WorkingTreeStatus {
-  const status: WorkingTreeStatus = { staged: 0, unstaged: 0, untracked: 0, unmerged: 0, files: [] };
+  const status: WorkingTreeStatus = { staged: 0, unstaged: 0, untracked: 0, unmerged: 0, files: [], detached: false };
   const fields = output.split('\0');
   for (let i = 0; i < fields.length; i++) {
     const record = fields[i];
     switch (record[0]) {
+      case '#': {
+        const [, key, value] = record.split(' ');
+        if (key === 'branch.oid' && value !== '(initial)') status.head = value;
+        if (key === 'branch.head') status.detached = value === '(detached)';
+        break;
+      }
       case '1':
       case '2': {
         const parts = record.split(' ');
@@ -113,17 +122,31 @@ export function parseMergeTree(output: string): MergeTreeResult {
 export interface BranchHead {
   name: string;
   oid: string;
+  /** The worktree that has the branch checked out, if any. */
+  worktreePath?: string;
 }
 
-/** `git for-each-ref --format=%(objectname) %(refname:short)` — oids have no spaces, names may not either. */
+export const BRANCH_HEADS_FORMAT = '--format=%(objectname)%00%(refname:short)%00%(worktreepath)';
+
+/**
+ * `git for-each-ref` with BRANCH_HEADS_FORMAT: "oid NUL name NUL worktree-path LF" per branch. Paths
+ * may contain newlines, so records are cut at the NULs and the oid is taken from the end of the
+ * field that joins one record's path to the next one's oid.
+ */
 export function parseBranchHeads(output: string): BranchHead[] {
-  return output
-    .split('\n')
-    .filter((line) => line.length > 0)
-    .map((line) => {
-      const space = line.indexOf(' ');
-      return { oid: line.slice(0, space), name: line.slice(space + 1) };
-    });
+  const fields = output.split('\0');
+  const heads: BranchHead[] = [];
+  let oid = fields[0];
+  for (let i = 1; i + 1 < fields.length; i += 2) {
+    const name = fields[i];
+    const joined = fields[i + 1];
+    const cut = joined.lastIndexOf('\n', joined.length - 2);
+    const last = i + 2 >= fields.length;
+    const path = last ? joined.replace(/\n$/, '') : joined.slice(0, cut);
+    heads.push({ name, oid: oid.trim(), worktreePath: path || undefined });
+    oid = last ? '' : joined.slice(cut + 1);
+  }
+  return heads;
 }
 
 /** `git version` → [major, minor, patch]. */
