@@ -254,7 +254,7 @@ export class TaskService {
           : new TaskWorktreesError('WorktreeNotFound', `${target.worktreePath} is not a worktree of this repository (or it is the main worktree).`);
       }
       const branch = target.branch!;
-      const head = (await this.heads()).get(branch);
+      const head = (await this.heads({ withWorktrees: true })).get(branch);
       if (!head) throw new TaskWorktreesError('BranchNotFound', `There is no branch "${branch}".`);
       if (head.worktreePath) {
         throw new TaskWorktreesError('BranchCheckedOut', `"${branch}" is checked out in ${head.worktreePath}, which is the main worktree or another task's.`);
@@ -301,41 +301,44 @@ export class TaskService {
     const result = await this.run(async (): Promise<MergeResult> => {
       const task = await this.store.get(taskId);
       if (!task.branch) throw new TaskWorktreesError('TaskHasNoWorktree', `Task "${taskId}" has no branch to merge.`);
-      // Both heads, and where the base is checked out, in one git call; the task's worktree is checked alongside.
+      // The task's worktree is checked while the heads are read and the merge is tried in memory
+      // (merge-tree writes nothing but objects); nothing that shows is written before both are known.
       const taskWorktree = task.worktreePath && existsSync(task.worktreePath) ? task.worktreePath : undefined;
-      const [heads, unsaved] = await Promise.all([this.heads(), taskWorktree ? this.unsavedWork(taskWorktree) : []]);
+      const unsavedCheck = taskWorktree ? this.unsavedWork(taskWorktree) : Promise.resolve([]);
+      unsavedCheck.catch(() => undefined); // awaited below; do not let an early throw leave it unobserved
+      const heads = await this.heads({ withWorktrees: true });
       const branchOid = heads.get(task.branch)?.oid;
       const base = heads.get(task.baseBranch);
       if (!branchOid) throw new TaskWorktreesError('BranchNotFound', `The task's branch "${task.branch}" does not exist any more.`);
       if (!base) throw new TaskWorktreesError('BranchNotFound', `The task's base branch "${task.baseBranch}" does not exist.`);
+      const [preview, unsaved] = await Promise.all([this.mergeEngine.preview(base.oid, branchOid), unsavedCheck]);
       if (unsaved.length > 0) {
         throw new TaskWorktreesError('WorktreeDirty', `Task "${taskId}" has work that is not on its branch (uncommitted, untracked or on a detached HEAD); commit it to ${task.branch} first, so that the merge leaves nothing behind.`, unsaved);
       }
       await this.store.log('merge.before', taskId, { base: task.baseBranch, branch: task.branch, strategy });
-      const attempt = await this.mergeEngine
-        .merge({
-          base: task.baseBranch,
-          baseOid: base.oid,
-          branch: task.branch,
-          branchOid,
-          strategy,
-          message: strategy === 'squash' ? `${task.subject} (task ${task.id})` : `Merge task ${task.id}: ${task.subject}`,
-          baseWorktree: base.worktreePath,
-        })
-        .catch(async (error: Error) => {
-          await this.store.log('merge.failed', taskId, { error: error.message });
-          throw error;
-        });
-      if (!attempt.merged) {
-        await this.store.log('merge.conflict', taskId, { conflicts: attempt.conflicts });
-        return { merged: false, conflicts: attempt.conflicts, task };
+      if (preview.conflicts.length > 0) {
+        await this.store.log('merge.conflict', taskId, { conflicts: preview.conflicts });
+        return { merged: false, conflicts: preview.conflicts, task };
       }
+      const request = {
+        base: task.baseBranch,
+        baseOid: base.oid,
+        branch: task.branch,
+        branchOid,
+        strategy,
+        message: strategy === 'squash' ? `${task.subject} (task ${task.id})` : `Merge task ${task.id}: ${task.subject}`,
+        baseWorktree: base.worktreePath,
+      };
+      const commit = await this.mergeEngine.land(request, preview.tree).catch(async (error: Error) => {
+        await this.store.log('merge.failed', taskId, { error: error.message });
+        throw error;
+      });
       const merged = await this.store.update(taskId, (current) => {
         current.status = 'completed';
-        current.merge = { commit: attempt.commit, branchHead: branchOid, strategy, at: new Date().toISOString() };
-        return { type: 'merge.after', detail: { commit: attempt.commit, base: current.baseBranch, strategy } };
+        current.merge = { commit, branchHead: branchOid, strategy, at: new Date().toISOString() };
+        return { type: 'merge.after', detail: { commit, base: current.baseBranch, strategy } };
       });
-      return { merged: true, commit: attempt.commit, task: merged };
+      return { merged: true, commit, task: merged };
     });
     if (!result.merged || !options.removeWorktree) return result;
     try {
@@ -359,7 +362,7 @@ export class TaskService {
     const candidates = tasks.filter((task) => task.branch && heads.has(task.branch) && heads.has(task.baseBranch) && (!wanted || wanted.has(task.id)));
     return Promise.all(
       candidates.map(async (task) => {
-        const { conflicts } = await this.git.mergeTree(heads.get(task.baseBranch)!.oid, heads.get(task.branch!)!.oid);
+        const { conflicts } = await this.mergeEngine.preview(heads.get(task.baseBranch)!.oid, heads.get(task.branch!)!.oid);
         return { taskId: task.id, clean: conflicts.length === 0, conflicts };
       }),
     );
@@ -510,8 +513,8 @@ export class TaskService {
     return lost;
   }
 
-  private async heads(): Promise<Map<string, BranchHead>> {
-    return new Map((await this.git.branchHeads()).map((head) => [head.name, head]));
+  private async heads(options: { withWorktrees?: boolean } = {}): Promise<Map<string, BranchHead>> {
+    return new Map((await this.git.branchHeads(options)).map((head) => [head.name, head]));
   }
 
   private async deletableBranch(task: Task, entries: WorktreeEntry[], own: WorktreeEntry | undefined, force = false): Promise<{ name: string; oid: string } | undefined> {
@@ -583,13 +586,24 @@ function validateOwner(owner: unknown): string {
   return text;
 }
 
-/** Git reports real paths; the store and the UI may hold symlinked ones (/tmp on macOS). */
+const canonicalPaths = new Map<string, string>();
+
+/**
+ * Git reports real paths; the store and the UI may hold symlinked ones (/tmp on macOS). Cached:
+ * the board compares every worktree path on each refresh, and realpath is a syscall per path.
+ */
 export function canonicalPath(path: string): string {
-  try {
-    return realpathSync.native(path);
-  } catch {
-    return resolve(path);
+  let canonical = canonicalPaths.get(path);
+  if (canonical === undefined) {
+    try {
+      canonical = realpathSync.native(path);
+    } catch {
+      return resolve(path); // not there (yet): not cached, it may appear
+    }
+    if (canonicalPaths.size > 10_000) canonicalPaths.clear();
+    canonicalPaths.set(path, canonical);
   }
+  return canonical;
 }
 
 function isInside(child: string, parent: string): boolean {

@@ -1,5 +1,6 @@
 import { TaskWorktreesError } from './errors';
 import { GitAdapter } from './git/adapter';
+import { MergeTreeResult } from './git/porcelain';
 import { MergeStrategy } from './tasks/model';
 
 export interface MergeRequest {
@@ -13,24 +14,22 @@ export interface MergeRequest {
   baseWorktree?: string;
 }
 
-export type MergeAttempt = { merged: true; commit: string } | { merged: false; conflicts: string[] };
-
 /**
- * Merges a task branch into its base. The merge is first done in memory (`merge-tree
- * --write-tree`): a conflict changes nothing anywhere. A clean merge then lands either in the
- * worktree that has the base checked out, or, when none has, as a commit written without any
+ * Merges a task branch into its base in two steps. preview() merges in memory (`merge-tree
+ * --write-tree`): a conflict changes nothing anywhere. land() then puts a clean result either into
+ * the worktree that has the base checked out, or, when none has, into a commit written without any
  * checkout and a ref update guarded by the base's old value.
  */
 export class MergeEngine {
   constructor(private readonly git: GitAdapter) {}
 
-  async merge(request: MergeRequest): Promise<MergeAttempt> {
-    const { tree, conflicts } = await this.git.mergeTree(request.baseOid, request.branchOid);
-    if (conflicts.length > 0) return { merged: false, conflicts };
-    const commit = request.baseWorktree
-      ? await this.mergeInWorktree(request, request.baseWorktree)
-      : await this.mergeWithoutCheckout(request, tree);
-    return { merged: true, commit };
+  preview(baseOid: string, branchOid: string): Promise<MergeTreeResult> {
+    return this.git.mergeTree(baseOid, branchOid);
+  }
+
+  /** Lands a merge preview() found clean; returns the new commit of the base. */
+  land(request: MergeRequest, tree: string): Promise<string> {
+    return request.baseWorktree ? this.mergeInWorktree(request, request.baseWorktree) : this.mergeWithoutCheckout(request, tree);
   }
 
   private async mergeInWorktree(request: MergeRequest, worktreePath: string): Promise<string> {

@@ -3,6 +3,7 @@ import { TaskWorktreesError } from '../errors';
 import { classifyGitStderr, GitError } from './errors';
 import {
   BRANCH_HEADS_FORMAT,
+  BRANCH_OIDS_FORMAT,
   BranchHead,
   MergeTreeResult,
   parseBranchHeads,
@@ -63,6 +64,7 @@ const ALLOWED_GIT_ENVIRONMENT = [
   'GIT_COMMITTER_DATE',
   'GIT_OPTIONAL_LOCKS',
   'GIT_CONFIG_NOSYSTEM',
+  'GIT_TRACE',
 ];
 
 /**
@@ -103,8 +105,15 @@ export class GitAdapter {
           );
         },
       });
-      // Status reads must not take index.lock: agents may be committing in the same worktree.
-      client.env({ ...gitEnvironment(process.env), LC_ALL: 'C', GIT_OPTIONAL_LOCKS: '0' });
+      client.env({
+        ...gitEnvironment(process.env),
+        LC_ALL: 'C',
+        // Status reads must not take index.lock: agents may be committing in the same worktree.
+        GIT_OPTIONAL_LOCKS: '0',
+        // simple-git waits a fixed 50 ms after a process that printed nothing (update-ref, worktree
+        // remove, …). One trace line on stderr per command avoids that wait; it is stripped below.
+        GIT_TRACE: '1',
+      });
       this.clients.set(cwd, client);
     }
     return client;
@@ -129,7 +138,8 @@ export class GitAdapter {
       if (!(error instanceof ExitFailure)) throw this.toSpawnError(error, args, cwd);
       exitCode = error.exitCode;
       if (options.okExitCodes?.includes(exitCode)) return { stdout: error.stdout, exitCode };
-      throw new GitError(classifyGitStderr(error.stderr), args, error.stderr, exitCode, error.stdout);
+      const stderr = withoutTraceLines(error.stderr);
+      throw new GitError(classifyGitStderr(stderr), args, stderr, exitCode, error.stdout);
     } finally {
       release();
       const ms = Math.round(performance.now() - started);
@@ -176,9 +186,9 @@ export class GitAdapter {
     return parseWorktreeList((await this.exec(['worktree', 'list', '--porcelain', '-z'])).stdout);
   }
 
-  /** Every local branch with its commit and the worktree it is checked out in: one process for all. */
-  async branchHeads(): Promise<BranchHead[]> {
-    const { stdout } = await this.exec(['for-each-ref', BRANCH_HEADS_FORMAT, 'refs/heads']);
+  /** Every local branch with its commit (and, on request, the worktree it is checked out in): one process for all. */
+  async branchHeads(options: { withWorktrees?: boolean } = {}): Promise<BranchHead[]> {
+    const { stdout } = await this.exec(['for-each-ref', options.withWorktrees ? BRANCH_HEADS_FORMAT : BRANCH_OIDS_FORMAT, 'refs/heads']);
     return parseBranchHeads(stdout);
   }
 
@@ -315,6 +325,14 @@ function gitEnvironment(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
       return !PROGRAM_LAUNCHING_VARIABLES.has(lower);
     }),
   );
+}
+
+/** GIT_TRACE lines look like "12:34:56.789012 git.c:455   trace: built-in: git …". */
+function withoutTraceLines(stderr: string): string {
+  return stderr
+    .split('\n')
+    .filter((line) => !/^\d\d:\d\d:\d\d\.\d+ [\w./-]+:\d+ +trace: /.test(line))
+    .join('\n');
 }
 
 function quoteForLog(arg: string): string {

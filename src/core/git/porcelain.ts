@@ -126,7 +126,10 @@ export interface BranchHead {
   worktreePath?: string;
 }
 
+/** With the worktree each branch is checked out in: git reads every worktree's HEAD for that. */
 export const BRANCH_HEADS_FORMAT = '--format=%(objectname)%00%(refname:short)%00%(worktreepath)';
+/** Without worktree paths: about three times faster with many worktrees (parsed the same way, paths empty). */
+export const BRANCH_OIDS_FORMAT = '--format=%(objectname)%00%(refname:short)%00';
 
 /**
  * `git for-each-ref` with BRANCH_HEADS_FORMAT: "oid NUL name NUL worktree-path LF" per branch. Paths
