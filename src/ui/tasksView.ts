@@ -130,8 +130,8 @@ export class TasksTreeProvider implements vscode.TreeDataProvider<TreeNode>, vsc
   private readonly rendered = new vscode.EventEmitter<Board>();
   /** Fired with each board the view renders (tests and the activation timing observe it). */
   readonly onDidRenderBoard = this.rendered.event;
-  private readonly firstRender: Promise<void>;
-  private resolveFirstRender!: () => void;
+  private readonly firstRender: Promise<number>;
+  private resolveFirstRender!: (boardMs: number) => void;
   /** The board of the last render: commands pick tasks from it without asking git again. */
   board: Board | undefined;
 
@@ -139,7 +139,8 @@ export class TasksTreeProvider implements vscode.TreeDataProvider<TreeNode>, vsc
     this.firstRender = new Promise((resolve) => (this.resolveFirstRender = resolve));
   }
 
-  whenFirstRendered(): Promise<void> {
+  /** Resolves with how long the first board render took (our code and its two git calls). */
+  whenFirstRendered(): Promise<number> {
     return this.firstRender;
   }
 
@@ -153,10 +154,11 @@ export class TasksTreeProvider implements vscode.TreeDataProvider<TreeNode>, vsc
 
   async getChildren(node?: TreeNode): Promise<TreeNode[]> {
     if (!node) {
+      const started = performance.now();
       try {
         return await this.rootNodes();
       } finally {
-        if (this.session.state !== 'loading') this.resolveFirstRender();
+        if (this.session.state !== 'loading') this.resolveFirstRender(performance.now() - started);
       }
     }
     if (node instanceof StatusGroupNode) return node.tasks.map((task) => new TaskNode(task));

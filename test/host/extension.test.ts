@@ -1,6 +1,6 @@
 import * as assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { existsSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import * as vscode from 'vscode';
 import type { Board, TaskView } from '../../src/core/lifecycle';
@@ -26,8 +26,15 @@ suite('Task Worktrees in a real VS Code extension host', () => {
     const api = await activeApi();
     await vscode.commands.executeCommand('taskWorktrees.tasks.focus');
     const firstRender = await api.activationToFirstRenderMs;
-    console.log(`activation: activate() ${api.activateMs.toFixed(1)} ms; activate() to first board render ${firstRender.toFixed(1)} ms`);
-    assert.ok(firstRender > 0);
+    const { activateMs, readyMs, firstBoardMs } = api.timings;
+    // readyMs counts from the start of activate(), so it already contains activateMs.
+    const ownCodeMs = (readyMs ?? activateMs) + (firstBoardMs ?? 0);
+    console.log(`activation: activate() ${activateMs.toFixed(1)} ms, repository ready ${readyMs?.toFixed(1)} ms, first board ${firstBoardMs?.toFixed(1)} ms; activate() to first render ${firstRender.toFixed(1)} ms (includes waiting for the view to be shown)`);
+    assert.ok(firstBoardMs !== undefined && readyMs !== undefined);
+    // The benchmark reports this figure next to its own (bench/last-run.json).
+    const results = join(process.env.TASK_WORKTREES_ROOT!, 'test-results');
+    mkdirSync(results, { recursive: true });
+    writeFileSync(join(results, 'activation.json'), JSON.stringify({ activateMs, readyMs, firstBoardMs, ownCodeToFirstRenderMs: ownCodeMs, activationToFirstRenderMs: firstRender, vscode: vscode.version }));
     const commands = await vscode.commands.getCommands(true);
     for (const id of ['createTask', 'createWorktree', 'assignWorktree', 'openTask', 'setStatus', 'completeTask', 'mergeTask', 'removeWorktree', 'deleteTask', 'listTasks', 'prune', 'showEvents']) {
       assert.ok(commands.includes(`taskWorktrees.${id}`), `command taskWorktrees.${id} is registered`);
