@@ -1,5 +1,5 @@
 import { existsSync, promises as fs, realpathSync } from 'node:fs';
-import { basename, isAbsolute, join, relative, resolve, sep } from 'node:path';
+import { basename, dirname, isAbsolute, join, relative, resolve, sep } from 'node:path';
 import { TaskWorktreesError } from './errors';
 import { GitAdapter, GitAdapterOptions } from './git/adapter';
 import { BranchHead, WorkingTreeStatus, WorktreeEntry } from './git/porcelain';
@@ -91,11 +91,17 @@ export class TaskService {
   ): Promise<TaskService> {
     const git = new GitAdapter(repoDir, gitOptions);
     const { commonDir } = await git.locate();
-    const [main] = await git.listWorktrees();
-    if (!main || main.bare) {
-      throw new TaskWorktreesError('NotARepository', 'Bare repositories are not supported: open a worktree of the repository.');
+    // The usual layout (<main>/.git) names the main worktree without asking git again; anything
+    // else (a separate git dir, a bare repository) asks for the worktree list.
+    let mainWorktree = basename(commonDir) === '.git' ? dirname(commonDir) : undefined;
+    if (!mainWorktree) {
+      const [main] = await git.listWorktrees();
+      if (!main || main.bare) {
+        throw new TaskWorktreesError('NotARepository', 'Bare repositories are not supported: open a worktree of the repository.');
+      }
+      mainWorktree = main.path;
     }
-    return new TaskService(git, new TaskStore(TaskStore.dirFor(commonDir)), main.path, commonDir, { ...DEFAULT_SETTINGS, ...settings });
+    return new TaskService(git, new TaskStore(TaskStore.dirFor(commonDir)), mainWorktree, commonDir, { ...DEFAULT_SETTINGS, ...settings });
   }
 
   updateSettings(settings: Partial<LifecycleSettings>): void {

@@ -1,3 +1,4 @@
+import { isAbsolute, relative } from 'node:path';
 import * as vscode from 'vscode';
 import { Board, TaskView, WorktreeDetails } from '../core/lifecycle';
 import { WorktreeEntry } from '../core/git/porcelain';
@@ -62,12 +63,16 @@ export class WorktreeNode {
   constructor(
     readonly task: TaskView,
     readonly details: WorktreeDetails | undefined,
+    /** The main worktree: paths inside it are shown relative to it (`.worktrees/<id>`). */
+    readonly mainWorktree: string,
   ) {}
 
   toTreeItem(): vscode.TreeItem {
     const { task, details } = this;
     const missing = task.worktreeState === 'missing';
-    const item = new vscode.TreeItem(task.worktreePath!, vscode.TreeItemCollapsibleState.None);
+    const inside = relative(this.mainWorktree, task.worktreePath!);
+    const label = inside && !inside.startsWith('..') && !isAbsolute(inside) ? inside : task.worktreePath!;
+    const item = new vscode.TreeItem(label, vscode.TreeItemCollapsibleState.None);
     item.id = `worktree:${task.id}`;
     item.resourceUri = vscode.Uri.file(task.worktreePath!);
     item.iconPath = new vscode.ThemeIcon(missing ? 'error' : task.locked ? 'lock' : 'folder');
@@ -166,7 +171,7 @@ export class TasksTreeProvider implements vscode.TreeDataProvider<TreeNode>, vsc
     if (node instanceof TaskNode && node.task.worktreePath) {
       // Dirty state and ahead/behind are asked for only when a task is expanded.
       const details = node.task.worktreeState === 'present' ? await this.session.service.worktreeDetails(node.task).catch(() => undefined) : undefined;
-      return [new WorktreeNode(node.task, details)];
+      return [new WorktreeNode(node.task, details, this.board?.mainWorktree ?? '')];
     }
     return [];
   }

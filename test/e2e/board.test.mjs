@@ -2,7 +2,7 @@
 // development mode without a tests path, and Playwright drives it as a person would.
 import * as assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -25,6 +25,15 @@ async function openBoard(page) {
   const item = page.locator('.activitybar [aria-label^="Task Worktrees"]').first();
   await item.waitFor({ timeout: 60_000 });
   await item.click();
+  // A wider sidebar, so that rows are not cut in the screenshots.
+  const sidebar = await page.locator('[id="workbench.parts.sidebar"]').boundingBox();
+  if (sidebar && sidebar.width < 400) {
+    const y = sidebar.y + sidebar.height / 2;
+    await page.mouse.move(sidebar.x + sidebar.width + 1, y);
+    await page.mouse.down();
+    await page.mouse.move(sidebar.x + 480, y, { steps: 5 });
+    await page.mouse.up();
+  }
 }
 
 async function runFromPalette(page, title) {
@@ -47,6 +56,7 @@ suite('UI end to end: the board in a real workbench', function () {
     const service = await TaskService.open(repo);
     const login = await service.createWorktree((await service.createTask({ subject: 'Fix login redirect' })).id);
     await service.setStatus(login.id, 'in_progress', 'claude-code');
+    writeFileSync(join(login.worktreePath, 'src', 'redirect.js'), 'export const target = "/dashboard";\n'); // an agent's unsaved work
     const search = await service.createWorktree((await service.createTask({ subject: 'Add search box' })).id);
     await service.createTask({ subject: 'Write release notes' });
     seeded = { login, search };
@@ -66,6 +76,11 @@ suite('UI end to end: the board in a real workbench', function () {
     for (const expected of ['In Progress', 'Pending', 'Fix login redirect', 'task/fix-login-redirect', '@claude-code', 'Add search box', 'task/add-search-box', 'Write release notes', 'no worktree']) {
       assert.ok(text.includes(expected), `the board shows "${expected}":\n${text}`);
     }
+    // Expanding a task shows its worktree with the uncommitted work an agent left there.
+    await page.locator('[id="workbench.parts.sidebar"] .monaco-list-row', { hasText: 'Fix login redirect' }).first().click();
+    await page.keyboard.press('ArrowRight');
+    await waitForRow(page, '1 changed');
+    assert.ok((await rowsText(page)).some((row) => row.includes('.worktrees/fix-login-redirect') && row.includes('1 changed')));
   });
 
   test('Create Task from the command palette adds a task with its worktree, shown on the board', async () => {

@@ -1,6 +1,6 @@
 import * as assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import * as vscode from 'vscode';
 import type { Board, TaskView } from '../../src/core/lifecycle';
@@ -112,6 +112,27 @@ suite('Task Worktrees in a real VS Code extension host', () => {
     const assigned = await command<PublicTask>('assignWorktree', { taskId: task.id, worktreePath: outside });
     assert.equal(assigned.branch, 'feature/by-hand');
     await rejectsWithCode(command('openTask', { taskId: 'no-such-task' }), 'TaskNotFound');
+  });
+
+  test('create a worktree later, claim it, lose it by hand, repair it, then prune it', async () => {
+    const task = await command<PublicTask>('createTask', { subject: 'Worktree later' });
+    assert.equal(task.worktreePath, undefined);
+    const withWorktree = await command<PublicTask>('createWorktree', { taskId: task.id });
+    assert.ok(withWorktree.worktreePath && existsSync(withWorktree.worktreePath));
+    const claimed = await command<PublicTask>('claimTask', { taskId: task.id, owner: 'aider' });
+    assert.deepEqual([claimed.status, claimed.owner], ['in_progress', 'aider']);
+
+    git(workspaceDir(), 'worktree', 'remove', '--force', withWorktree.worktreePath);
+    const missing = await command<TaskView[]>('listTasks', {});
+    assert.equal(missing.find((candidate) => candidate.id === task.id)?.worktreeState, 'missing');
+    const repaired = await command<PublicTask>('repairWorktree', { taskId: task.id });
+    assert.equal(repaired.worktreePath, withWorktree.worktreePath);
+    assert.ok(existsSync(repaired.worktreePath!));
+
+    rmSync(repaired.worktreePath!, { recursive: true, force: true });
+    const pruned = await command<{ unbound: string[] }>('prune', {});
+    assert.deepEqual(pruned.unbound, [task.id]);
+    assert.ok(git(workspaceDir(), 'branch', '--list', withWorktree.branch!).includes(withWorktree.branch!), 'the branch is kept');
   });
 
   test('the board refreshes when another process changes the store', async () => {
