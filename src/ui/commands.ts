@@ -151,7 +151,10 @@ export function registerCommands(
     'taskWorktrees.openTask': async (invocation) => {
       const task = await resolveTask(invocation, (candidate) => candidate.worktreeState === 'present', vscode.l10n.t('Task to open in a new window'));
       if (!task) return undefined;
-      const target = invocation.args.target === 'currentWindow' ? 'currentWindow' : 'newWindow';
+      const target = invocation.args.target ?? 'newWindow';
+      if (target !== 'newWindow' && target !== 'currentWindow') {
+        throw new TaskWorktreesError('InvalidInput', vscode.l10n.t('target must be "newWindow" or "currentWindow".'));
+      }
       return openTask(task, target);
     },
 
@@ -178,17 +181,21 @@ export function registerCommands(
     'taskWorktrees.claimTask': async (invocation) => {
       const task = await resolveTask(invocation, (candidate) => candidate.status !== 'completed', vscode.l10n.t('Task to claim'));
       if (!task) return undefined;
-      const owner = invocation.interactive ? await prompts.askOwner(task.owner) : (invocation.args.owner as string);
-      if (owner === undefined) return undefined;
-      return service().setStatus(task.id, 'in_progress', owner);
+      if (!invocation.interactive) {
+        const owner = invocation.args.owner;
+        if (typeof owner !== 'string' || !owner.trim()) throw new TaskWorktreesError('InvalidInput', vscode.l10n.t('claimTask needs an owner: a non-empty "owner" string.'));
+        return service().setStatus(task.id, 'in_progress', owner);
+      }
+      const owner = await prompts.askOwner(task.owner);
+      return owner === undefined ? undefined : service().setStatus(task.id, 'in_progress', owner);
     },
 
     'taskWorktrees.setStatus': async (invocation) => {
       const task = await resolveTask(invocation, () => true, vscode.l10n.t('Task to change'));
       if (!task) return undefined;
-      const status = invocation.interactive ? await prompts.pickStatus(task.status) : (invocation.args.status as TaskStatus);
-      if (!status) return undefined;
-      return service().setStatus(task.id, status, invocation.args.owner as string | undefined);
+      if (!invocation.interactive) return service().setStatus(task.id, invocation.args.status as TaskStatus, invocation.args.owner as string | undefined);
+      const status = await prompts.pickStatus(task.status);
+      return status && service().setStatus(task.id, status);
     },
 
     'taskWorktrees.completeTask': async (invocation) => {
