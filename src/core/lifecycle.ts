@@ -305,14 +305,16 @@ export class TaskService {
       throw new TaskWorktreesError('InvalidInput', `Unknown merge strategy ${JSON.stringify(String(strategy))}: use merge or squash.`);
     }
     const result = await this.run(async (): Promise<MergeResult> => {
+      // The heads are read while the task is; its worktree is checked while the merge is tried in
+      // memory (merge-tree writes nothing but objects). Nothing that shows is written before both are known.
+      const headsRead = this.heads({ withWorktrees: true });
+      headsRead.catch(() => undefined); // awaited below; an early throw must not leave it unobserved
       const task = await this.store.get(taskId);
       if (!task.branch) throw new TaskWorktreesError('TaskHasNoWorktree', `Task "${taskId}" has no branch to merge.`);
-      // The task's worktree is checked while the heads are read and the merge is tried in memory
-      // (merge-tree writes nothing but objects); nothing that shows is written before both are known.
       const taskWorktree = task.worktreePath && existsSync(task.worktreePath) ? task.worktreePath : undefined;
       const unsavedCheck = taskWorktree ? this.unsavedWork(taskWorktree) : Promise.resolve([]);
-      unsavedCheck.catch(() => undefined); // awaited below; do not let an early throw leave it unobserved
-      const heads = await this.heads({ withWorktrees: true });
+      unsavedCheck.catch(() => undefined);
+      const heads = await headsRead;
       const branchOid = heads.get(task.branch)?.oid;
       const base = heads.get(task.baseBranch);
       if (!branchOid) throw new TaskWorktreesError('BranchNotFound', `The task's branch "${task.branch}" does not exist any more.`);

@@ -1,6 +1,7 @@
 import * as assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import * as vscode from 'vscode';
+export { rejectsWithCode } from '../fixtures/assertions';
 import type { TaskWorktreesApi } from '../../src/extension';
 
 export const EXTENSION_ID = 'task-worktrees.task-worktrees';
@@ -34,14 +35,4 @@ export async function eventually<T>(check: () => Promise<T | undefined> | T | un
 
 export async function command<T>(id: string, args: Record<string, unknown>): Promise<T> {
   return (await vscode.commands.executeCommand(`taskWorktrees.${id}`, args)) as T;
-}
-
-export async function rejectsWithCode(promise: Thenable<unknown>, code: string): Promise<void> {
-  try {
-    await promise;
-  } catch (error) {
-    assert.equal((error as { code?: string }).code, code, (error as Error).message);
-    return;
-  }
-  assert.fail(`expected an error with code ${code}`);
 }

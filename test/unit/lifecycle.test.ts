@@ -1,20 +1,9 @@
 import * as assert from 'node:assert/strict';
 import { chmodSync, existsSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { isCoded } from '../../src/core/errors';
 import { TaskService } from '../../src/core/lifecycle';
+import { rejectsWithCode } from '../fixtures/assertions';
 import { TestRepo } from '../fixtures/repo';
-
-async function rejectsWith(promise: Promise<unknown>, code: string): Promise<Error> {
-  try {
-    await promise;
-  } catch (error) {
-    assert.ok(isCoded(error), `expected a coded error, got ${error}`);
-    assert.equal((error as { code: string }).code, code, (error as Error).message);
-    return error as Error;
-  }
-  assert.fail(`expected ${code}, but it succeeded`);
-}
 
 suite('lifecycle: create, assign, claim, complete, remove, reconcile', () => {
   let repo: TestRepo;
@@ -58,7 +47,7 @@ suite('lifecycle: create, assign, claim, complete, remove, reconcile', () => {
   });
 
   test('missing base branch: clear error, no task', async () => {
-    await rejectsWith(service.createTask({ subject: 'x', baseBranch: 'nope' }), 'BranchNotFound');
+    await rejectsWithCode(service.createTask({ subject: 'x', baseBranch: 'nope' }), 'BranchNotFound');
     assert.equal((await service.board()).tasks.length, 0);
   });
 
@@ -66,7 +55,7 @@ suite('lifecycle: create, assign, claim, complete, remove, reconcile', () => {
     const task = await service.createTask({ subject: 'taken' });
     repo.git('branch', 'task/taken');
     const before = repo.snapshot();
-    await rejectsWith(service.createWorktree(task.id), 'BranchExists');
+    await rejectsWithCode(service.createWorktree(task.id), 'BranchExists');
     assert.equal(repo.snapshot(), before);
   });
 
@@ -80,7 +69,7 @@ suite('lifecycle: create, assign, claim, complete, remove, reconcile', () => {
     const task = await service.createTask({ subject: 'path' });
     repo.write('.worktrees/path/mine.txt', 'precious\n');
     const before = repo.snapshot();
-    await rejectsWith(service.createWorktree(task.id), 'WorktreePathExists');
+    await rejectsWithCode(service.createWorktree(task.id), 'WorktreePathExists');
     assert.equal(repo.snapshot(), before);
     assert.equal(repo.read('.worktrees/path/mine.txt'), 'precious\n');
   });
@@ -106,7 +95,7 @@ suite('lifecycle: create, assign, claim, complete, remove, reconcile', () => {
     assert.equal(claimed.owner, 'agent-1');
     assert.equal(claimed.status, 'in_progress');
     assert.equal((await service.completeTask(task.id)).status, 'completed');
-    await rejectsWith(service.setStatus(task.id, 'done' as never), 'InvalidInput');
+    await rejectsWithCode(service.setStatus(task.id, 'done' as never), 'InvalidInput');
     const types = (await service.events()).events.map((event) => event.type);
     assert.deepEqual(types.slice(-2), ['task.claimed', 'task.completed']);
   });
@@ -115,7 +104,7 @@ suite('lifecycle: create, assign, claim, complete, remove, reconcile', () => {
     const task = await service.createWorktree((await service.createTask({ subject: 'dirty' })).id);
     repo.write('work in progress.txt', 'unsaved\n', task.worktreePath);
     const before = repo.snapshot();
-    const error = await rejectsWith(service.removeWorktree(task.id), 'WorktreeDirty');
+    const error = await rejectsWithCode(service.removeWorktree(task.id), 'WorktreeDirty');
     assert.deepEqual((error as unknown as { details: string[] }).details, ['work in progress.txt']);
     assert.equal(repo.snapshot(), before);
     const removed = await service.removeWorktree(task.id, { force: true });
@@ -129,7 +118,7 @@ suite('lifecycle: create, assign, claim, complete, remove, reconcile', () => {
     repo.write('feature.txt', 'new\n', task.worktreePath);
     repo.commitAll('feature', task.worktreePath);
     const before = repo.snapshot();
-    await rejectsWith(service.removeWorktree(task.id, { deleteBranch: true }), 'UnmergedWork');
+    await rejectsWithCode(service.removeWorktree(task.id, { deleteBranch: true }), 'UnmergedWork');
     assert.equal(repo.snapshot(), before);
   });
 
@@ -152,7 +141,7 @@ suite('lifecycle: create, assign, claim, complete, remove, reconcile', () => {
     const adopted = await service.assignWorktree(task.id, { worktreePath: outside });
     assert.equal(adopted.branch, 'hand-made');
     assert.equal((await service.board()).unassigned.length, 0);
-    await rejectsWith(service.assignWorktree((await service.createTask({ subject: 'second' })).id, { worktreePath: outside }), 'WorktreeAssigned');
+    await rejectsWithCode(service.assignWorktree((await service.createTask({ subject: 'second' })).id, { worktreePath: outside }), 'WorktreeAssigned');
   });
 
   test('assign an existing branch that is checked out nowhere: a worktree is made for it', async () => {
@@ -161,15 +150,15 @@ suite('lifecycle: create, assign, claim, complete, remove, reconcile', () => {
     const assigned = await service.assignWorktree(task.id, { branch: 'feature/old-work' });
     assert.equal(assigned.worktreePath, join(repo.dir, '.worktrees', 'old-work'));
     assert.equal(repo.gitIn(assigned.worktreePath!, 'branch', '--show-current').trim(), 'feature/old-work');
-    await rejectsWith(service.assignWorktree((await service.createTask({ subject: 'main one' })).id, { branch: 'main' }), 'BranchCheckedOut');
+    await rejectsWithCode(service.assignWorktree((await service.createTask({ subject: 'main one' })).id, { branch: 'main' }), 'BranchCheckedOut');
   });
 
   test('delete task refuses while its worktree exists, then deletes only the record', async () => {
     const task = await service.createWorktree((await service.createTask({ subject: 'delete me' })).id);
-    await rejectsWith(service.deleteTask(task.id), 'TaskHasWorktree');
+    await rejectsWithCode(service.deleteTask(task.id), 'TaskHasWorktree');
     await service.removeWorktree(task.id);
     await service.deleteTask(task.id);
-    await rejectsWith(service.task(task.id), 'TaskNotFound');
+    await rejectsWithCode(service.task(task.id), 'TaskNotFound');
     assert.ok(repo.git('branch', '--list', 'task/delete-me').includes('task/delete-me'));
   });
 
