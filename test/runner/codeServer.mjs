@@ -136,7 +136,7 @@ export async function startCodeServer(options = {}) {
     await waitForListening(server, 30_000);
   } catch (error) {
     close();
-    throw error;
+    throw new HostSetupError(`${error.message}\nIf the host install is broken, delete ${host.dir} and run again to reinstall it.`);
   }
   log(`[host] code-server ${host.dir.split('/').pop()} listening on 127.0.0.1:${port} (${Date.now() - startedAt} ms)`);
   /** The workbench URL for a folder, loading the extension under development (and its tests). */
