@@ -350,9 +350,9 @@ export class TaskService {
     });
     if (!result.merged || !options.removeWorktree) return result;
     try {
-      const task = result.task.worktreePath
-        ? await this.removeWorktree(taskId, { deleteBranch: options.deleteBranch })
-        : await this.deleteTaskBranch(taskId, options.deleteBranch);
+      let task = result.task;
+      if (task.worktreePath) task = await this.removeWorktree(taskId, { deleteBranch: options.deleteBranch });
+      else if (options.deleteBranch) task = await this.deleteTaskBranch(taskId);
       return { ...result, task };
     } catch (error) {
       return { ...result, cleanupError: (error as Error).message };
@@ -541,10 +541,14 @@ export class TaskService {
     return { name: task.branch, oid };
   }
 
-  private async deleteTaskBranch(taskId: string, deleteBranch: boolean | undefined): Promise<Task> {
+  /** Deletes the task's branch of a task without a worktree, only when it is merged into the base. */
+  async deleteTaskBranch(taskId: string): Promise<Task> {
+    validateTaskId(taskId);
     return this.run(async () => {
       const task = await this.store.get(taskId);
-      if (!deleteBranch) return task;
+      if (task.worktreePath) {
+        throw new TaskWorktreesError('TaskHasWorktree', `Task "${taskId}" still has its worktree; remove the worktree (with its branch) instead.`);
+      }
       const branch = await this.deletableBranch(task, await this.git.listWorktrees(), undefined);
       if (!branch) return task;
       await this.git.deleteBranch(branch.name, branch.oid);

@@ -323,23 +323,24 @@ export function registerCommands(
     },
   };
 
+  /** After a merge from the board: remove the worktree and the merged branch, per setting. */
   const cleanUpAfterMerge = async (task: Task): Promise<void> => {
     const setting = readSettings().deleteBranchAfterMerge;
-    if (setting === 'never' && !task.worktreePath) return;
-    let deleteBranch = setting === 'always';
+    if (setting === 'never') return;
+    let deleteBranch = true;
     if (setting === 'ask') {
-      const both = vscode.l10n.t('Remove Worktree and Branch');
+      const both = task.worktreePath ? vscode.l10n.t('Remove Worktree and Branch') : vscode.l10n.t('Delete Branch');
       const worktreeOnly = vscode.l10n.t('Remove Worktree Only');
       const choice = await vscode.window.showInformationMessage(
         vscode.l10n.t('"{0}" is merged. Clean up its worktree and branch {1}?', task.subject, task.branch ?? ''),
         { modal: true },
-        both,
-        worktreeOnly,
+        ...(task.worktreePath ? [both, worktreeOnly] : [both]),
       );
       if (!choice) return;
       deleteBranch = choice === both;
     }
     if (task.worktreePath) await removeInteractively(task, deleteBranch);
+    else if (deleteBranch && task.branch) await service().deleteTaskBranch(task.id);
   };
 
   for (const [id, handler] of Object.entries(handlers)) {

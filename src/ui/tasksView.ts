@@ -51,7 +51,8 @@ export class TaskNode {
     const item = new vscode.TreeItem(task.subject, hasChild ? vscode.TreeItemCollapsibleState.Collapsed : vscode.TreeItemCollapsibleState.None);
     item.id = `task:${task.id}`;
     item.iconPath = task.worktreeState === 'missing' ? new vscode.ThemeIcon('warning', new vscode.ThemeColor('list.warningForeground')) : STATUS_ICONS[task.status];
-    item.description = [task.branch ?? vscode.l10n.t('no worktree'), task.owner && `@${task.owner}`].filter(Boolean).join(' · ');
+    const branch = task.branch && task.branchMissing ? vscode.l10n.t('{0} (branch deleted)', task.branch) : task.branch;
+    item.description = [branch ?? vscode.l10n.t('no worktree'), task.owner && `@${task.owner}`].filter(Boolean).join(' · ');
     // Read by `when` clauses in package.json menus.
     item.contextValue = `task;worktree=${task.worktreeState};status=${task.status}${task.branch ? ';branch' : ''}`;
     item.tooltip = taskTooltip(task);
@@ -220,6 +221,7 @@ function taskTooltip(task: TaskView): vscode.MarkdownString {
     [vscode.l10n.t('Worktree'), task.worktreePath && `${task.worktreePath}${task.worktreeState === 'missing' ? ` (${vscode.l10n.t('missing')})` : ''}`],
     [vscode.l10n.t('Owner'), task.owner],
     [vscode.l10n.t('Locked'), task.locked],
+    [vscode.l10n.t('HEAD'), task.detached ? vscode.l10n.t('detached') : undefined],
     [vscode.l10n.t('Merged'), task.merge && `${task.merge.commit.slice(0, 10)} (${task.merge.strategy})`],
   ];
   for (const [label, value] of rows) if (value) md.appendMarkdown(`$(dash) ${label}: ${code(value)}  \n`);

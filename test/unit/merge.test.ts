@@ -92,6 +92,17 @@ suite('merge into the base', () => {
     assert.equal(repo.git('branch', '--list', 'task/parallel'), '', 'merged branch deleted on request');
   });
 
+  test('a task whose worktree is already gone: merged, then only its branch is deleted on request', async () => {
+    const task = await taskWithCommit('no worktree left', 'n.txt', 'n\n');
+    await service.removeWorktree(task.id);
+    const result = await service.mergeTask(task.id, { removeWorktree: true, deleteBranch: true });
+    assert.equal(result.merged, true);
+    assert.equal(result.cleanupError, undefined);
+    assert.equal(result.task.branch, undefined);
+    assert.equal(repo.git('branch', '--list', 'task/no-worktree-left'), '');
+    assert.equal(repo.read('n.txt'), 'n\n');
+  });
+
   test('preview: which tasks would merge cleanly, without changing anything', async () => {
     const clean = await taskWithCommit('clean one', 'c.txt', 'c\n');
     const conflicting = await taskWithCommit('conflicting one', 'README.md', 'theirs\n');

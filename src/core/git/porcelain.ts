@@ -67,10 +67,6 @@ export interface WorkingTreeStatus {
   detached: boolean;
 }
 
-export function isClean(status: WorkingTreeStatus): boolean {
-  return status.files.length === 0;
-}
-
 /** `git status --porcelain=v2 --branch -z`: headers, then one record per path; a rename carries its origin as an extra field. */
 export function parseStatusV2(output: string): WorkingTreeStatus {
   const status: WorkingTreeStatus = { staged: 0, unstaged: 0, untracked: 0, unmerged: 0, files: [], detached: false };
