@@ -210,7 +210,7 @@ async function main(): Promise<void> {
     );
 
     // 6. the store: one update, and updates with 8 concurrent writers (other processes)
-    const store = new TaskStore(join(mkdtempSync(join(tmpdir(), 'tw-bench-store-')), 'store'));
+    const store = new TaskStore(join(repo, '..', 'store'));
     const target = await store.create({ subject: 'hot', description: '0', status: 'pending', owner: '', baseBranch: 'main', blockedBy: [] });
     const UPDATES = 200;
     await compare(

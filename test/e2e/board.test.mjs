@@ -7,7 +7,7 @@ import { createRequire } from 'node:module';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { startWorkbench } from '../runner/codeServer.mjs';
-import { makeWorkspaceRepo } from '../runner/workspace.mjs';
+import { makeWorkspaceRepo, removeWorkspaceRepo } from '../runner/workspace.mjs';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const results = join(root, 'test-results');
@@ -65,6 +65,7 @@ suite('UI end to end: the board in a real workbench', function () {
 
   suiteTeardown(async () => {
     await workbench?.close();
+    if (repo) removeWorkspaceRepo(repo);
   });
 
   test('the tree shows the tasks of the repository, grouped by status, with their branches', async () => {

@@ -5,7 +5,7 @@
 // to stdout and exits with the host's exit code.
 import { existsSync } from 'node:fs';
 import { HostSetupError, startWorkbench } from './codeServer.mjs';
-import { makeWorkspaceRepo } from './workspace.mjs';
+import { makeWorkspaceRepo, removeWorkspaceRepo } from './workspace.mjs';
 
 const TIMEOUT_MS = Number(process.env.TASK_WORKTREES_HOST_TIMEOUT_MS || 300_000);
 
@@ -20,7 +20,8 @@ async function main() {
   if (!extensionDevelopmentPath || !extensionTestsPath) {
     throw new HostSetupError('usage: codeServerHost.mjs --extensionDevelopmentPath=DIR --extensionTestsPath=FILE [FOLDER]');
   }
-  const folder = process.argv.slice(2).find((arg) => !arg.startsWith('-') && existsSync(arg)) ?? makeWorkspaceRepo();
+  const given = process.argv.slice(2).find((arg) => !arg.startsWith('-') && existsSync(arg));
+  const folder = given ?? makeWorkspaceRepo();
   // The untrusted host pass keeps workspace trust on, so the folder opens in restricted mode.
   const workspaceTrust = process.env.TASK_WORKTREES_HOST_PASS === 'untrusted';
   const workbench = await startWorkbench({ workspace: folder, extensionDevelopmentPath, extensionTestsPath, workspaceTrust });
@@ -38,6 +39,7 @@ async function main() {
   } finally {
     clearTimeout(timer);
     await workbench.close();
+    if (!given) removeWorkspaceRepo(folder);
   }
 }
 

@@ -4,7 +4,7 @@
 import { runTests } from '@vscode/test-electron';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { makeWorkspaceRepo } from './workspace.mjs';
+import { makeWorkspaceRepo, removeWorkspaceRepo } from './workspace.mjs';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const route = process.env.TEST_HOST || 'offline';
@@ -28,15 +28,18 @@ if (route === 'offline') {
 const passes = route === 'offline' ? ['trusted', 'untrusted'] : ['trusted'];
 let failed = false;
 for (const pass of passes) {
+  const workspace = makeWorkspaceRepo();
   try {
     await runTests({
       ...options,
-      launchArgs: [makeWorkspaceRepo(), ...options.launchArgs.slice(1)],
+      launchArgs: [workspace, ...options.launchArgs.slice(1)],
       extensionTestsEnv: { ...options.extensionTestsEnv, TASK_WORKTREES_HOST_PASS: pass },
     });
   } catch (error) {
     console.error(`[host] ${route} host tests (${pass} pass) failed: ${error.message}`);
     failed = true;
+  } finally {
+    removeWorkspaceRepo(workspace);
   }
 }
 process.exit(failed ? 1 : 0);

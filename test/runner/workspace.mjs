@@ -1,8 +1,8 @@
 // A fresh git repository for a host or UI run: a few files and commits, nothing else.
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 
 export const GIT_IDENTITY = {
   GIT_AUTHOR_NAME: 'Task Worktrees Test',
@@ -23,4 +23,9 @@ export function makeWorkspaceRepo(name = 'demo-repo') {
   git('add', '-A');
   git('commit', '-q', '-m', 'initial commit');
   return dir;
+}
+
+/** Removes a repository made by makeWorkspaceRepo, with its sibling worktrees (same temp dir). */
+export function removeWorkspaceRepo(dir) {
+  rmSync(dirname(dir), { recursive: true, force: true });
 }

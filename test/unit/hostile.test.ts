@@ -1,7 +1,7 @@
 import * as assert from 'node:assert/strict';
-import { existsSync, mkdtempSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { isCoded } from '../../src/core/errors';
 import { TaskService } from '../../src/core/lifecycle';
 import { TestRepo } from '../fixtures/repo';
@@ -33,7 +33,10 @@ suite('hostile input: a clear error or a safe slug, before git sees it', () => {
     service = await TaskService.open(repo.dir);
     service.git.onSpawn((args) => spawned.push([...args]));
   });
-  suiteTeardown(() => repo.dispose());
+  suiteTeardown(() => {
+    repo.dispose();
+    rmSync(dirname(marker), { recursive: true, force: true });
+  });
 
   /** Runs one call and checks the rules every hostile input must meet; returns how it ended. */
   async function attempt(field: string, input: string, call: () => Promise<unknown>): Promise<'accepted' | 'refused'> {
