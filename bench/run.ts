@@ -124,7 +124,7 @@ async function main(): Promise<void> {
     // 1. create task + worktree
     await compare(
       'create task + worktree',
-      async (round) => service.createWorktree((await service.createTask({ subject: `ours ${round}`, baseBranch: 'main' })).id),
+      (round) => service.createTask({ subject: `ours ${round}`, baseBranch: 'main', createWorktree: true }),
       (round) => rawGit(repo, 'worktree', 'add', '-q', '-b', `task/raw-${round}`, join(repo, '..', 'raw', String(round)), 'main'),
     );
 

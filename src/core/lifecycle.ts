@@ -172,7 +172,8 @@ export class TaskService {
 
   // ---- mutations ---------------------------------------------------------------------------
 
-  async createTask(input: CreateTaskInput): Promise<Task> {
+  /** Creates a task on its base (default: the current branch) and, on request, its worktree too. */
+  async createTask(input: CreateTaskInput & { createWorktree?: boolean }): Promise<Task> {
     const subject = validateSubject(input.subject);
     const description = typeof input.description === 'string' ? input.description : '';
     const blockedBy = (input.blockedBy ?? []).map((id) => validateTaskId(id));
@@ -183,49 +184,52 @@ export class TaskService {
       if (!heads.has(baseBranch)) {
         throw new TaskWorktreesError('BranchNotFound', `The base branch "${baseBranch}" does not exist.`);
       }
-      return this.store.create(
+      const task = await this.store.create(
         { subject, description, status: 'pending', owner: '', baseBranch, blockedBy },
         (id) => heads.has(`${this.settings.branchPrefix}${id}`) || existsSync(this.worktreePathFor(id)),
       );
+      // The heads just read serve the worktree too: one git call fewer than two separate steps.
+      return input.createWorktree ? this.addWorktreeFor(task, heads) : task;
     });
   }
 
   /** Creates `<root>/<id>` on a new branch `<prefix><id>` from the task's base; undone completely on failure. */
   async createWorktree(taskId: string): Promise<Task> {
     validateTaskId(taskId);
+    return this.run(async () => this.addWorktreeFor(await this.store.get(taskId), await this.heads()));
+  }
+
+  private async addWorktreeFor(task: Task, heads: Map<string, BranchHead>): Promise<Task> {
+    const taskId = task.id;
     const branch = validateBranchName(`${this.settings.branchPrefix}${taskId}`, 'branch name (check the branch prefix setting)');
-    return this.run(async () => {
-      const task = await this.store.get(taskId);
-      if (task.worktreePath) {
-        throw new TaskWorktreesError('TaskHasWorktree', `Task "${taskId}" already has a worktree at ${task.worktreePath}.`);
-      }
-      const heads = await this.heads();
-      const baseOid = heads.get(task.baseBranch)?.oid;
-      if (!baseOid) {
-        throw new TaskWorktreesError('BranchNotFound', `The task's base branch "${task.baseBranch}" does not exist.`);
-      }
-      if (heads.has(branch)) {
-        throw new TaskWorktreesError('BranchExists', `A branch "${branch}" already exists. Use "Assign Existing Worktree/Branch" to bind it to this task.`);
-      }
-      const path = this.worktreePathFor(taskId);
-      if (existsSync(path)) {
-        throw new TaskWorktreesError('WorktreePathExists', `${path} already exists; move it away or choose another worktree root.`);
-      }
-      await this.excludeWorktreeRoot();
-      await this.store.log('worktree.create.before', taskId, { branch, path, base: task.baseBranch });
-      try {
-        await this.git.addWorktreeWithNewBranch(path, branch, baseOid);
-        return await this.store.update(taskId, (current) => {
-          current.branch = branch;
-          current.worktreePath = canonicalPath(path);
-          return { type: 'worktree.create.after', detail: { branch, path } };
-        });
-      } catch (error) {
-        await this.rollBackCreatedWorktree(path, branch, baseOid);
-        await this.store.log('worktree.create.failed', taskId, { branch, path, error: (error as Error).message });
-        throw error;
-      }
-    });
+    if (task.worktreePath) {
+      throw new TaskWorktreesError('TaskHasWorktree', `Task "${taskId}" already has a worktree at ${task.worktreePath}.`);
+    }
+    const baseOid = heads.get(task.baseBranch)?.oid;
+    if (!baseOid) {
+      throw new TaskWorktreesError('BranchNotFound', `The task's base branch "${task.baseBranch}" does not exist.`);
+    }
+    if (heads.has(branch)) {
+      throw new TaskWorktreesError('BranchExists', `A branch "${branch}" already exists. Use "Assign Existing Worktree/Branch" to bind it to this task.`);
+    }
+    const path = this.worktreePathFor(taskId);
+    if (existsSync(path)) {
+      throw new TaskWorktreesError('WorktreePathExists', `${path} already exists; move it away or choose another worktree root.`);
+    }
+    await this.excludeWorktreeRoot();
+    await this.store.log('worktree.create.before', taskId, { branch, path, base: task.baseBranch });
+    try {
+      await this.git.addWorktreeWithNewBranch(path, branch, baseOid);
+      return await this.store.update(taskId, (current) => {
+        current.branch = branch;
+        current.worktreePath = canonicalPath(path);
+        return { type: 'worktree.create.after', detail: { branch, path } };
+      });
+    } catch (error) {
+      await this.rollBackCreatedWorktree(path, branch, baseOid);
+      await this.store.log('worktree.create.failed', taskId, { branch, path, error: (error as Error).message });
+      throw error;
+    }
   }
 
   /** Binds an existing worktree, or an existing branch (checked out where it is, or in a new worktree). */

@@ -93,22 +93,20 @@ export function registerCommands(
   const handlers: Record<string, Handler> = {
     'taskWorktrees.createTask': async ({ args, interactive }) => {
       if (!interactive) {
-        const task = await service().createTask({
+        return service().createTask({
           subject: args.subject as string,
           description: args.description as string | undefined,
           baseBranch: args.baseBranch as string | undefined,
           blockedBy: args.blockedBy as string[] | undefined,
+          createWorktree: args.createWorktree === true,
         });
-        return args.createWorktree ? service().createWorktree(task.id) : task;
       }
       const subject = await prompts.askSubject();
       if (!subject) return undefined;
       const [branches, current] = await Promise.all([service().localBranches(), service().currentBranch()]);
       const baseBranch = readSettings().defaultBaseBranch || (await prompts.askBaseBranch(branches, current));
       if (!baseBranch) return undefined;
-      const task = await withProgress(vscode.l10n.t('Creating task and worktree…'), async () =>
-        service().createWorktree((await service().createTask({ subject, baseBranch })).id),
-      );
+      const task = await withProgress(vscode.l10n.t('Creating task and worktree…'), () => service().createTask({ subject, baseBranch, createWorktree: true }));
       await afterCreate(task);
       return task;
     },
