@@ -68,9 +68,12 @@ export function registerCommands(
       return;
     }
     if (choice === 'nothing') return;
+    // Offered, not awaited: the command is done whether or not the notification is answered.
     const open = vscode.l10n.t('Open in New Window');
-    const picked = await vscode.window.showInformationMessage(vscode.l10n.t('Task "{0}" is ready in {1} on {2}.', task.subject, task.worktreePath!, task.branch!), open);
-    if (picked === open) await openTask(task, 'newWindow');
+    void vscode.window.showInformationMessage(vscode.l10n.t('Task "{0}" is ready in {1} on {2}.', task.subject, task.worktreePath!, task.branch!), open).then((picked) => {
+      if (picked === open) return openTask(task, 'newWindow');
+      return undefined;
+    });
   };
 
   /** Removal with the safety dialog: a refusal listing unsaved work becomes a modal "Remove Anyway". */
