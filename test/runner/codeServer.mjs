@@ -192,7 +192,9 @@ export async function startWorkbench(options) {
     });
     await page.exposeFunction('codeAutomationExit', (code) => resolveExit(Number(code)));
     await page.goto(server.urlFor(options.workspace, options.extensionDevelopmentPath, options.extensionTestsPath));
-    return { page, context, port: server.port, exitCode, startedAt: server.startedAt, close };
+    /** Opens another folder in the same page, with the same extension loaded. */
+    const openFolder = (folder) => page.goto(server.urlFor(folder, options.extensionDevelopmentPath, options.extensionTestsPath));
+    return { page, context, port: server.port, exitCode, startedAt: server.startedAt, openFolder, close };
   } catch (error) {
     await close();
     throw error;
