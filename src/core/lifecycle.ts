@@ -248,9 +248,11 @@ export class TaskService {
         throw new TaskWorktreesError('TaskHasWorktree', `Task "${taskId}" already has a worktree at ${task.worktreePath}.`);
       }
       const board = await this.board();
+      // A worktree whose directory is gone cannot be worked in: it is pruned, not adopted.
+      const adoptable = board.unassigned.filter((candidate) => !candidate.prunable);
       const entry = target.worktreePath
-        ? board.unassigned.find((candidate) => canonicalPath(candidate.path) === canonicalPath(target.worktreePath!))
-        : board.unassigned.find((candidate) => candidate.branch === target.branch);
+        ? adoptable.find((candidate) => canonicalPath(candidate.path) === canonicalPath(target.worktreePath!))
+        : adoptable.find((candidate) => candidate.branch === target.branch);
       if (entry) {
         if (target.branch !== undefined && entry.branch !== target.branch) {
           throw new TaskWorktreesError('InvalidInput', `${entry.path} has ${entry.branch ?? 'a detached HEAD'} checked out, not ${target.branch}.`);
@@ -383,7 +385,7 @@ export class TaskService {
   /**
    * Removes the task's worktree. Refuses (WorktreeDirty, with the files) when anything would be
    * lost, unless `force`; never removes a locked worktree. The branch is deleted only on request and
-   * only when merged into the base (or `force`).
+   * only when merged into the base.
    */
   async removeWorktree(taskId: string, options: { force?: boolean; deleteBranch?: boolean } = {}): Promise<Task> {
     validateTaskId(taskId);
@@ -402,7 +404,8 @@ export class TaskService {
           throw new TaskWorktreesError('WorktreeDirty', `The worktree of "${taskId}" has work that removing it would lose.`, lost);
         }
       }
-      const branchToDelete = options.deleteBranch ? await this.deletableBranch(task, entries, entry, options.force) : undefined;
+      // `force` covers the worktree's files only: a branch with commits the base lacks is never deleted.
+      const branchToDelete = options.deleteBranch ? await this.deletableBranch(task, entries, entry) : undefined;
       await this.store.log('worktree.remove.before', taskId, { path: task.worktreePath, force: !!options.force });
       try {
         // A worktree whose directory is gone: git drops its record; there is nothing on disk to lose.
@@ -529,7 +532,7 @@ export class TaskService {
     return new Map((await this.git.branchHeads(options)).map((head) => [head.name, head]));
   }
 
-  private async deletableBranch(task: Task, entries: WorktreeEntry[], own: WorktreeEntry | undefined, force = false): Promise<{ name: string; oid: string } | undefined> {
+  private async deletableBranch(task: Task, entries: WorktreeEntry[], own: WorktreeEntry | undefined): Promise<{ name: string; oid: string } | undefined> {
     if (!task.branch) return undefined;
     const oid = await this.git.branchCommit(task.branch);
     if (!oid) return undefined;
@@ -538,7 +541,7 @@ export class TaskService {
       throw new TaskWorktreesError('BranchCheckedOut', `"${task.branch}" is checked out in ${elsewhere.path}; it was not deleted.`);
     }
     const merged = task.merge?.branchHead === oid || (await this.git.isAncestor(oid, task.baseBranch).catch(() => false));
-    if (!merged && !force) {
+    if (!merged) {
       const { ahead } = await this.git.aheadBehind(task.baseBranch, task.branch).catch(() => ({ ahead: NaN }));
       throw new TaskWorktreesError('UnmergedWork', `"${task.branch}" has ${Number.isNaN(ahead) ? 'commits' : `${ahead} commit(s)`} not merged into ${task.baseBranch}; nothing was removed.`);
     }

@@ -119,7 +119,8 @@ suite('lifecycle: create, assign, claim, complete, remove, reconcile', () => {
     repo.commitAll('feature', task.worktreePath);
     const before = repo.snapshot();
     await rejectsWithCode(service.removeWorktree(task.id, { deleteBranch: true }), 'UnmergedWork');
-    assert.equal(repo.snapshot(), before);
+    await rejectsWithCode(service.removeWorktree(task.id, { deleteBranch: true, force: true }), 'UnmergedWork');
+    assert.equal(repo.snapshot(), before, 'force covers files, never unmerged commits');
   });
 
   test('reconcile: a worktree deleted by hand shows missing; prune unbinds it and keeps the branch', async () => {
