@@ -175,6 +175,12 @@ export function registerCommands(
     'taskWorktrees.revealInExplorer': async (invocation) => {
       const task = await resolveTask(invocation, (candidate) => candidate.worktreeState === 'present', vscode.l10n.t('Task to reveal'));
       if (!task?.worktreePath) return undefined;
+      // The OS file manager is on this machine only when the extension runs here too.
+      if (vscode.env.remoteName || vscode.env.uiKind === vscode.UIKind.Web) {
+        await vscode.env.clipboard.writeText(task.worktreePath);
+        void vscode.window.showInformationMessage(vscode.l10n.t('The worktree is on the remote machine; its path was copied: {0}', task.worktreePath));
+        return undefined;
+      }
       await vscode.commands.executeCommand('revealFileInOS', vscode.Uri.file(task.worktreePath));
       return undefined;
     },
