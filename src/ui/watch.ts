@@ -16,12 +16,13 @@ export function watchBoard(storeDir: string, commonDir: string, onChange: () => 
     clearTimeout(timer);
     timer = setTimeout(onChange, DEBOUNCE_MS);
   };
-  const watchers: FSWatcher[] = [];
+  const watchers = new Set<FSWatcher>();
   const tryWatch = (dir: string, onEvent: (name: string | undefined) => void): FSWatcher | undefined => {
     try {
       const watcher = watch(dir, (_event, name) => onEvent(name?.toString()));
       watcher.on('error', (error) => log.warn(`watcher on ${dir} stopped: ${error.message}`));
-      watchers.push(watcher);
+      watcher.on('close', () => watchers.delete(watcher));
+      watchers.add(watcher);
       return watcher;
     } catch (error) {
       log.debug(`cannot watch ${dir}: ${(error as Error).message}`);
