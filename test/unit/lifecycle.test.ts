@@ -3,16 +3,13 @@ import { chmodSync, existsSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { TaskService } from '../../src/core/lifecycle';
 import { rejectsWithCode } from '../fixtures/assertions';
-import { TestRepo } from '../fixtures/repo';
+import { openFreshRepo, TestRepo } from '../fixtures/repo';
 
 suite('lifecycle: create, assign, claim, complete, remove, reconcile', () => {
   let repo: TestRepo;
   let service: TaskService;
 
-  setup(async () => {
-    repo = new TestRepo();
-    service = await TaskService.open(repo.dir);
-  });
+  setup(async () => ({ repo, service } = await openFreshRepo()));
   teardown(() => repo.dispose());
 
   test('create task + worktree: .worktrees/<id> on task/<id> from the current branch, main stays clean', async () => {

@@ -3,16 +3,13 @@ import { existsSync } from 'node:fs';
 import { isCoded } from '../../src/core/errors';
 import { TaskService } from '../../src/core/lifecycle';
 import { Task } from '../../src/core/tasks/model';
-import { TestRepo } from '../fixtures/repo';
+import { openFreshRepo, TestRepo } from '../fixtures/repo';
 
 suite('merge into the base', () => {
   let repo: TestRepo;
   let service: TaskService;
 
-  setup(async () => {
-    repo = new TestRepo();
-    service = await TaskService.open(repo.dir);
-  });
+  setup(async () => ({ repo, service } = await openFreshRepo()));
   teardown(() => repo.dispose());
 
   async function taskWithCommit(subject: string, file: string, content: string): Promise<Task> {

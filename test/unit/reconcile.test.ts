@@ -4,7 +4,7 @@ import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { isCoded } from '../../src/core/errors';
 import { TaskService } from '../../src/core/lifecycle';
-import { TestRepo } from '../fixtures/repo';
+import { openFreshRepo, TestRepo } from '../fixtures/repo';
 
 /** `git config --global --get-all safe.directory`, or '' when there is none (git exits 1 then). */
 function globalSafeDirectories(): string {
@@ -26,10 +26,7 @@ suite('reconcile after a crash, and repositories git refuses', () => {
   let repo: TestRepo;
   let service: TaskService;
 
-  setup(async () => {
-    repo = new TestRepo();
-    service = await TaskService.open(repo.dir);
-  });
+  setup(async () => ({ repo, service } = await openFreshRepo()));
   teardown(() => repo.dispose());
 
   test('the store names a worktree git does not have: shown missing, nothing touched, repair recreates it from the branch', async () => {
