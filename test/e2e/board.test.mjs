@@ -36,13 +36,19 @@ async function openBoard(page) {
   }
 }
 
+/** Clicks the quick-input row with this text (clicked, not Enter: the focused row may be another). */
+async function pick(page, text) {
+  const row = page.locator('.quick-input-list .monaco-list-row', { hasText: text }).first();
+  await row.waitFor();
+  await row.click();
+}
+
 async function runFromPalette(page, title) {
   await page.keyboard.press('F1');
   const input = page.locator('.quick-input-widget input');
   await input.waitFor();
   await input.fill(`>${title}`);
-  await page.locator('.quick-input-list .monaco-list-row', { hasText: title }).first().waitFor();
-  await page.keyboard.press('Enter');
+  await pick(page, title);
 }
 
 suite('UI end to end: the board in a real workbench', function () {
@@ -102,13 +108,28 @@ suite('UI end to end: the board in a real workbench', function () {
     console.log(`      screenshot: ${join(results, 'board.png')}`);
   });
 
+  test('Remove Worktree on unsaved work asks in a modal that lists it; Cancel keeps everything', async () => {
+    const { page } = workbench;
+    const unsaved = join(seeded.login.worktreePath, 'src', 'redirect.js');
+    await runFromPalette(page, 'Task Worktrees: Remove Worktree');
+    await pick(page, 'Fix login redirect');
+    const dialog = page.locator('.monaco-dialog-box');
+    await dialog.getByText('Remove the worktree of', { exact: false }).waitFor({ timeout: 20_000 });
+    await dialog.locator('.monaco-button', { hasText: 'Remove Worktree' }).click();
+    await dialog.getByText('has work that would be lost', { exact: false }).waitFor({ timeout: 20_000 });
+    assert.match(await dialog.innerText(), /src\/redirect\.js/, 'the modal lists the unsaved file');
+    await page.screenshot({ path: join(results, 'remove-modal.png') });
+    await dialog.locator('.monaco-button', { hasText: 'Cancel' }).click();
+    await dialog.waitFor({ state: 'detached' });
+    assert.ok(existsSync(unsaved), 'the unsaved file is still there');
+    assert.ok(existsSync(seeded.login.worktreePath), 'the worktree is still there');
+  });
+
   test('Open Task in New Window opens the worktree in a new window that shows the same board and its task in the status bar', async () => {
     const { page, context } = workbench;
     const newPage = context.waitForEvent('page', { timeout: 30_000 });
     await runFromPalette(page, 'Task Worktrees: Open Task in New Window');
-    await page.locator('.quick-input-list .monaco-list-row', { hasText: 'Add search box' }).first().waitFor();
-    await page.locator('.quick-input-widget input').fill('Add search box');
-    await page.keyboard.press('Enter');
+    await pick(page, 'Add search box');
     const taskWindow = await newPage;
     await taskWindow.waitForLoadState();
     const folder = new URL(taskWindow.url()).searchParams.get('folder');
