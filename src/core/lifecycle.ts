@@ -325,7 +325,11 @@ export class TaskService {
       const base = heads.get(task.baseBranch);
       if (!branchOid) throw new TaskWorktreesError('BranchNotFound', `The task's branch "${task.branch}" does not exist any more.`);
       if (!base) throw new TaskWorktreesError('BranchNotFound', `The task's base branch "${task.baseBranch}" does not exist.`);
-      const [preview, unsaved] = await Promise.all([this.mergeEngine.preview(base.oid, branchOid), unsavedCheck]);
+      const [preview, unsaved, alreadyMerged] = await Promise.all([
+        this.mergeEngine.preview(base.oid, branchOid),
+        unsavedCheck,
+        this.git.isAncestor(branchOid, base.oid),
+      ]);
       if (unsaved.length > 0) {
         throw new TaskWorktreesError('WorktreeDirty', `Task "${taskId}" has work that is not on its branch (uncommitted, untracked or on a detached HEAD); commit it to ${task.branch} first, so that the merge leaves nothing behind.`, unsaved);
       }
@@ -343,10 +347,13 @@ export class TaskService {
         message: strategy === 'squash' ? `${task.subject} (task ${task.id})` : `Merge task ${task.id}: ${task.subject}`,
         baseWorktree: base.worktreePath,
       };
-      const commit = await this.mergeEngine.land(request, preview.tree).catch(async (error: Error) => {
-        await this.store.log('merge.failed', taskId, { error: error.message });
-        throw error;
-      });
+      // A branch the base already contains has nothing to land: no empty merge commit.
+      const commit = alreadyMerged
+        ? base.oid
+        : await this.mergeEngine.land(request, preview.tree).catch(async (error: Error) => {
+            await this.store.log('merge.failed', taskId, { error: error.message });
+            throw error;
+          });
       const merged = await this.store.update(taskId, (current) => {
         current.status = 'completed';
         current.merge = { commit, branchHead: branchOid, strategy, at: new Date().toISOString() };

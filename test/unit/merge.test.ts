@@ -100,6 +100,18 @@ suite('merge into the base', () => {
     assert.equal(repo.read('n.txt'), 'n\n');
   });
 
+  test('a task with nothing the base lacks: merged without any new commit, base checked out or not', async () => {
+    const idle = await service.createWorktree((await service.createTask({ subject: 'idle' })).id);
+    const mainBefore = repo.oid('main');
+    const here = await service.mergeTask(idle.id);
+    assert.deepEqual([here.merged, here.commit, repo.oid('main')], [true, mainBefore, mainBefore]);
+    repo.git('branch', 'integration');
+    const elsewhere = await service.createWorktree((await service.createTask({ subject: 'idle elsewhere', baseBranch: 'integration' })).id);
+    const result = await service.mergeTask(elsewhere.id);
+    assert.deepEqual([result.merged, result.commit, repo.oid('integration')], [true, mainBefore, mainBefore]);
+    assert.equal(result.task.status, 'completed');
+  });
+
   test('preview: which tasks would merge cleanly, without changing anything', async () => {
     const clean = await taskWithCommit('clean one', 'c.txt', 'c\n');
     const conflicting = await taskWithCommit('conflicting one', 'README.md', 'theirs\n');
