@@ -217,9 +217,14 @@ export class TaskService {
       throw new TaskWorktreesError('WorktreePathExists', `${path} already exists; move it away or choose another worktree root.`);
     }
     await this.excludeWorktreeRoot();
-    await this.store.log('worktree.create.before', taskId, { branch, path, base: task.baseBranch });
     try {
-      await this.git.addWorktreeWithNewBranch(path, branch, baseOid);
+      // The "before" event is written while git works; both settle before "after" or "failed" is logged.
+      const [logged, added] = await Promise.allSettled([
+        this.store.log('worktree.create.before', taskId, { branch, path, base: task.baseBranch }),
+        this.git.addWorktreeWithNewBranch(path, branch, baseOid),
+      ]);
+      if (added.status === 'rejected') throw added.reason;
+      if (logged.status === 'rejected') throw logged.reason;
       return await this.store.update(taskId, (current) => {
         current.branch = branch;
         current.worktreePath = canonicalPath(path);
