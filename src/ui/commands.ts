@@ -31,17 +31,14 @@ export function registerCommands(
 ): void {
   const service = (): TaskService => session.service;
 
-  /** The task a command is about: from the tree node, the argument object, or a pick. */
-  const resolveTask = async (invocation: Invocation, filter: (task: TaskView) => boolean, placeHolder: string): Promise<TaskView | undefined> => {
+  /**
+   * The task a command is about: from the tree node, the argument object (a store read: agents
+   * calling commands in a loop cost no git process here), or a pick among the board's tasks.
+   */
+  const resolveTask = async (invocation: Invocation, filter: (task: TaskView) => boolean, placeHolder: string): Promise<Task | undefined> => {
     const { node, args } = invocation;
     if (node instanceof TaskNode || node instanceof WorktreeNode) return node.task;
-    if (!invocation.interactive) {
-      const taskId = validateTaskId(args.taskId);
-      const board = await service().board();
-      const task = board.tasks.find((candidate) => candidate.id === taskId);
-      if (!task) throw new TaskWorktreesError('TaskNotFound', vscode.l10n.t('There is no task "{0}".', taskId));
-      return task;
-    }
+    if (!invocation.interactive) return service().task(args.taskId as string);
     const board = await service().board();
     return prompts.pickTask(board.tasks.filter(filter), placeHolder);
   };
@@ -234,7 +231,7 @@ export function registerCommands(
           { modal: true, detail: `${prompts.listForModal(result.conflicts ?? [])}\n\n${vscode.l10n.t('Merge {0} into the task branch in its worktree and resolve there with the merge editor, then merge again.', task.baseBranch)}` },
           openWorktree,
         );
-        if (choice === openWorktree && task.worktreeState === 'present') await openTask(task, 'newWindow');
+        if (choice === openWorktree && task.worktreePath) await openTask(task, 'newWindow');
         return publicMergeResult(result);
       }
       void vscode.window.showInformationMessage(vscode.l10n.t('Merged "{0}" into {1} ({2}).', task.subject, task.baseBranch, result.commit!.slice(0, 10)));
