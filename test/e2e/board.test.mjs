@@ -108,6 +108,27 @@ suite('UI end to end: the board in a real workbench', function () {
     console.log(`      screenshot: ${join(results, 'board.png')}`);
   });
 
+  test('Merge Task from the palette: confirm, merge, then clean up worktree and branch in the dialog', async () => {
+    const { page } = workbench;
+    const worktree = join(repo, '.worktrees', 'write-the-docs');
+    writeFileSync(join(worktree, 'docs.md'), '# Docs\n');
+    execFileSync('git', ['add', '-A'], { cwd: worktree });
+    execFileSync('git', ['commit', '-q', '-m', 'write the docs'], { cwd: worktree });
+    await runFromPalette(page, 'Task Worktrees: Merge Task into Base');
+    await pick(page, 'Write the docs');
+    const dialog = page.locator('.monaco-dialog-box');
+    await dialog.getByText('Merge "Write the docs" into main?', { exact: false }).waitFor({ timeout: 20_000 });
+    await dialog.locator('.monaco-button', { hasText: /^Merge$/ }).click();
+    await dialog.getByText('is merged. Clean up its worktree', { exact: false }).waitFor({ timeout: 20_000 });
+    await dialog.locator('.monaco-button', { hasText: 'Remove Worktree and Branch' }).click();
+    await waitForRow(page, 'Completed');
+    const deadline = Date.now() + 20_000;
+    while (existsSync(worktree) && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 100));
+    assert.equal(existsSync(worktree), false, 'the worktree was removed');
+    assert.equal(execFileSync('git', ['show', 'main:docs.md'], { cwd: repo, encoding: 'utf8' }), '# Docs\n', 'main has the task\'s work');
+    assert.equal(execFileSync('git', ['branch', '--list', 'task/write-the-docs'], { cwd: repo, encoding: 'utf8' }), '', 'the merged branch was deleted');
+  });
+
   test('Remove Worktree on unsaved work asks in a modal that lists it; Cancel keeps everything', async () => {
     const { page } = workbench;
     const unsaved = join(seeded.login.worktreePath, 'src', 'redirect.js');
