@@ -122,7 +122,8 @@ export class TaskService {
   async board(): Promise<Board> {
     const [{ tasks, problems }, entries, heads] = await Promise.all([this.store.load(), this.git.listWorktrees(), this.heads()]);
     const byPath = new Map(entries.map((entry) => [canonicalPath(entry.path), entry]));
-    const claimed = new Set<string>();
+    // The main worktree is never a task's, nor offered for adoption.
+    const claimed = new Set<string>([canonicalPath(this.mainWorktree)]);
     const views = tasks.map((task): TaskView => {
       const branchMissing = task.branch !== undefined && !heads.has(task.branch);
       if (!task.worktreePath) return { ...task, worktreeState: 'none', branchMissing };
@@ -132,8 +133,7 @@ export class TaskService {
       if (!entry || entry.prunable) return { ...task, worktreeState: 'missing', branchMissing };
       return { ...task, worktreeState: 'present', locked: entry.locked, detached: entry.detached, branchMissing };
     });
-    const mainKey = canonicalPath(this.mainWorktree);
-    const unassigned = entries.filter((entry) => !entry.bare && !claimed.has(canonicalPath(entry.path)) && canonicalPath(entry.path) !== mainKey);
+    const unassigned = [...byPath].filter(([key, entry]) => !entry.bare && !claimed.has(key)).map(([, entry]) => entry);
     return { tasks: views, unassigned, problems, mainWorktree: this.mainWorktree };
   }
 
@@ -180,7 +180,13 @@ export class TaskService {
     const requestedBase = input.baseBranch || this.settings.defaultBaseBranch;
     if (requestedBase) validateBranchName(requestedBase, 'base branch');
     return this.run(async () => {
-      const [baseBranch, heads] = await Promise.all([requestedBase || this.currentBranchOrThrow(), this.heads()]);
+      const [currentBranch, heads] = await Promise.all([requestedBase ? undefined : this.git.currentBranch(), this.heads()]);
+      // No branch has a commit yet (an unborn HEAD names a branch that does not exist).
+      if (heads.size === 0) {
+        throw new TaskWorktreesError('NoCommits', 'The repository has no commits yet: make a first commit, then create tasks.');
+      }
+      const baseBranch = requestedBase || currentBranch;
+      if (!baseBranch) throw new TaskWorktreesError('InvalidInput', 'HEAD is detached: choose a base branch for the task.');
       if (!heads.has(baseBranch)) {
         throw new TaskWorktreesError('BranchNotFound', `The base branch "${baseBranch}" does not exist.`);
       }
@@ -202,9 +208,7 @@ export class TaskService {
   private async addWorktreeFor(task: Task, heads: Map<string, BranchHead>): Promise<Task> {
     const taskId = task.id;
     const branch = validateBranchName(`${this.settings.branchPrefix}${taskId}`, 'branch name (check the branch prefix setting)');
-    if (task.worktreePath) {
-      throw new TaskWorktreesError('TaskHasWorktree', `Task "${taskId}" already has a worktree at ${task.worktreePath}.`);
-    }
+    refuseIfBound(task);
     const baseOid = heads.get(task.baseBranch)?.oid;
     if (!baseOid) {
       throw new TaskWorktreesError('BranchNotFound', `The task's base branch "${task.baseBranch}" does not exist.`);
@@ -225,11 +229,7 @@ export class TaskService {
       ]);
       if (added.status === 'rejected') throw added.reason;
       if (logged.status === 'rejected') throw logged.reason;
-      return await this.store.update(taskId, (current) => {
-        current.branch = branch;
-        current.worktreePath = canonicalPath(path);
-        return { type: 'worktree.create.after', detail: { branch, path } };
-      });
+      return await this.bind(taskId, path, branch, 'worktree.create.after');
     } catch (error) {
       await this.rollBackCreatedWorktree(path, branch, baseOid);
       await this.store.log('worktree.create.failed', taskId, { branch, path, error: (error as Error).message });
@@ -249,14 +249,12 @@ export class TaskService {
     }
     return this.run(async () => {
       const task = await this.store.get(taskId);
-      if (task.worktreePath) {
-        throw new TaskWorktreesError('TaskHasWorktree', `Task "${taskId}" already has a worktree at ${task.worktreePath}.`);
-      }
+      refuseIfBound(task);
       const board = await this.board();
       // A worktree whose directory is gone cannot be worked in: it is pruned, not adopted.
       const adoptable = board.unassigned.filter((candidate) => !candidate.prunable);
       const entry = target.worktreePath
-        ? adoptable.find((candidate) => canonicalPath(candidate.path) === canonicalPath(target.worktreePath!))
+        ? worktreeAt(adoptable, target.worktreePath)
         : adoptable.find((candidate) => candidate.branch === target.branch);
       if (entry) {
         if (target.branch !== undefined && entry.branch !== target.branch) {
@@ -405,11 +403,9 @@ export class TaskService {
       const task = await this.store.get(taskId);
       if (!task.worktreePath) throw new TaskWorktreesError('TaskHasNoWorktree', `Task "${taskId}" has no worktree.`);
       const entries = await this.git.listWorktrees();
-      const entry = entries.find((candidate) => canonicalPath(candidate.path) === canonicalPath(task.worktreePath!));
+      const entry = worktreeAt(entries, task.worktreePath);
       const present = entry !== undefined && !entry.prunable;
-      if (entry?.locked) {
-        throw new TaskWorktreesError('WorktreeLocked', `${entry.path} is locked (${entry.locked}); unlock it with "git worktree unlock" first.`);
-      }
+      refuseIfLocked(entry);
       if (present && !options.force) {
         const lost = await this.unsavedWork(entry.path);
         if (lost.length > 0) {
@@ -440,11 +436,9 @@ export class TaskService {
     validateTaskId(taskId);
     await this.run(async () => {
       const task = await this.store.get(taskId);
-      if (task.worktreePath) {
-        const board = await this.board();
-        if (board.tasks.find((view) => view.id === taskId)?.worktreeState === 'present') {
-          throw new TaskWorktreesError('TaskHasWorktree', `Task "${taskId}" still has its worktree at ${task.worktreePath}; remove the worktree first.`);
-        }
+      const entry = task.worktreePath ? worktreeAt(await this.git.listWorktrees(), task.worktreePath) : undefined;
+      if (entry && !entry.prunable) {
+        throw new TaskWorktreesError('TaskHasWorktree', `Task "${taskId}" still has its worktree at ${task.worktreePath}; remove the worktree first.`);
       }
       await this.store.delete(taskId);
     });
@@ -477,16 +471,13 @@ export class TaskService {
     validateTaskId(taskId);
     return this.run(async () => {
       const task = await this.store.get(taskId);
-      const view = (await this.board()).tasks.find((candidate) => candidate.id === taskId);
-      if (!task.worktreePath || view?.worktreeState !== 'missing') {
+      const entries = await this.git.listWorktrees();
+      const stale = task.worktreePath ? worktreeAt(entries, task.worktreePath) : undefined;
+      if (!task.worktreePath || (stale && !stale.prunable)) {
         throw new TaskWorktreesError('InvalidInput', `Task "${taskId}" has no missing worktree to repair.`);
       }
       const path = task.worktreePath;
-      const entries = await this.git.listWorktrees();
-      const stale = entries.find((entry) => canonicalPath(entry.path) === canonicalPath(path));
-      if (stale?.locked) {
-        throw new TaskWorktreesError('WorktreeLocked', `${path} is locked (${stale.locked}); unlock it with "git worktree unlock" first.`);
-      }
+      refuseIfLocked(stale);
       if (stale) await this.git.removeWorktree(stale.path, false);
       const branchOid = task.branch ? await this.git.branchCommit(task.branch) : undefined;
       const checkedOut = entries.some((entry) => entry !== stale && entry.branch === task.branch);
@@ -519,15 +510,6 @@ export class TaskService {
       task.branch = branch;
       return { type: eventType, detail: { path, branch } };
     });
-  }
-
-  private async currentBranchOrThrow(): Promise<string> {
-    if (!(await this.git.hasCommits())) {
-      throw new TaskWorktreesError('NoCommits', 'The repository has no commits yet: make a first commit, then create tasks.');
-    }
-    const branch = await this.git.currentBranch();
-    if (!branch) throw new TaskWorktreesError('InvalidInput', 'HEAD is detached: choose a base branch for the task.');
-    return branch;
   }
 
   /** What removing this worktree would lose: changed, staged, untracked and conflicted files, and commits on no branch. */
@@ -580,7 +562,7 @@ export class TaskService {
 
   private async rollBackCreatedWorktree(path: string, branch: string, baseOid: string): Promise<void> {
     const entries = await this.git.listWorktrees().catch(() => []);
-    if (entries.some((entry) => canonicalPath(entry.path) === canonicalPath(path))) {
+    if (worktreeAt(entries, path)) {
       // Just created from the base: it holds nothing but a checkout.
       await this.git.removeWorktree(path, true).catch(() => undefined);
     }
@@ -606,6 +588,23 @@ export class TaskService {
     if (current.split('\n').includes(pattern)) return;
     await fs.mkdir(join(this.commonDir, 'info'), { recursive: true });
     await fs.appendFile(excludeFile, `${current && !current.endsWith('\n') ? '\n' : ''}${pattern}\n`);
+  }
+}
+
+function worktreeAt(entries: WorktreeEntry[], path: string): WorktreeEntry | undefined {
+  const key = canonicalPath(path);
+  return entries.find((entry) => canonicalPath(entry.path) === key);
+}
+
+function refuseIfBound(task: Task): void {
+  if (task.worktreePath) {
+    throw new TaskWorktreesError('TaskHasWorktree', `Task "${task.id}" already has a worktree at ${task.worktreePath}.`);
+  }
+}
+
+function refuseIfLocked(entry: WorktreeEntry | undefined): void {
+  if (entry?.locked) {
+    throw new TaskWorktreesError('WorktreeLocked', `${entry.path} is locked (${entry.locked}); unlock it with "git worktree unlock" first.`);
   }
 }
 

@@ -51,7 +51,7 @@ class ExitFailure extends SimpleGitError {
   }
 }
 
-export const MIN_MERGE_TREE_VERSION: [number, number] = [2, 38];
+const MIN_MERGE_TREE_VERSION: [number, number] = [2, 38];
 
 // Only these ambient GIT_* variables reach git; simple-git strips the rest (GIT_DIR in a hook's
 // environment must not redirect us). Identity variables let commits work without a global config.
@@ -199,11 +199,6 @@ export class GitAdapter {
       { okExitCodes: [1] },
     );
     return exitCode === 0 ? stdout.trim() : undefined;
-  }
-
-  async hasCommits(): Promise<boolean> {
-    const { exitCode } = await this.exec(['rev-parse', '--verify', '--quiet', 'HEAD^{commit}'], { okExitCodes: [1] });
-    return exitCode === 0;
   }
 
   /** The branch checked out in `cwd`, or undefined when HEAD is detached. */

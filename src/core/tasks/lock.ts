@@ -80,19 +80,18 @@ export class DirectoryLock {
    * over by another process's rename (onto an empty directory) in the middle of its removal.
    */
   private async release(): Promise<void> {
-    const aside = `${this.path}.released-${process.pid}-${Math.random().toString(36).slice(2)}`;
-    await fs.rename(this.path, aside);
-    await fs.rm(aside, { recursive: true, force: true });
+    await this.removeLockDirectory('released');
   }
 
   private async breakStale(): Promise<void> {
-    const aside = `${this.path}.stale-${process.pid}-${Math.random().toString(36).slice(2)}`;
-    try {
-      await fs.rename(this.path, aside);
-      await fs.rm(aside, { recursive: true, force: true });
-    } catch {
-      // Another process broke or released it first.
-    }
+    // Fails when another process broke or released it first: then there is nothing to do.
+    await this.removeLockDirectory('stale').catch(() => undefined);
+  }
+
+  private async removeLockDirectory(why: string): Promise<void> {
+    const aside = `${this.path}.${why}-${process.pid}-${Math.random().toString(36).slice(2)}`;
+    await fs.rename(this.path, aside);
+    await fs.rm(aside, { recursive: true, force: true });
   }
 }
 
