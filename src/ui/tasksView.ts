@@ -25,18 +25,22 @@ const STATUS_ICONS: Record<TaskStatus, vscode.ThemeIcon> = {
   completed: new vscode.ThemeIcon('pass-filled', new vscode.ThemeColor('charts.green')),
 };
 
-export type TreeNode = StatusGroupNode | TaskNode | WorktreeNode | UnassignedGroupNode | UnassignedWorktreeNode | ProblemNode;
+export type TreeNode = GroupNode | TaskNode | WorktreeNode | UnassignedWorktreeNode | ProblemNode;
 
-export class StatusGroupNode {
+/** A heading (a status, or the unassigned worktrees) with its rows already built. */
+export class GroupNode {
   constructor(
-    readonly status: TaskStatus,
-    readonly tasks: TaskView[],
+    readonly key: string,
+    readonly label: string,
+    readonly children: TreeNode[],
+    readonly tooltip?: string,
   ) {}
 
   toTreeItem(): vscode.TreeItem {
-    const item = new vscode.TreeItem(statusLabel(this.status), vscode.TreeItemCollapsibleState.Expanded);
-    item.id = `group:${this.status}`;
-    item.description = String(this.tasks.length);
+    const item = new vscode.TreeItem(this.label, vscode.TreeItemCollapsibleState.Expanded);
+    item.id = `group:${this.key}`;
+    item.description = String(this.children.length);
+    item.tooltip = this.tooltip;
     item.contextValue = 'group';
     return item;
   }
@@ -87,19 +91,6 @@ export class WorktreeNode {
   }
 }
 
-export class UnassignedGroupNode {
-  constructor(readonly entries: WorktreeEntry[]) {}
-
-  toTreeItem(): vscode.TreeItem {
-    const item = new vscode.TreeItem(vscode.l10n.t('Unassigned Worktrees'), vscode.TreeItemCollapsibleState.Expanded);
-    item.id = 'group:unassigned';
-    item.description = String(this.entries.length);
-    item.tooltip = vscode.l10n.t('Worktrees of this repository that no task owns (made outside Task Worktrees). Adopt one into a task.');
-    item.contextValue = 'group';
-    return item;
-  }
-}
-
 export class UnassignedWorktreeNode {
   constructor(readonly entry: WorktreeEntry) {}
 
@@ -138,8 +129,6 @@ export class TasksTreeProvider implements vscode.TreeDataProvider<TreeNode>, vsc
   readonly onDidRenderBoard = this.rendered.event;
   private readonly firstRender: Promise<number>;
   private resolveFirstRender!: (boardMs: number) => void;
-  /** The board of the last render: commands pick tasks from it without asking git again. */
-  board: Board | undefined;
 
   constructor(private readonly session: Session) {
     this.firstRender = new Promise((resolve) => (this.resolveFirstRender = resolve));
@@ -167,30 +156,34 @@ export class TasksTreeProvider implements vscode.TreeDataProvider<TreeNode>, vsc
         if (this.session.state !== 'loading') this.resolveFirstRender(performance.now() - started);
       }
     }
-    if (node instanceof StatusGroupNode) return node.tasks.map((task) => new TaskNode(task));
-    if (node instanceof UnassignedGroupNode) return node.entries.map((entry) => new UnassignedWorktreeNode(entry));
+    if (node instanceof GroupNode) return node.children;
     if (node instanceof TaskNode && node.task.worktreePath) {
       // Dirty state and ahead/behind are asked for only when a task is expanded.
       const details = node.task.worktreeState === 'present' ? await this.session.service.worktreeDetails(node.task).catch(() => undefined) : undefined;
-      return [new WorktreeNode(node.task, details, this.board?.mainWorktree ?? '')];
+      return [new WorktreeNode(node.task, details, this.session.service.mainWorktree)];
     }
     return [];
   }
 
   private async rootNodes(): Promise<TreeNode[]> {
-    if (this.session.state !== 'ready') {
-      this.board = undefined;
-      return [];
-    }
+    if (this.session.state !== 'ready') return [];
     const board = await this.session.service.board();
-    this.board = board;
     this.rendered.fire(board);
     const nodes: TreeNode[] = [];
     for (const status of STATUS_ORDER) {
       const tasks = board.tasks.filter((task) => task.status === status);
-      if (tasks.length > 0) nodes.push(new StatusGroupNode(status, tasks));
+      if (tasks.length > 0) nodes.push(new GroupNode(status, statusLabel(status), tasks.map((task) => new TaskNode(task))));
     }
-    if (board.unassigned.length > 0) nodes.push(new UnassignedGroupNode(board.unassigned));
+    if (board.unassigned.length > 0) {
+      nodes.push(
+        new GroupNode(
+          'unassigned',
+          vscode.l10n.t('Unassigned Worktrees'),
+          board.unassigned.map((entry) => new UnassignedWorktreeNode(entry)),
+          vscode.l10n.t('Worktrees of this repository that no task owns (made outside Task Worktrees). Adopt one into a task.'),
+        ),
+      );
+    }
     nodes.push(...board.problems.map((problem) => new ProblemNode(problem)));
     return nodes;
   }
