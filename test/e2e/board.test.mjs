@@ -4,52 +4,12 @@ import * as assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import { startWorkbench } from '../runner/codeServer.mjs';
 import { makeWorkspaceRepo, removeWorkspaceRepo } from '../runner/workspace.mjs';
+import { openBoard, pick, results, root, rowsText, runFromPalette, waitForRow } from './workbench.mjs';
 
-const root = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
-const results = join(root, 'test-results');
 const { TaskService } = createRequire(import.meta.url)(join(root, 'out', 'src', 'core', 'lifecycle.js'));
-
-async function rowsText(page) {
-  return page.locator('[id="workbench.parts.sidebar"] .monaco-list-row').allInnerTexts();
-}
-
-async function waitForRow(page, text, timeout = 20_000) {
-  await page.locator('[id="workbench.parts.sidebar"] .monaco-list-row', { hasText: text }).first().waitFor({ timeout });
-}
-
-async function openBoard(page) {
-  const item = page.locator('.activitybar [aria-label^="Task Worktrees"]').first();
-  await item.waitFor({ timeout: 60_000 });
-  await item.click();
-  // A wider sidebar, so that rows are not cut in the screenshots.
-  const sidebar = await page.locator('[id="workbench.parts.sidebar"]').boundingBox();
-  if (sidebar && sidebar.width < 400) {
-    const y = sidebar.y + sidebar.height / 2;
-    await page.mouse.move(sidebar.x + sidebar.width + 1, y);
-    await page.mouse.down();
-    await page.mouse.move(sidebar.x + 480, y, { steps: 5 });
-    await page.mouse.up();
-  }
-}
-
-/** Clicks the quick-input row with this text (clicked, not Enter: the focused row may be another). */
-async function pick(page, text) {
-  const row = page.locator('.quick-input-list .monaco-list-row', { hasText: text }).first();
-  await row.waitFor();
-  await row.click();
-}
-
-async function runFromPalette(page, title) {
-  await page.keyboard.press('F1');
-  const input = page.locator('.quick-input-widget input');
-  await input.waitFor();
-  await input.fill(`>${title}`);
-  await pick(page, title);
-}
 
 suite('UI end to end: the board in a real workbench', function () {
   let repo;

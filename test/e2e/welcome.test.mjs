@@ -3,20 +3,10 @@
 import * as assert from 'node:assert/strict';
 import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import { startWorkbench } from '../runner/codeServer.mjs';
 import { makeWorkspaceRepo, removeWorkspaceRepo } from '../runner/workspace.mjs';
-
-const root = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
-const results = join(root, 'test-results');
-
-async function openBoard(page) {
-  const item = page.locator('.activitybar [aria-label^="Task Worktrees"]').first();
-  await item.waitFor({ timeout: 60_000 });
-  await item.click();
-  return page.locator('[id="workbench.parts.sidebar"]');
-}
+import { openBoard, results, root } from './workbench.mjs';
 
 suite('UI end to end: welcome content', function () {
   let repo;
