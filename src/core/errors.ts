@@ -18,6 +18,7 @@ export type ErrorCode =
   | 'WorktreeHasSubmodules'
   | 'RefChanged'
   | 'MergeConflict'
+  | 'Timeout'
   | 'GitFailed'
   // rules of this extension, checked before any git call
   | 'InvalidInput'
@@ -30,6 +31,14 @@ export type ErrorCode =
   | 'BaseDirty'
   | 'StoreCorrupt'
   | 'StoreLocked'
+  /** The repository lock was taken from this process (it stalled past the heartbeat); its change was not made. */
+  | 'LockLost'
+  /** The branch is a task's base, the main worktree's branch or another task's branch. */
+  | 'BranchProtected'
+  /** A merge, rebase, cherry-pick, revert or bisect is under way in a worktree the operation touches. */
+  | 'OperationInProgress'
+  /** The task's branch has nothing its base lacks. */
+  | 'NothingToMerge'
   | 'Untrusted';
 
 export class TaskWorktreesError extends Error {
