@@ -37,8 +37,6 @@ export type ErrorCode =
   | 'BranchProtected'
   /** A merge, rebase, cherry-pick, revert or bisect is under way in a worktree the operation touches. */
   | 'OperationInProgress'
-  /** The task's branch has nothing its base lacks. */
-  | 'NothingToMerge'
   | 'Untrusted';
 
 export class TaskWorktreesError extends Error {
