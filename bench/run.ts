@@ -9,7 +9,7 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, wri
 import { cpus, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
-import { TaskService } from '../src/core/lifecycle';
+import { TaskService } from '../src/core';
 import { TaskStore } from '../src/core/tasks/store';
 
 const ROOT = resolve(__dirname, '..', '..');

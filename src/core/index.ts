@@ -2,8 +2,14 @@
  * The core's stable Node entry (built to out/src/core/index.js): the CLI, the benchmark, tests and
  * outside suites drive the core through this file only. Its names do not change between releases.
  */
-export { TaskService, DEFAULT_SETTINGS, canonicalPath } from './lifecycle';
-export type { Board, CreateTaskInput, LifecycleSettings, MergeResult, TaskView, WorktreeDetails, WorktreeState } from './lifecycle';
+export { TaskService } from './service';
+export { DEFAULT_SETTINGS, canonicalPath } from './repo';
+export type { LifecycleSettings, Layout } from './repo';
+export type { Board, TaskView, WorktreeDetails, WorktreeState } from './board';
+export type { CreateTaskInput } from './tasks/create';
+export type { MergeResult } from './tasks/merge';
+export type { LossReport, OperationInProgress } from './safety';
+export type { OperationKind, OperationOutcome } from './operations';
 export { TaskWorktreesError, isCoded } from './errors';
 export type { ErrorCode } from './errors';
 export { GitError } from './git/errors';

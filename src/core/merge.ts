@@ -1,6 +1,9 @@
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
 import { TaskWorktreesError } from './errors';
 import { GitAdapter } from './git/adapter';
 import { MergeTreeResult } from './git/porcelain';
+import { worktreeGitDir } from './safety';
 import { MergeStrategy } from './tasks/model';
 
 export interface MergeRequest {
@@ -33,7 +36,10 @@ export class MergeEngine {
   }
 
   private async mergeInWorktree(request: MergeRequest, worktreePath: string): Promise<string> {
-    const status = await this.git.status(worktreePath);
+    const [status, head] = await Promise.all([this.git.status(worktreePath), this.git.headCommit(worktreePath)]);
+    if (head !== request.baseOid) {
+      throw new TaskWorktreesError('RefChanged', `${request.base} moved in ${worktreePath} while the merge was prepared; nothing was changed. Try again.`);
+    }
     const tracked = status.staged + status.unstaged + status.unmerged;
     if (tracked > 0) {
       throw new TaskWorktreesError(
@@ -45,11 +51,38 @@ export class MergeEngine {
     try {
       await this.git.merge(worktreePath, request.branch, request.message, request.strategy === 'squash');
     } catch (error) {
-      // Leave the base worktree as we found it (merge-tree said clean, but hooks or untracked files can still fail it).
-      await this.git.abortMerge(worktreePath).catch(() => undefined);
+      // merge-tree said clean, but hooks or untracked files can still stop git half way.
+      await this.restoreAfterFailedMerge(worktreePath, request.baseOid, error as Error);
       throw error;
     }
     return this.git.headCommit(worktreePath);
+  }
+
+  /**
+   * Puts the base worktree back exactly as it was (it had no tracked changes and no operation in
+   * progress, both checked before), and checks that it is: a half-done merge left behind would let
+   * the next commit there silently revert other work.
+   */
+  private async restoreAfterFailedMerge(worktreePath: string, baseOid: string, cause: Error): Promise<void> {
+    const problems: string[] = [];
+    await this.git.abortMerge(worktreePath).catch((error: Error) => problems.push(`git reset --merge failed: ${error.message}`));
+    const [head, status] = await Promise.all([
+      this.git.headCommit(worktreePath).catch(() => undefined),
+      this.git.status(worktreePath).catch(() => undefined),
+    ]);
+    const gitDir = worktreeGitDir(worktreePath);
+    if (head !== baseOid) problems.push(`HEAD is ${head ?? 'unreadable'}, not ${baseOid}`);
+    if (!status || status.staged + status.unstaged + status.unmerged > 0) problems.push(`tracked files differ from ${baseOid.slice(0, 12)}`);
+    for (const marker of ['MERGE_HEAD', 'SQUASH_MSG']) {
+      if (gitDir && existsSync(join(gitDir, marker))) problems.push(`${marker} is still there`);
+    }
+    if (problems.length > 0) {
+      throw new TaskWorktreesError(
+        'GitFailed',
+        `The merge failed (${cause.message}) and ${worktreePath} could not be put back as it was: ${problems.join('; ')}. Check it with "git status" before committing there.`,
+        problems,
+      );
+    }
   }
 
   private async mergeWithoutCheckout(request: MergeRequest, tree: string): Promise<string> {

@@ -1,24 +1,22 @@
 import * as vscode from 'vscode';
-import { isCoded, TaskWorktreesError } from '../core/errors';
-import { MergeResult, TaskService, TaskView } from '../core/lifecycle';
-import { validateTaskId } from '../core/tasks/ids';
-import { MergeStrategy, Task, TaskStatus } from '../core/tasks/model';
+import { mergeTouches, publicMergeResult, TaskWorktreesApi, unsavedEditorsIn } from '../api';
+import { isCoded, MergeStrategy, Task, TaskService, TaskView, TaskWorktreesError } from '../core';
 import * as prompts from './prompts';
 import { Session } from './session';
 import { readSettings } from './settings';
 import { TaskNode, TasksTreeProvider, TreeNode, UnassignedWorktreeNode, WorktreeNode } from './tasksView';
 
 type Args = Record<string, unknown>;
+type ApiMethod = (input: never) => Promise<unknown>;
 
 /**
- * How a command was called. With an argument object (keybindings, other extensions, agents,
- * tests) it never prompts, returns its result and throws errors carrying `code`. From the palette
- * or the tree it asks, confirms destructive steps in modals, and shows errors.
+ * How a command was called from the palette, the tree or the status bar: it asks, confirms
+ * destructive steps in modals, and shows errors. Called with an argument object (keybindings,
+ * other extensions, agents, tests) a command is the API's method of the same name instead: it
+ * never prompts, returns its result and throws errors carrying `code`.
  */
 interface Invocation {
-  args: Args;
   node: TreeNode | undefined;
-  interactive: boolean;
 }
 
 type Handler = (invocation: Invocation) => Promise<unknown>;
@@ -28,19 +26,29 @@ export function registerCommands(
   session: Session,
   tree: TasksTreeProvider,
   log: vscode.LogOutputChannel,
+  api: TaskWorktreesApi,
 ): void {
   const service = (): TaskService => session.service;
 
-  /**
-   * The task a command is about: from the tree node, the argument object (a store read: agents
-   * calling commands in a loop cost no git process here), or a pick among the board's tasks.
-   */
-  const resolveTask = async (invocation: Invocation, filter: (task: TaskView) => boolean, placeHolder: string): Promise<Task | undefined> => {
-    const { node, args } = invocation;
+  /** The task a command is about: from the tree node, or a pick among the board's tasks. */
+  const resolveTask = async ({ node }: Invocation, filter: (task: TaskView) => boolean, placeHolder: string): Promise<Task | undefined> => {
     if (node instanceof TaskNode || node instanceof WorktreeNode) return node.task;
-    if (!invocation.interactive) return service().task(args.taskId as string);
     const board = await service().board();
     return prompts.pickTask(board.tasks.filter(filter), placeHolder);
+  };
+
+  /** Unsaved editors in the worktrees an action touches: saved on request, or the action is dropped. */
+  const saveEditorsFirst = async (worktrees: readonly string[], why: string): Promise<boolean> => {
+    const unsaved = unsavedEditorsIn(worktrees);
+    if (unsaved.length === 0) return true;
+    const save = vscode.l10n.t('Save All and Continue');
+    const choice = await vscode.window.showWarningMessage(
+      vscode.l10n.t('{0} file(s) have unsaved changes in an editor.', unsaved.length),
+      { modal: true, detail: `${prompts.listForModal(unsaved.map((document) => vscode.workspace.asRelativePath(document.uri)))}\n\n${why}` },
+      save,
+    );
+    if (choice !== save) return false;
+    return (await Promise.all(unsaved.map((document) => document.save()))).every(Boolean);
   };
 
   const withProgress = <T>(title: string, work: () => Promise<T>): Promise<T> =>
@@ -75,6 +83,7 @@ export function registerCommands(
 
   /** Removal with the safety dialog: a refusal listing unsaved work becomes a modal "Remove Anyway". */
   const removeInteractively = async (task: Task, deleteBranch: boolean): Promise<Task | undefined> => {
+    if (task.worktreePath && !(await saveEditorsFirst([task.worktreePath], vscode.l10n.t('Saved files still count as uncommitted work: the removal checks them next.')))) return undefined;
     try {
       return await withProgress(vscode.l10n.t('Removing worktree…'), () => service().removeWorktree(task.id, { deleteBranch }));
     } catch (error) {
@@ -91,16 +100,7 @@ export function registerCommands(
   };
 
   const handlers: Record<string, Handler> = {
-    'taskWorktrees.createTask': async ({ args, interactive }) => {
-      if (!interactive) {
-        return service().createTask({
-          subject: args.subject as string,
-          description: args.description as string | undefined,
-          baseBranch: args.baseBranch as string | undefined,
-          blockedBy: args.blockedBy as string[] | undefined,
-          createWorktree: args.createWorktree === true,
-        });
-      }
+    'taskWorktrees.createTask': async () => {
       const subject = await prompts.askSubject();
       if (!subject) return undefined;
       const [branches, current] = await Promise.all([service().localBranches(), service().currentBranch()]);
@@ -115,18 +115,12 @@ export function registerCommands(
       const task = await resolveTask(invocation, (candidate) => candidate.worktreeState === 'none', vscode.l10n.t('Task to create a worktree for'));
       if (!task) return undefined;
       const created = await withProgress(vscode.l10n.t('Creating worktree…'), () => service().createWorktree(task.id));
-      if (invocation.interactive) await afterCreate(created);
+      await afterCreate(created);
       return created;
     },
 
     'taskWorktrees.assignWorktree': async (invocation) => {
-      const { args, node, interactive } = invocation;
-      if (!interactive) {
-        return service().assignWorktree(validateTaskId(args.taskId), {
-          worktreePath: args.worktreePath as string | undefined,
-          branch: args.branch as string | undefined,
-        });
-      }
+      const { node } = invocation;
       const board = await service().board();
       if (node instanceof UnassignedWorktreeNode) {
         // Adopting a worktree made outside: into an existing task without one, or a new task named after it.
@@ -149,11 +143,7 @@ export function registerCommands(
     'taskWorktrees.openTask': async (invocation) => {
       const task = await resolveTask(invocation, (candidate) => candidate.worktreeState === 'present', vscode.l10n.t('Task to open in a new window'));
       if (!task) return undefined;
-      const target = invocation.args.target ?? 'newWindow';
-      if (target !== 'newWindow' && target !== 'currentWindow') {
-        throw new TaskWorktreesError('InvalidInput', vscode.l10n.t('target must be "newWindow" or "currentWindow".'));
-      }
-      return openTask(task, target);
+      return openTask(task, 'newWindow');
     },
 
     'taskWorktrees.openTaskHere': async (invocation) => {
@@ -185,11 +175,6 @@ export function registerCommands(
     'taskWorktrees.claimTask': async (invocation) => {
       const task = await resolveTask(invocation, (candidate) => candidate.status !== 'completed', vscode.l10n.t('Task to claim'));
       if (!task) return undefined;
-      if (!invocation.interactive) {
-        const owner = invocation.args.owner;
-        if (typeof owner !== 'string' || !owner.trim()) throw new TaskWorktreesError('InvalidInput', vscode.l10n.t('claimTask needs an owner: a non-empty "owner" string.'));
-        return service().setStatus(task.id, 'in_progress', owner);
-      }
       const owner = await prompts.askOwner(task.owner);
       return owner === undefined ? undefined : service().setStatus(task.id, 'in_progress', owner);
     },
@@ -197,7 +182,6 @@ export function registerCommands(
     'taskWorktrees.setStatus': async (invocation) => {
       const task = await resolveTask(invocation, () => true, vscode.l10n.t('Task to change'));
       if (!task) return undefined;
-      if (!invocation.interactive) return service().setStatus(task.id, invocation.args.status as TaskStatus, invocation.args.owner as string | undefined);
       const status = await prompts.pickStatus(task.status);
       return status && service().setStatus(task.id, status);
     },
@@ -208,14 +192,10 @@ export function registerCommands(
     },
 
     'taskWorktrees.mergeTask': async (invocation) => {
-      const { args, interactive } = invocation;
       const task = await resolveTask(invocation, (candidate) => !!candidate.branch, vscode.l10n.t('Task to merge into its base'));
       if (!task) return undefined;
-      const strategy = (args.strategy as MergeStrategy | undefined) ?? readSettings().mergeStrategy;
-      if (!interactive) {
-        const result = await service().mergeTask(task.id, { strategy, removeWorktree: args.removeWorktree === true, deleteBranch: args.deleteBranch === true });
-        return publicMergeResult(result);
-      }
+      const strategy: MergeStrategy = readSettings().mergeStrategy;
+      if (!(await saveEditorsFirst(await mergeTouches(service(), task.id), vscode.l10n.t('The merge needs the task\'s work committed and the base\'s files saved.')))) return undefined;
       const merge = vscode.l10n.t('Merge');
       const sure = await prompts.confirm(
         vscode.l10n.t('Merge "{0}" into {1}?', task.subject, task.baseBranch),
@@ -234,18 +214,18 @@ export function registerCommands(
         if (choice === openWorktree && task.worktreePath) await openTask(task, 'newWindow');
         return publicMergeResult(result);
       }
-      void vscode.window.showInformationMessage(vscode.l10n.t('Merged "{0}" into {1} ({2}).', task.subject, task.baseBranch, result.commit!.slice(0, 10)));
+      void vscode.window.showInformationMessage(
+        result.nothingToMerge
+          ? vscode.l10n.t('"{0}" has nothing that {1} lacks: no commit was made.', task.subject, task.baseBranch)
+          : vscode.l10n.t('Merged "{0}" into {1} ({2}).', task.subject, task.baseBranch, result.commit!.slice(0, 10)),
+      );
       await cleanUpAfterMerge(result.task);
       return publicMergeResult(result);
     },
 
     'taskWorktrees.removeWorktree': async (invocation) => {
-      const { args, interactive } = invocation;
       const task = await resolveTask(invocation, (candidate) => candidate.worktreeState !== 'none', vscode.l10n.t('Task whose worktree to remove'));
       if (!task) return undefined;
-      if (!interactive) {
-        return service().removeWorktree(task.id, { force: args.force === true, deleteBranch: args.deleteBranch === true });
-      }
       const remove = vscode.l10n.t('Remove Worktree');
       const sure = await prompts.confirm(
         vscode.l10n.t('Remove the worktree of "{0}"?', task.subject),
@@ -258,52 +238,47 @@ export function registerCommands(
     'taskWorktrees.deleteTask': async (invocation) => {
       const task = await resolveTask(invocation, (candidate) => candidate.worktreeState !== 'present', vscode.l10n.t('Task to delete'));
       if (!task) return undefined;
-      if (invocation.interactive) {
-        const sure = await prompts.confirm(
-          vscode.l10n.t('Delete task "{0}"?', task.subject),
-          vscode.l10n.t('Only the task record is deleted; its branch {0} stays.', task.branch ?? vscode.l10n.t('(none)')),
-          vscode.l10n.t('Delete Task'),
-        );
-        if (!sure) return undefined;
-      }
+      const sure = await prompts.confirm(
+        vscode.l10n.t('Delete task "{0}"?', task.subject),
+        vscode.l10n.t('Only the task record is deleted; its branch {0} stays.', task.branch ?? vscode.l10n.t('(none)')),
+        vscode.l10n.t('Delete Task'),
+      );
+      if (!sure) return undefined;
       await service().deleteTask(task.id);
       return { deleted: task.id };
     },
 
-    'taskWorktrees.prune': async ({ interactive }) => {
+    'taskWorktrees.prune': async () => {
       const unbound = await withProgress(vscode.l10n.t('Pruning…'), () => service().prune());
-      if (interactive) {
-        void vscode.window.showInformationMessage(
-          unbound.length ? vscode.l10n.t('Pruned missing worktrees; unbound tasks: {0}. Their branches are kept.', unbound.join(', ')) : vscode.l10n.t('Pruned: no task pointed at a missing worktree.'),
-        );
-      }
+      void vscode.window.showInformationMessage(
+        unbound.length ? vscode.l10n.t('Pruned missing worktrees; unbound tasks: {0}. Their branches are kept.', unbound.join(', ')) : vscode.l10n.t('Pruned: no task pointed at a missing worktree.'),
+      );
       return { unbound };
     },
 
     'taskWorktrees.repairWorktree': async (invocation) => {
       const task = await resolveTask(invocation, (candidate) => candidate.worktreeState === 'missing', vscode.l10n.t('Task whose missing worktree to repair'));
       if (!task) return undefined;
-      const repaired = await withProgress(vscode.l10n.t('Repairing worktree…'), () => service().repairWorktree(task.id));
-      if (invocation.interactive) {
-        void vscode.window.showInformationMessage(
-          repaired.worktreePath
-            ? vscode.l10n.t('Recreated the worktree of "{0}" from {1}.', task.subject, repaired.branch ?? '')
-            : vscode.l10n.t('The branch of "{0}" is gone or checked out elsewhere: the task was unbound from its missing worktree.', task.subject),
-        );
-      }
+      const path = await prompts.askMovedWorktree(task);
+      if (path === null) return undefined;
+      const repaired = await withProgress(vscode.l10n.t('Repairing worktree…'), () => service().repairWorktree(task.id, { path }));
+      void vscode.window.showInformationMessage(
+        repaired.worktreePath
+          ? vscode.l10n.t('The worktree of "{0}" is at {1} on {2}.', task.subject, repaired.worktreePath, repaired.branch ?? '')
+          : vscode.l10n.t('The branch of "{0}" is gone or checked out elsewhere: the task was unbound from its missing worktree.', task.subject),
+      );
       return repaired;
     },
 
-    'taskWorktrees.showEvents': async ({ interactive }) => {
+    'taskWorktrees.showEvents': async () => {
       const { events, unreadable } = await service().events();
-      if (!interactive) return events;
       const content = events.map((event) => JSON.stringify(event)).join('\n') + (unreadable ? `\n// ${vscode.l10n.t('{0} unreadable line(s) skipped', unreadable)}\n` : '\n');
       const document = await vscode.workspace.openTextDocument({ content, language: 'jsonl' });
       await vscode.window.showTextDocument(document, { preview: true });
       return undefined;
     },
 
-    'taskWorktrees.listTasks': async () => (await service().board()).tasks,
+    'taskWorktrees.listTasks': () => api.listTasks(),
 
     'taskWorktrees.refresh': async () => tree.refresh(),
 
@@ -347,15 +322,42 @@ export function registerCommands(
     else if (deleteBranch && task.branch) await service().deleteTaskBranch(task.id);
   };
 
+  // Called with an argument object, a command is the API method of the same name.
+  const withArguments: Record<string, ApiMethod> = {
+    'taskWorktrees.createTask': api.createTask,
+    'taskWorktrees.createWorktree': api.createWorktree,
+    'taskWorktrees.assignWorktree': api.assignWorktree,
+    'taskWorktrees.claimTask': api.claimTask,
+    'taskWorktrees.setStatus': api.setStatus,
+    'taskWorktrees.completeTask': api.completeTask,
+    'taskWorktrees.mergeTask': api.mergeTask,
+    'taskWorktrees.removeWorktree': api.removeWorktree,
+    'taskWorktrees.deleteTask': api.deleteTask,
+    'taskWorktrees.prune': api.prune,
+    'taskWorktrees.repairWorktree': api.repairWorktree,
+    'taskWorktrees.showEvents': api.events,
+    'taskWorktrees.listTasks': api.listTasks,
+    'taskWorktrees.openTask': async (input: Args) => {
+      const target = input.target ?? 'newWindow';
+      if (target !== 'newWindow' && target !== 'currentWindow') {
+        throw new TaskWorktreesError('InvalidInput', vscode.l10n.t('target must be "newWindow" or "currentWindow".'));
+      }
+      return openTask(await api.getTask(input as { taskId: string }), target);
+    },
+  };
+
   for (const [id, handler] of Object.entries(handlers)) {
+    const programmatic = withArguments[id];
     context.subscriptions.push(
       vscode.commands.registerCommand(id, async (arg?: unknown) => {
-        const invocation = toInvocation(arg);
+        const args = argumentObject(arg);
         try {
-          return await handler(invocation);
+          // The API checks every field of the object at run time.
+          if (args && programmatic) return await (programmatic as (input: Args) => Promise<unknown>)(args);
+          return await handler({ node: isTreeNode(arg) ? arg : undefined });
         } catch (error) {
-          log.error(`${id} failed: ${(error as Error).message}`);
-          if (!invocation.interactive) throw error;
+          log.error(`${id} failed: ${describeError(error)}`);
+          if (args) throw error;
           void showError(error as Error, log);
           return undefined;
         }
@@ -364,19 +366,20 @@ export function registerCommands(
   }
 }
 
-function toInvocation(arg: unknown): Invocation {
-  if (arg instanceof TaskNode || arg instanceof WorktreeNode || arg instanceof UnassignedWorktreeNode) {
-    return { args: {}, node: arg, interactive: true };
-  }
-  if (arg && typeof arg === 'object' && !(arg instanceof vscode.Uri)) {
-    return { args: arg as Args, node: undefined, interactive: false };
-  }
-  return { args: {}, node: undefined, interactive: true };
+function isTreeNode(arg: unknown): arg is TreeNode {
+  return arg instanceof TaskNode || arg instanceof WorktreeNode || arg instanceof UnassignedWorktreeNode;
 }
 
-/** What callers outside get: the task's fields that matter, not the whole internal result. */
-function publicMergeResult(result: MergeResult): { merged: boolean; commit?: string; conflicts?: string[]; cleanupError?: string } {
-  return { merged: result.merged, commit: result.commit, conflicts: result.conflicts, cleanupError: result.cleanupError };
+/** An argument object from code, as opposed to a tree node, a URI or nothing (a person clicked). */
+function argumentObject(arg: unknown): Args | undefined {
+  return arg && typeof arg === 'object' && !isTreeNode(arg) && !(arg instanceof vscode.Uri) ? (arg as Args) : undefined;
+}
+
+/** The log line for a failure: its code and what git said, so Show Log explains it. */
+function describeError(error: unknown): string {
+  if (!(error instanceof TaskWorktreesError)) return error instanceof Error ? (error.stack ?? error.message) : String(error);
+  const details = error.details.length ? ` [${error.details.join(', ')}]` : '';
+  return `${error.code}: ${error.message}${details}`;
 }
 
 async function showError(error: Error, log: vscode.LogOutputChannel): Promise<void> {

@@ -1,6 +1,6 @@
 import { userInfo } from 'node:os';
 import * as vscode from 'vscode';
-import { TaskView } from '../core/lifecycle';
+import { Task, TaskView } from '../core';
 import { WorktreeEntry } from '../core/git/porcelain';
 import { validateSubject } from '../core/tasks/ids';
 import { TASK_STATUSES, TaskStatus } from '../core/tasks/model';
@@ -82,6 +82,21 @@ export async function pickAssignTarget(unassigned: WorktreeEntry[], branches: st
   ];
   const picked = await vscode.window.showQuickPick(items, { placeHolder: vscode.l10n.t('Worktree or branch to bind to the task') });
   return picked?.target;
+}
+
+/**
+ * Repair of a missing worktree: look for it (moved inside the worktree root) or make it again from
+ * its branch — or point at the folder it was moved to. Resolves the folder, undefined for "find or
+ * recreate", null on Escape.
+ */
+export async function askMovedWorktree(task: Task): Promise<string | undefined | null> {
+  const locate = { label: vscode.l10n.t('$(folder-opened) I moved it: locate the folder…'), locate: true };
+  const find = { label: vscode.l10n.t('$(search) Find it in the worktree root, or recreate it from {0}', task.branch ?? vscode.l10n.t('its branch')), locate: false };
+  const picked = await vscode.window.showQuickPick([find, locate], { title: vscode.l10n.t('Repair the worktree of "{0}"', task.subject), placeHolder: task.worktreePath });
+  if (!picked) return null;
+  if (!picked.locate) return undefined;
+  const [folder] = (await vscode.window.showOpenDialog({ canSelectFolders: true, canSelectFiles: false, canSelectMany: false, title: vscode.l10n.t('The moved worktree folder') })) ?? [];
+  return folder ? folder.fsPath : null;
 }
 
 /** A modal with one destructive choice; resolves true only when it was chosen. */

@@ -1,6 +1,6 @@
 import * as vscode from 'vscode';
 import { isCoded, TaskWorktreesError } from '../core/errors';
-import { TaskService } from '../core/lifecycle';
+import { TaskService } from '../core';
 import { configuredGitPath, readSettings } from './settings';
 import { watchBoard } from './watch';
 

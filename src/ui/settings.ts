@@ -1,5 +1,5 @@
 import * as vscode from 'vscode';
-import { LifecycleSettings } from '../core/lifecycle';
+import { LifecycleSettings } from '../core';
 
 export type AfterCreate = 'ask' | 'newWindow' | 'currentWindow' | 'nothing';
 export type DeleteBranchAfterMerge = 'ask' | 'always' | 'never';

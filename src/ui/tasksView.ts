@@ -1,6 +1,6 @@
 import { isAbsolute, relative } from 'node:path';
 import * as vscode from 'vscode';
-import { Board, TaskView, WorktreeDetails } from '../core/lifecycle';
+import { Board, TaskView, WorktreeDetails } from '../core';
 import { WorktreeEntry } from '../core/git/porcelain';
 import { StoreProblem } from '../core/tasks/store';
 import { TaskStatus } from '../core/tasks/model';

@@ -1,5 +1,5 @@
-import { FSWatcher, mkdirSync, watch } from 'node:fs';
-import { join } from 'node:path';
+import { FSWatcher, watch } from 'node:fs';
+import { basename, join } from 'node:path';
 import * as vscode from 'vscode';
 
 const DEBOUNCE_MS = 150;
@@ -29,20 +29,27 @@ export function watchBoard(storeDir: string, commonDir: string, onChange: () => 
       return undefined;
     }
   };
-  mkdirSync(join(storeDir, 'tasks'), { recursive: true });
-  tryWatch(storeDir, (name) => name === 'events.jsonl' && schedule());
-  tryWatch(join(storeDir, 'tasks'), schedule);
-  // git creates `worktrees/` with the first linked worktree and deletes it when pruned empty, so it
-  // is (re)watched whenever the common dir reports it.
+  // The store appears with the first task and git's `worktrees/` with the first linked worktree
+  // (and goes when pruned empty): each is (re)watched whenever the common dir reports it, so
+  // opening a repository creates nothing.
+  let storeWatchers: FSWatcher[] = [];
+  const watchStore = (): void => {
+    storeWatchers.forEach((watcher) => watcher.close());
+    storeWatchers = [tryWatch(storeDir, (name) => (name === 'events.jsonl' || name === 'tasks') && schedule()), tryWatch(join(storeDir, 'tasks'), schedule)].filter(
+      (watcher): watcher is FSWatcher => watcher !== undefined,
+    );
+  };
   let worktreesWatcher: FSWatcher | undefined;
   const watchWorktrees = (): void => {
     worktreesWatcher?.close();
     worktreesWatcher = tryWatch(join(commonDir, 'worktrees'), schedule);
   };
+  watchStore();
   watchWorktrees();
   tryWatch(commonDir, (name) => {
-    if (name !== 'worktrees') return;
-    watchWorktrees();
+    if (name === 'worktrees') watchWorktrees();
+    else if (name === basename(storeDir)) watchStore();
+    else return;
     schedule();
   });
   return {

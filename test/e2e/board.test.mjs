@@ -9,7 +9,7 @@ import { startWorkbench } from '../runner/codeServer.mjs';
 import { makeWorkspaceRepo, removeWorkspaceRepo } from '../runner/workspace.mjs';
 import { openBoard, pick, results, root, rowsText, runFromPalette, waitForRow } from './workbench.mjs';
 
-const { TaskService } = createRequire(import.meta.url)(join(root, 'out', 'src', 'core', 'lifecycle.js'));
+const { TaskService } = createRequire(import.meta.url)(join(root, 'out', 'src', 'core', 'index.js'));
 
 suite('UI end to end: the board in a real workbench', function () {
   let repo;

@@ -3,7 +3,7 @@ import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import * as vscode from 'vscode';
-import type { Board, TaskView } from '../../src/core/lifecycle';
+import type { Board, TaskView } from '../../src/core';
 import { activeApi, command, eventually, git, rejectsWithCode, workspaceDir } from './helpers';
 
 interface PublicTask {
@@ -142,7 +142,7 @@ suite('Task Worktrees in a real VS Code extension host', () => {
     const listener = api.onDidRenderBoard((board) => rendered.push(board));
     try {
       const root = process.env.TASK_WORKTREES_ROOT!;
-      const script = `require(${JSON.stringify(join(root, 'out/src/core/lifecycle.js'))}).TaskService.open(process.argv[1]).then((s) => s.createTask({ subject: 'Made by another process' }))`;
+      const script = `require(${JSON.stringify(join(root, 'out/src/core/index.js'))}).TaskService.open(process.argv[1]).then((s) => s.createTask({ subject: 'Made by another process' }))`;
       await new Promise<void>((resolve, reject) => {
         const child = spawn(process.execPath, ['-e', script, workspaceDir()], { env: { ...process.env, ELECTRON_RUN_AS_NODE: '1' }, stdio: 'inherit' });
         child.on('exit', (code) => (code === 0 ? resolve() : reject(new Error(`writer exited ${code}`))));

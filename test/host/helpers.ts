@@ -2,7 +2,7 @@ import * as assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import * as vscode from 'vscode';
 export { rejectsWithCode } from '../fixtures/assertions';
-import type { TaskWorktreesApi } from '../../src/extension';
+import type { ActivationReport, TaskWorktreesApi } from '../../src/api';
 
 export const EXTENSION_ID = 'task-worktrees.task-worktrees';
 
@@ -16,8 +16,8 @@ export function git(cwd: string, ...args: string[]): string {
   return execFileSync('git', args, { cwd, encoding: 'utf8' });
 }
 
-export async function activeApi(): Promise<TaskWorktreesApi> {
-  const extension = vscode.extensions.getExtension<TaskWorktreesApi>(EXTENSION_ID);
+export async function activeApi(): Promise<TaskWorktreesApi & ActivationReport> {
+  const extension = vscode.extensions.getExtension<TaskWorktreesApi & ActivationReport>(EXTENSION_ID);
   assert.ok(extension, `${EXTENSION_ID} is installed in the host`);
   return extension.activate();
 }

@@ -3,7 +3,7 @@ import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { isCoded } from '../../src/core/errors';
-import { TaskService } from '../../src/core/lifecycle';
+import { TaskService } from '../../src/core';
 import { TestRepo } from '../fixtures/repo';
 
 const marker = join(mkdtempSync(join(tmpdir(), 'tw-hostile-')), 'pwned');

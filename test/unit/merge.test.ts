@@ -1,7 +1,7 @@
 import * as assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
 import { isCoded } from '../../src/core/errors';
-import { TaskService } from '../../src/core/lifecycle';
+import { TaskService } from '../../src/core';
 import { Task } from '../../src/core/tasks/model';
 import { openFreshRepo, TestRepo } from '../fixtures/repo';
 

@@ -3,7 +3,7 @@ import { execFileSync } from 'node:child_process';
 import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { isCoded } from '../../src/core/errors';
-import { TaskService } from '../../src/core/lifecycle';
+import { TaskService } from '../../src/core';
 import { openFreshRepo, TestRepo } from '../fixtures/repo';
 
 /** `git config --global --get-all safe.directory`, or '' when there is none (git exits 1 then). */

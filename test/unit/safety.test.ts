@@ -2,7 +2,7 @@ import * as assert from 'node:assert/strict';
 import { existsSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { isCoded } from '../../src/core/errors';
-import { TaskService } from '../../src/core/lifecycle';
+import { TaskService } from '../../src/core';
 import { Task } from '../../src/core/tasks/model';
 import { TestRepo } from '../fixtures/repo';
 

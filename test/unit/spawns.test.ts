@@ -1,7 +1,7 @@
 import * as assert from 'node:assert/strict';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { TaskService } from '../../src/core/lifecycle';
+import { TaskService } from '../../src/core';
 import { TestRepo } from '../fixtures/repo';
 
 /** The benchmark's correctness side, which belongs in npm test: git process counts, not timings. */

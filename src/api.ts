@@ -1,0 +1,166 @@
+import * as vscode from 'vscode';
+import { Board, canonicalPath, MergeResult, MergeStrategy, Task, TaskEvent, TaskService, TaskStatus, TaskView, TaskWorktreesError } from './core';
+import { isInside } from './core/repo';
+
+/**
+ * The contract other extensions, commands called with an argument object, and (next) language
+ * model tools use. Inputs are plain objects checked here once; results are plain data; failures
+ * are `TaskWorktreesError`s whose `code` is stable. Versioned: a breaking change gets a new number.
+ */
+export interface TaskWorktreesApi {
+  readonly version: 1;
+  listTasks(): Promise<TaskView[]>;
+  getTask(input: { taskId: string }): Promise<Task>;
+  createTask(input: { subject: string; description?: string; baseBranch?: string; blockedBy?: string[]; createWorktree?: boolean }): Promise<Task>;
+  createWorktree(input: { taskId: string }): Promise<Task>;
+  assignWorktree(input: { taskId: string; worktreePath?: string; branch?: string }): Promise<Task>;
+  claimTask(input: { taskId: string; owner: string }): Promise<Task>;
+  setStatus(input: { taskId: string; status: TaskStatus; owner?: string }): Promise<Task>;
+  completeTask(input: { taskId: string }): Promise<Task>;
+  /** Refuses (WorktreeDirty) while this window has unsaved editors in the worktrees the merge touches. */
+  mergeTask(input: { taskId: string; strategy?: MergeStrategy; removeWorktree?: boolean; deleteBranch?: boolean }): Promise<PublicMergeResult>;
+  /** Refuses (WorktreeDirty) while this window has unsaved editors in the worktree, unless `force`. */
+  removeWorktree(input: { taskId: string; force?: boolean; deleteBranch?: boolean }): Promise<Task>;
+  deleteTask(input: { taskId: string }): Promise<{ deleted: string }>;
+  deleteTaskBranch(input: { taskId: string }): Promise<Task>;
+  prune(): Promise<{ unbound: string[] }>;
+  repairWorktree(input: { taskId: string; path?: string }): Promise<Task>;
+  events(): Promise<TaskEvent[]>;
+  /** Fired after every change this window made and every change another process made to the store. */
+  readonly onDidChange: vscode.Event<void>;
+}
+
+export interface PublicMergeResult {
+  merged: boolean;
+  commit?: string;
+  conflicts?: string[];
+  nothingToMerge?: boolean;
+  cleanupError?: string;
+}
+
+/** What the host tests read besides the API: timings and each rendered board. */
+export interface ActivationReport {
+  readonly timings: { activateMs: number; readyMs?: number; firstBoardMs?: number };
+  readonly activationToFirstRenderMs: Promise<number>;
+  readonly onDidRenderBoard: vscode.Event<Board>;
+}
+
+type Input = Record<string, unknown>;
+
+export function createApi(service: () => TaskService, onDidChange: vscode.Event<void>): TaskWorktreesApi {
+  return {
+    version: 1,
+    onDidChange,
+    listTasks: async () => (await service().board()).tasks,
+    getTask: (input) => service().task(field(input, 'taskId', 'string')),
+    createTask: (input) =>
+      service().createTask({
+        subject: field(input, 'subject', 'string'),
+        description: optional(input, 'description', 'string'),
+        baseBranch: optional(input, 'baseBranch', 'string'),
+        blockedBy: optionalArray(input, 'blockedBy'),
+        createWorktree: optional(input, 'createWorktree', 'boolean'),
+      }),
+    createWorktree: (input) => service().createWorktree(field(input, 'taskId', 'string')),
+    assignWorktree: (input) =>
+      service().assignWorktree(field(input, 'taskId', 'string'), {
+        worktreePath: optional(input, 'worktreePath', 'string'),
+        branch: optional(input, 'branch', 'string'),
+      }),
+    claimTask: (input) => {
+      const owner = field(input, 'owner', 'string');
+      if (!owner.trim()) throw new TaskWorktreesError('InvalidInput', vscode.l10n.t('claimTask needs an owner: a non-empty "owner" string.'));
+      return service().setStatus(field(input, 'taskId', 'string'), 'in_progress', owner);
+    },
+    setStatus: (input) => service().setStatus(field(input, 'taskId', 'string'), field(input, 'status', 'string') as TaskStatus, optional(input, 'owner', 'string')),
+    completeTask: (input) => service().completeTask(field(input, 'taskId', 'string')),
+    mergeTask: async (input) => {
+      const taskId = field(input, 'taskId', 'string');
+      const options = {
+        strategy: optional(input, 'strategy', 'string') as MergeStrategy | undefined,
+        removeWorktree: optional(input, 'removeWorktree', 'boolean'),
+        deleteBranch: optional(input, 'deleteBranch', 'boolean'),
+      };
+      refuseUnsavedEditors(await mergeTouches(service(), taskId), 'merging');
+      return publicMergeResult(await service().mergeTask(taskId, options));
+    },
+    removeWorktree: async (input) => {
+      const taskId = field(input, 'taskId', 'string');
+      const force = optional(input, 'force', 'boolean');
+      const task = await service().task(taskId);
+      if (!force && task.worktreePath) refuseUnsavedEditors([task.worktreePath], 'removing its worktree');
+      return service().removeWorktree(taskId, { force, deleteBranch: optional(input, 'deleteBranch', 'boolean') });
+    },
+    deleteTask: async (input) => {
+      const taskId = field(input, 'taskId', 'string');
+      await service().deleteTask(taskId);
+      return { deleted: taskId };
+    },
+    deleteTaskBranch: (input) => service().deleteTaskBranch(field(input, 'taskId', 'string')),
+    prune: async () => ({ unbound: await service().prune() }),
+    repairWorktree: (input) => service().repairWorktree(field(input, 'taskId', 'string'), { path: optional(input, 'path', 'string') }),
+    events: async () => (await service().events()).events,
+  };
+}
+
+/** The worktrees a merge changes files in or needs saved: the task's, and wherever its base is checked out. */
+export async function mergeTouches(service: TaskService, taskId: string): Promise<string[]> {
+  const [task, entries] = await Promise.all([service.task(taskId), service.git.listWorktrees()]);
+  const baseWorktrees = entries.filter((entry) => entry.branch === task.baseBranch).map((entry) => entry.path);
+  return task.worktreePath ? [task.worktreePath, ...baseWorktrees] : baseWorktrees;
+}
+
+/** This window's editors with unsaved changes inside any of `worktrees`. */
+export function unsavedEditorsIn(worktrees: readonly string[]): vscode.TextDocument[] {
+  const roots = worktrees.map((path) => canonicalPath(path));
+  return vscode.workspace.textDocuments.filter(
+    (document) => document.isDirty && document.uri.scheme === 'file' && roots.some((root) => isInside(canonicalPath(document.uri.fsPath), root)),
+  );
+}
+
+function refuseUnsavedEditors(worktrees: readonly string[], what: string): void {
+  const unsaved = unsavedEditorsIn(worktrees);
+  if (unsaved.length > 0) {
+    throw new TaskWorktreesError(
+      'WorktreeDirty',
+      vscode.l10n.t('Save or revert the unsaved editors first: {0} would lose them.', what),
+      unsaved.map((document) => vscode.l10n.t('{0} (unsaved in an editor)', vscode.workspace.asRelativePath(document.uri))),
+    );
+  }
+}
+
+export function publicMergeResult(result: MergeResult): PublicMergeResult {
+  const { merged, commit, conflicts, nothingToMerge, cleanupError } = result;
+  return { merged, commit, conflicts, nothingToMerge, cleanupError };
+}
+
+function field(input: unknown, name: string, type: 'string'): string {
+  const value = objectOf(input)[name];
+  if (typeof value !== type) throw new TaskWorktreesError('InvalidInput', vscode.l10n.t('"{0}" must be a {1}.', name, type));
+  return value as string;
+}
+
+function optional(input: unknown, name: string, type: 'string'): string | undefined;
+function optional(input: unknown, name: string, type: 'boolean'): boolean | undefined;
+function optional(input: unknown, name: string, type: 'string' | 'boolean'): string | boolean | undefined {
+  const value = objectOf(input)[name];
+  if (value === undefined || value === null) return undefined;
+  if (typeof value !== type) throw new TaskWorktreesError('InvalidInput', vscode.l10n.t('"{0}" must be a {1}.', name, type));
+  return value as string | boolean;
+}
+
+function optionalArray(input: unknown, name: string): string[] | undefined {
+  const value = objectOf(input)[name];
+  if (value === undefined || value === null) return undefined;
+  if (!Array.isArray(value) || value.some((item) => typeof item !== 'string')) {
+    throw new TaskWorktreesError('InvalidInput', vscode.l10n.t('"{0}" must be a list of task ids.', name));
+  }
+  return value as string[];
+}
+
+function objectOf(input: unknown): Input {
+  if (typeof input !== 'object' || input === null || Array.isArray(input)) {
+    throw new TaskWorktreesError('InvalidInput', vscode.l10n.t('Pass an object of named arguments, e.g. {0}.', '{ "taskId": "fix-login" }'));
+  }
+  return input as Input;
+}

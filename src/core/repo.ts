@@ -1,0 +1,154 @@
+import { promises as fs } from 'node:fs';
+import { homedir } from 'node:os';
+import { basename, isAbsolute, join, relative, resolve, sep } from 'node:path';
+import { realpathSync } from 'node:fs';
+import { TaskWorktreesError } from './errors';
+import { GitAdapter } from './git/adapter';
+import { validateBranchName } from './tasks/ids';
+import { MergeStrategy, RepositoryConfig } from './tasks/model';
+import { TaskStore } from './tasks/store';
+
+export interface LifecycleSettings {
+  /** Where task worktrees go: relative to the main worktree, absolute, or under `~`. `${repoName}` is replaced. */
+  worktreeRoot: string;
+  branchPrefix: string;
+  /** Empty: the branch checked out where the task is created. */
+  defaultBaseBranch: string;
+  mergeStrategy: MergeStrategy;
+}
+
+export const DEFAULT_SETTINGS: LifecycleSettings = {
+  worktreeRoot: '.worktrees',
+  branchPrefix: 'task/',
+  defaultBaseBranch: '',
+  mergeStrategy: 'merge',
+};
+
+/** Where the repository's task worktrees and branches go: the same for every window and process. */
+export interface Layout {
+  /** Absolute, canonical. */
+  root: string;
+  branchPrefix: string;
+}
+
+/**
+ * One repository: its main worktree, its common git dir, and its layout. The layout is the
+ * repository's, not a window's: the first task records it in the store (seeded from settings) and
+ * from then on every window, agent and CLI reads it from there.
+ */
+export class Repository {
+  constructor(
+    readonly git: GitAdapter,
+    readonly store: TaskStore,
+    readonly mainWorktree: string,
+    readonly commonDir: string,
+    public settings: LifecycleSettings,
+  ) {}
+
+  /**
+   * The main worktree comes from git (`--show-toplevel`, the worktree list), never from the git
+   * dir's parent: a separate git dir, a submodule or a bare repository put it elsewhere.
+   */
+  static async open(git: GitAdapter, settings: LifecycleSettings): Promise<Repository> {
+    const { topLevel, commonDir } = await git.locate();
+    // The usual layout (<top>/.git is the common dir) needs no second git process.
+    let mainWorktree = canonicalPath(join(topLevel, '.git')) === canonicalPath(commonDir) ? topLevel : undefined;
+    if (!mainWorktree) {
+      const [main] = await git.listWorktrees();
+      // A bare repository has no main worktree: the worktree this was opened in stands for it.
+      mainWorktree = !main || main.bare ? topLevel : main.path;
+    }
+    if (!mainWorktree) {
+      throw new TaskWorktreesError('NotARepository', 'Open a worktree of the repository (a bare repository has no files to work on).');
+    }
+    return new Repository(git, new TaskStore(TaskStore.dirFor(commonDir)), canonicalPath(mainWorktree), canonicalPath(commonDir), settings);
+  }
+
+  /** The recorded layout, or the one the settings would record. */
+  layout(): Layout {
+    const recorded = this.store.readConfig();
+    return this.resolveLayout(recorded ?? { worktreeRoot: this.settings.worktreeRoot, branchPrefix: this.settings.branchPrefix });
+  }
+
+  /** Records the layout on first use, so the next window or process uses the same one. */
+  async ensureLayout(): Promise<Layout> {
+    const recorded = this.store.readConfig();
+    if (recorded) return this.resolveLayout(recorded);
+    const config = { worktreeRoot: this.settings.worktreeRoot || DEFAULT_SETTINGS.worktreeRoot, branchPrefix: this.settings.branchPrefix };
+    const layout = this.resolveLayout(config);
+    await this.store.writeConfig(config);
+    return layout;
+  }
+
+  branchFor(id: string, layout: Layout): string {
+    return validateBranchName(`${layout.branchPrefix}${id}`, 'branch name (check the branch prefix)');
+  }
+
+  worktreePathFor(id: string, layout: Layout = this.layout()): string {
+    return join(layout.root, id);
+  }
+
+  isInsideRoot(path: string, layout: Layout): boolean {
+    const canonical = canonicalPath(path);
+    return canonical !== layout.root && isInside(canonical, layout.root);
+  }
+
+  /** A root inside the main worktree goes into info/exclude (escaped), so the main worktree stays clean. */
+  async excludeWorktreeRoot(layout: Layout): Promise<void> {
+    const rel = relative(this.mainWorktree, layout.root);
+    if (rel === '' || rel.startsWith('..') || isAbsolute(rel)) return;
+    const pattern = `/${rel.split(sep).map(escapeGitignore).join('/')}/`;
+    const excludeFile = join(this.commonDir, 'info', 'exclude');
+    const current = await fs.readFile(excludeFile, 'utf8').catch(() => '');
+    if (current.split('\n').includes(pattern)) return;
+    await fs.mkdir(join(this.commonDir, 'info'), { recursive: true });
+    await fs.appendFile(excludeFile, `${current && !current.endsWith('\n') ? '\n' : ''}${pattern}\n`);
+  }
+
+  private resolveLayout(config: RepositoryConfig): Layout {
+    const branchPrefix = config.branchPrefix;
+    if (branchPrefix) validateBranchName(`${branchPrefix}x`, 'branch prefix');
+    const expanded = (config.worktreeRoot || DEFAULT_SETTINGS.worktreeRoot)
+      .replace(/\$\{repoName\}/g, basename(this.mainWorktree))
+      .replace(/^~(?=$|[\\/])/, homedir());
+    const root = canonicalPath(resolve(this.mainWorktree, expanded));
+    if (root === this.mainWorktree || isInside(this.mainWorktree, root)) {
+      throw new TaskWorktreesError('InvalidInput', `The worktree root "${config.worktreeRoot}" is the repository itself or contains it; choose a folder such as ".worktrees" or "../${basename(this.mainWorktree)}.worktrees".`);
+    }
+    if (isInside(root, this.commonDir)) {
+      throw new TaskWorktreesError('InvalidInput', `The worktree root "${config.worktreeRoot}" is inside the git directory; choose another folder.`);
+    }
+    return { root, branchPrefix };
+  }
+}
+
+/** gitignore treats these as patterns; a folder name holding them must match only itself. */
+function escapeGitignore(component: string): string {
+  return component.replace(/[\\*?[\]!#]/g, '\\$&').replace(/ $/, '\\ ');
+}
+
+const canonicalPaths = new Map<string, string>();
+
+/**
+ * Git reports real paths; the store and the UI may hold symlinked ones (/tmp on macOS). Cached:
+ * the board compares every worktree path on each refresh, and realpath is a syscall per path.
+ * A path that does not exist (yet) is resolved through its nearest existing parent.
+ */
+export function canonicalPath(path: string): string {
+  let canonical = canonicalPaths.get(path);
+  if (canonical === undefined) {
+    try {
+      canonical = realpathSync.native(path);
+    } catch {
+      const parent = resolve(path, '..');
+      return parent === resolve(path) ? resolve(path) : join(canonicalPath(parent), basename(path));
+    }
+    if (canonicalPaths.size > 10_000) canonicalPaths.clear();
+    canonicalPaths.set(path, canonical);
+  }
+  return canonical;
+}
+
+export function isInside(child: string, parent: string): boolean {
+  return child === parent || child.startsWith(parent.endsWith(sep) ? parent : parent + sep);
+}

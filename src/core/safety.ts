@@ -1,0 +1,150 @@
+import { existsSync, readFileSync, statSync } from 'node:fs';
+import { isAbsolute, join, resolve } from 'node:path';
+import { TaskWorktreesError } from './errors';
+import { GitAdapter } from './git/adapter';
+import { WorktreeEntry } from './git/porcelain';
+import { Task } from './tasks/model';
+
+export type OperationInProgress = 'merge' | 'rebase' | 'cherry-pick' | 'revert' | 'bisect';
+
+/**
+ * What a destructive step would lose in one worktree. Every operation that removes, forces,
+ * deletes or merges asks for this first and refuses (or, from the UI, asks) when it is not empty.
+ */
+export interface LossReport {
+  worktreePath: string;
+  /** Changed (staged or not), untracked and conflicted paths, each with what it is. */
+  files: Array<{ path: string; kind: 'changed' | 'untracked' | 'conflicted' }>;
+  /** A git operation stopped half way: nothing may touch this worktree until it is finished or aborted. */
+  operationInProgress?: OperationInProgress;
+  /** The detached HEAD's commit when no branch contains it. */
+  detachedCommit?: string;
+  locked?: string;
+}
+
+export function hasLoss(report: LossReport): boolean {
+  return report.files.length > 0 || report.detachedCommit !== undefined || report.operationInProgress !== undefined;
+}
+
+/** One line per thing that would be lost, for error details and modals. */
+export function describeLoss(report: LossReport): string[] {
+  const lines = report.files.map((file) => (file.kind === 'changed' ? file.path : `${file.path} (${file.kind})`));
+  if (report.detachedCommit) lines.push(`HEAD ${report.detachedCommit.slice(0, 12)} (detached, on no branch)`);
+  if (report.operationInProgress) lines.push(`a ${report.operationInProgress} in progress`);
+  return lines;
+}
+
+/** The safety inspector: one `git status` (plus one ref query for a detached HEAD) and a few file checks. */
+export async function inspectWorktree(git: GitAdapter, entry: WorktreeEntry): Promise<LossReport> {
+  const status = await git.status(entry.path);
+  const report: LossReport = {
+    worktreePath: entry.path,
+    files: status.entries.map((file) => ({ path: file.path, kind: file.kind })),
+    operationInProgress: operationInProgress(entry.path),
+    locked: entry.locked,
+  };
+  if (status.detached && status.head && !(await git.isOnSomeBranch(status.head))) report.detachedCommit = status.head;
+  return report;
+}
+
+/** Refuses before anything is touched when a worktree is locked or stopped in the middle of a git operation. */
+export function refuseIfBusy(entry: WorktreeEntry | undefined, what: string): void {
+  if (!entry) return;
+  if (entry.locked) {
+    throw new TaskWorktreesError('WorktreeLocked', `${entry.path} is locked (${entry.locked}); unlock it with "git worktree unlock" first.`);
+  }
+  const operation = operationInProgress(entry.path);
+  if (operation) {
+    throw new TaskWorktreesError(
+      'OperationInProgress',
+      `A ${operation} is in progress in ${entry.path}; finish or abort it there before ${what}.`,
+      [entry.path],
+    );
+  }
+}
+
+/**
+ * The git dir of a worktree, read from its `.git` (a directory, or a file "gitdir: …" for linked
+ * worktrees, separate git dirs and submodules): no git process.
+ */
+export function worktreeGitDir(worktreePath: string): string | undefined {
+  const dotGit = join(worktreePath, '.git');
+  try {
+    if (statSync(dotGit).isDirectory()) return dotGit;
+    const match = /^gitdir: (.*)$/m.exec(readFileSync(dotGit, 'utf8'));
+    if (!match) return undefined;
+    const dir = match[1].trim();
+    return isAbsolute(dir) ? dir : resolve(worktreePath, dir);
+  } catch {
+    return undefined;
+  }
+}
+
+// The state files git leaves in a worktree's git dir while an operation waits for the user.
+const OPERATION_MARKERS: ReadonlyArray<[string, OperationInProgress]> = [
+  ['rebase-merge', 'rebase'],
+  ['rebase-apply', 'rebase'],
+  ['MERGE_HEAD', 'merge'],
+  ['CHERRY_PICK_HEAD', 'cherry-pick'],
+  ['REVERT_HEAD', 'revert'],
+  ['sequencer', 'cherry-pick'],
+  ['BISECT_LOG', 'bisect'],
+];
+
+export function operationInProgress(worktreePath: string): OperationInProgress | undefined {
+  const gitDir = worktreeGitDir(worktreePath);
+  if (!gitDir) return undefined;
+  return OPERATION_MARKERS.find(([marker]) => existsSync(join(gitDir, marker)))?.[1];
+}
+
+/**
+ * Every branch in use in some worktree, with where: checked out, or being rebased or bisected
+ * there (git lists such a worktree as detached, yet the branch must not move under it).
+ */
+export function branchesInUse(entries: readonly WorktreeEntry[]): Map<string, WorktreeEntry> {
+  const inUse = new Map<string, WorktreeEntry>();
+  for (const entry of entries) {
+    if (entry.bare || entry.prunable) continue;
+    if (entry.branch) inUse.set(entry.branch, entry);
+    if (!entry.detached) continue;
+    const gitDir = worktreeGitDir(entry.path);
+    if (!gitDir) continue;
+    for (const file of ['rebase-merge/head-name', 'rebase-apply/head-name', 'BISECT_START']) {
+      const name = readSmallFile(join(gitDir, file))?.replace(/^refs\/heads\//, '');
+      if (name && name !== 'detached HEAD') inUse.set(name, entry);
+    }
+  }
+  return inUse;
+}
+
+function readSmallFile(file: string): string | undefined {
+  try {
+    return readFileSync(file, 'utf8').trim() || undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Why `branch` must never be bound to `taskId` nor deleted: it is a task's base, the branch of the
+ * main worktree, or another task's branch. Undefined when it is free.
+ */
+export function branchProtection(branch: string, tasks: readonly Task[], mainBranch: string | undefined, taskId?: string): string | undefined {
+  if (branch === mainBranch) return `"${branch}" is the branch of the main worktree`;
+  const baseOf = tasks.find((task) => task.baseBranch === branch);
+  if (baseOf) return `"${branch}" is the base branch of task "${baseOf.id}"`;
+  const owner = tasks.find((task) => task.id !== taskId && task.branch === branch);
+  if (owner) return `"${branch}" is the branch of task "${owner.id}"`;
+  return undefined;
+}
+
+/**
+ * Whether the base holds everything the branch has, judged from git now (never from a stored
+ * record, which an undone merge makes stale): the branch is an ancestor of the base, or merging it
+ * would not change the base's tree (a squash or cherry-picked copy already landed).
+ */
+export async function isMergedInto(git: GitAdapter, branchOid: string, baseOid: string): Promise<boolean> {
+  if (branchOid === baseOid || (await git.isAncestor(branchOid, baseOid))) return true;
+  const [{ tree, conflicts }, baseTree] = await Promise.all([git.mergeTree(baseOid, branchOid), git.treeOf(baseOid)]);
+  return conflicts.length === 0 && tree === baseTree;
+}

@@ -1,0 +1,214 @@
+import { isAbsolute } from 'node:path';
+import { Board, BoardReader, WorktreeDetails } from './board';
+import { TaskWorktreesError } from './errors';
+import { GitAdapter, GitAdapterOptions } from './git/adapter';
+import { OperationOutcome, Operations } from './operations';
+import { DEFAULT_SETTINGS, LifecycleSettings, Repository } from './repo';
+import { CreateTaskInput, TaskCreation, validateCreateInput, validateWorktreePathInput } from './tasks/create';
+import { validateBranchName, validateOwner, validateTaskId } from './tasks/ids';
+import { MergeResult, TaskMerge, validateStrategy } from './tasks/merge';
+import { isTaskStatus, MergeStrategy, Task, TaskStatus } from './tasks/model';
+import { TaskRemoval } from './tasks/remove';
+import { TaskStore } from './tasks/store';
+
+/**
+ * The task/worktree lifecycle of one repository: a facade over the read model (board), the
+ * operations (create, merge, remove) and the safety inspector they all go through. Every argument
+ * is validated here, before any git process or lock; every change runs as one operation.
+ */
+export class TaskService {
+  private readonly operations: Operations;
+  private readonly reader: BoardReader;
+  private readonly creation: TaskCreation;
+  private readonly merging: TaskMerge;
+  private readonly removal: TaskRemoval;
+
+  private constructor(private readonly repo: Repository) {
+    this.operations = new Operations(repo.store);
+    this.reader = new BoardReader(repo);
+    this.creation = new TaskCreation(repo, this.reader);
+    this.merging = new TaskMerge(repo, this.reader);
+    this.removal = new TaskRemoval(repo, this.reader);
+  }
+
+  static async open(repoDir: string, settings: Partial<LifecycleSettings> = {}, gitOptions: GitAdapterOptions = {}): Promise<TaskService> {
+    const git = new GitAdapter(repoDir, gitOptions);
+    return new TaskService(await Repository.open(git, { ...DEFAULT_SETTINGS, ...settings }));
+  }
+
+  get git(): GitAdapter {
+    return this.repo.git;
+  }
+
+  get store(): TaskStore {
+    return this.repo.store;
+  }
+
+  get mainWorktree(): string {
+    return this.repo.mainWorktree;
+  }
+
+  get commonDir(): string {
+    return this.repo.commonDir;
+  }
+
+  /** A window's settings: they seed the repository's layout until its first task records it. */
+  updateSettings(settings: Partial<LifecycleSettings>): void {
+    this.repo.settings = { ...this.repo.settings, ...settings };
+  }
+
+  /** Called after every operation of this service, failed or not. */
+  onDidMutate(listener: (outcome: OperationOutcome) => void): () => void {
+    return this.operations.onDidRun(listener);
+  }
+
+  // ---- reading (no lock, no writes) ------------------------------------------------------
+
+  board(): Promise<Board> {
+    return this.reader.board();
+  }
+
+  task(taskId: string): Promise<Task> {
+    return this.store.get(validateTaskId(taskId));
+  }
+
+  worktreeDetails(task: Task): Promise<WorktreeDetails | undefined> {
+    return this.reader.worktreeDetails(task);
+  }
+
+  currentBranch(): Promise<string | undefined> {
+    return this.git.currentBranch();
+  }
+
+  async localBranches(): Promise<string[]> {
+    return [...(await this.reader.heads()).keys()];
+  }
+
+  taskAt(path: string): Promise<Task | undefined> {
+    return this.reader.taskAt(path);
+  }
+
+  worktreePathFor(taskId: string): string {
+    return this.repo.worktreePathFor(validateTaskId(taskId));
+  }
+
+  async events(): Promise<ReturnType<TaskStore['events']['read']>> {
+    return this.store.events.read();
+  }
+
+  /**
+   * Would each task merge cleanly into its base right now? In-memory merges (merge-tree) only:
+   * nothing is written but git objects. One `for-each-ref` for all heads, then the merges run
+   * side by side within the adapter's process limit.
+   */
+  async previewMerges(taskIds?: string[]): Promise<Array<{ taskId: string; clean: boolean; conflicts: string[] }>> {
+    const wanted = taskIds ? new Set(taskIds.map((id) => validateTaskId(id))) : undefined;
+    const [{ tasks }, heads] = await Promise.all([this.store.load(), this.reader.heads()]);
+    const candidates = tasks.filter((task) => task.branch && heads.has(task.branch) && heads.has(task.baseBranch) && (!wanted || wanted.has(task.id)));
+    return Promise.all(
+      candidates.map(async (task) => {
+        const { conflicts } = await this.git.mergeTree(heads.get(task.baseBranch)!.oid, heads.get(task.branch!)!.oid);
+        return { taskId: task.id, clean: conflicts.length === 0, conflicts };
+      }),
+    );
+  }
+
+  // ---- operations ------------------------------------------------------------------------
+
+  /** Creates a task on its base (default: the current branch) and, on request, its worktree too. */
+  createTask(input: CreateTaskInput & { createWorktree?: boolean }): Promise<Task> {
+    const valid = validateCreateInput(input, this.repo.settings.defaultBaseBranch);
+    return this.operations.run('createTask', undefined, () => this.creation.createTask(valid));
+  }
+
+  /** Creates `<root>/<id>` on a new branch `<prefix><id>` from the task's base; a failure undoes what it made. */
+  createWorktree(taskId: string): Promise<Task> {
+    validateTaskId(taskId);
+    return this.operations.run('createWorktree', taskId, () => this.creation.createWorktree(taskId));
+  }
+
+  /** Binds an existing worktree, or an existing branch; never the base, the main worktree's branch or another task's. */
+  assignWorktree(taskId: string, target: { worktreePath?: string; branch?: string }): Promise<Task> {
+    validateTaskId(taskId);
+    if (typeof target !== 'object' || target === null || (target.worktreePath === undefined && target.branch === undefined)) {
+      throw new TaskWorktreesError('InvalidInput', 'Give a worktreePath or a branch to assign.');
+    }
+    if (target.branch !== undefined) validateBranchName(target.branch);
+    if (target.worktreePath !== undefined) validateWorktreePathInput(target.worktreePath);
+    return this.operations.run('assignWorktree', taskId, () => this.creation.assignWorktree(taskId, target));
+  }
+
+  setStatus(taskId: string, status: TaskStatus, owner?: string): Promise<Task> {
+    validateTaskId(taskId);
+    if (!isTaskStatus(status)) {
+      throw new TaskWorktreesError('InvalidInput', `Unknown status ${JSON.stringify(String(status))}: use pending, in_progress or completed.`);
+    }
+    const newOwner = owner === undefined ? undefined : validateOwner(owner);
+    return this.operations.run('setStatus', taskId, () =>
+      this.store.update(taskId, (task) => {
+        task.status = status;
+        if (newOwner !== undefined) task.owner = newOwner;
+        const type = status === 'completed' ? 'task.completed' : newOwner ? 'task.claimed' : 'task.status';
+        return { type, detail: { status, owner: task.owner } };
+      }),
+    );
+  }
+
+  completeTask(taskId: string): Promise<Task> {
+    return this.setStatus(taskId, 'completed');
+  }
+
+  /**
+   * Merges the task into its base; on request then removes its worktree and branch through the
+   * same checks as removeWorktree — all in one operation, so nothing moves in between.
+   */
+  mergeTask(taskId: string, options: { strategy?: MergeStrategy; removeWorktree?: boolean; deleteBranch?: boolean } = {}): Promise<MergeResult> {
+    validateTaskId(taskId);
+    const strategy = validateStrategy(options.strategy ?? this.repo.settings.mergeStrategy);
+    return this.operations.run('merge', taskId, async () => {
+      const result = await this.merging.merge(taskId, strategy);
+      if (!result.merged || !options.removeWorktree) return result;
+      try {
+        const task = result.task.worktreePath
+          ? await this.removal.removeWorktree(taskId, { deleteBranch: options.deleteBranch })
+          : options.deleteBranch
+            ? await this.removal.deleteTaskBranch(taskId)
+            : result.task;
+        return { ...result, task };
+      } catch (error) {
+        return { ...result, cleanupError: (error as Error).message };
+      }
+    });
+  }
+
+  removeWorktree(taskId: string, options: { force?: boolean; deleteBranch?: boolean } = {}): Promise<Task> {
+    validateTaskId(taskId);
+    return this.operations.run('removeWorktree', taskId, () => this.removal.removeWorktree(taskId, options));
+  }
+
+  /** Deletes the task record only; its branch is kept. A task with a live worktree must lose it first. */
+  async deleteTask(taskId: string): Promise<void> {
+    validateTaskId(taskId);
+    await this.operations.run('deleteTask', taskId, () => this.removal.deleteTask(taskId));
+  }
+
+  /** Deletes the branch of a task without a worktree, only when its base holds all of it. */
+  deleteTaskBranch(taskId: string): Promise<Task> {
+    validateTaskId(taskId);
+    return this.operations.run('deleteBranch', taskId, () => this.removal.deleteTaskBranch(taskId));
+  }
+
+  /** Relinks moved worktrees, prunes git's records of deleted ones, unbinds tasks left without one. */
+  prune(): Promise<string[]> {
+    return this.operations.run('prune', undefined, () => this.removal.prune());
+  }
+
+  /** Relinks a moved worktree (found in the root, or at `path`) or makes a deleted one again from its branch. */
+  repairWorktree(taskId: string, options: { path?: string } = {}): Promise<Task> {
+    validateTaskId(taskId);
+    if (options.path !== undefined && (typeof options.path !== 'string' || !isAbsolute(options.path))) {
+      throw new TaskWorktreesError('InvalidInput', 'path must be the absolute path of the moved worktree folder.');
+    }
+    return this.operations.run('repair', taskId, () => this.removal.repairWorktree(taskId, options.path));
+  }
+}

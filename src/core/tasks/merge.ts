@@ -1,0 +1,106 @@
+import { BoardReader, worktreeAt } from '../board';
+import { TaskWorktreesError } from '../errors';
+import { MergeEngine } from '../merge';
+import { Repository } from '../repo';
+import { branchesInUse, describeLoss, hasLoss, inspectWorktree, operationInProgress } from '../safety';
+import { MergeStrategy, Task } from './model';
+
+export interface MergeResult {
+  merged: boolean;
+  commit?: string;
+  conflicts?: string[];
+  /** The base already had everything the branch has: nothing was committed. */
+  nothingToMerge?: boolean;
+  task: Task;
+  /** Set when the merge landed but removing the worktree or branch afterwards was refused. */
+  cleanupError?: string;
+}
+
+export function validateStrategy(strategy: unknown): MergeStrategy {
+  if (strategy !== 'merge' && strategy !== 'squash') {
+    throw new TaskWorktreesError('InvalidInput', `Unknown merge strategy ${JSON.stringify(String(strategy))}: use merge or squash.`);
+  }
+  return strategy;
+}
+
+/** Merging a task into its base. Runs inside an operation (the repository lock is held). */
+export class TaskMerge {
+  private readonly engine: MergeEngine;
+
+  constructor(
+    private readonly repo: Repository,
+    private readonly reader: BoardReader,
+  ) {
+    this.engine = new MergeEngine(repo.git);
+  }
+
+  async merge(taskId: string, strategy: MergeStrategy): Promise<MergeResult> {
+    const { git, store } = this.repo;
+    const [task, entries, heads] = await Promise.all([store.get(taskId), git.listWorktrees(), this.reader.heads()]);
+    if (!task.branch) throw new TaskWorktreesError('TaskHasNoWorktree', `Task "${taskId}" has no branch to merge.`);
+    const branchOid = heads.get(task.branch)?.oid;
+    const baseOid = heads.get(task.baseBranch)?.oid;
+    if (!branchOid) throw new TaskWorktreesError('BranchNotFound', `The task's branch "${task.branch}" does not exist any more.`);
+    if (!baseOid) throw new TaskWorktreesError('BranchNotFound', `The task's base branch "${task.baseBranch}" does not exist.`);
+
+    // Where the base is in use decides how it may move; a rebase or bisect of it, or any operation
+    // stopped in its worktree, means it must not move at all.
+    const baseEntry = branchesInUse(entries).get(task.baseBranch);
+    if (baseEntry && baseEntry.branch !== task.baseBranch) {
+      throw new TaskWorktreesError('OperationInProgress', `${task.baseBranch} is being rebased or bisected in ${baseEntry.path}; finish or abort that first.`, [baseEntry.path]);
+    }
+    const baseOperation = baseEntry && operationInProgress(baseEntry.path);
+    if (baseOperation) {
+      throw new TaskWorktreesError('OperationInProgress', `A ${baseOperation} is in progress in ${baseEntry.path}, where ${task.baseBranch} is checked out; finish or abort it first.`, [baseEntry.path]);
+    }
+    const taskEntry = task.worktreePath ? worktreeAt(entries, task.worktreePath) : undefined;
+    const taskWorktree = taskEntry && !taskEntry.prunable ? taskEntry : undefined;
+    const taskOperation = taskWorktree && operationInProgress(taskWorktree.path);
+    if (taskOperation) {
+      throw new TaskWorktreesError('OperationInProgress', `A ${taskOperation} is in progress in the worktree of "${taskId}"; finish or abort it before merging.`, [taskWorktree.path]);
+    }
+
+    // The in-memory merge writes nothing but objects: it runs while the task's worktree is inspected.
+    const [preview, loss, isAncestor, baseTree] = await Promise.all([
+      this.engine.preview(baseOid, branchOid),
+      taskWorktree ? inspectWorktree(git, taskWorktree) : undefined,
+      git.isAncestor(branchOid, baseOid),
+      git.treeOf(baseOid),
+    ]);
+    if (loss && hasLoss(loss)) {
+      throw new TaskWorktreesError('WorktreeDirty', `Task "${taskId}" has work that is not on its branch (uncommitted, untracked or on a detached HEAD); commit it to ${task.branch} first, so that the merge leaves nothing behind.`, describeLoss(loss));
+    }
+    await store.log('merge.before', taskId, { base: task.baseBranch, branch: task.branch, strategy });
+    if (preview.conflicts.length > 0) {
+      await store.log('merge.conflict', taskId, { conflicts: preview.conflicts });
+      return { merged: false, conflicts: preview.conflicts, task };
+    }
+    // Nothing the base lacks (an ancestor, or a change already landed as a squash): no commit at all.
+    const nothingToMerge = isAncestor || (preview.tree === baseTree && preview.conflicts.length === 0);
+    const commit = nothingToMerge
+      ? baseOid
+      : await this.engine
+          .land(
+            {
+              base: task.baseBranch,
+              baseOid,
+              branch: task.branch,
+              branchOid,
+              strategy,
+              message: strategy === 'squash' ? `${task.subject} (task ${task.id})` : `Merge task ${task.id}: ${task.subject}`,
+              baseWorktree: baseEntry?.path,
+            },
+            preview.tree,
+          )
+          .catch(async (error: Error) => {
+            await store.log('merge.failed', taskId, { error: error.message });
+            throw error;
+          });
+    const merged = await store.update(taskId, (current) => {
+      current.status = 'completed';
+      current.merge = { commit, branchHead: branchOid, strategy, at: new Date().toISOString() };
+      return { type: 'merge.after', detail: { commit, base: current.baseBranch, strategy, nothingToMerge } };
+    });
+    return { merged: true, commit, task: merged, ...(nothingToMerge ? { nothingToMerge } : {}) };
+  }
+}

@@ -1,0 +1,226 @@
+import { existsSync, readdirSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { BoardReader, worktreeAt } from '../board';
+import { TaskWorktreesError } from '../errors';
+import { WorktreeEntry } from '../git/porcelain';
+import { canonicalPath, Layout, Repository } from '../repo';
+import { branchesInUse, branchProtection, describeLoss, hasLoss, inspectWorktree, isMergedInto, refuseIfBusy } from '../safety';
+import { bind } from './create';
+import { Task } from './model';
+
+/**
+ * Everything that removes or relinks: worktrees, branches, task records. Each step goes through
+ * the safety inspector first. Runs inside an operation (the repository lock is held).
+ */
+export class TaskRemoval {
+  constructor(
+    private readonly repo: Repository,
+    private readonly reader: BoardReader,
+  ) {}
+
+  private get git() {
+    return this.repo.git;
+  }
+
+  private get store() {
+    return this.repo.store;
+  }
+
+  /**
+   * Removes the task's worktree. Refuses (WorktreeDirty, with the files) when anything would be
+   * lost, unless `force`; never a locked worktree or one with a git operation in progress. The
+   * branch goes only on request, only when the base holds all of it, and never a protected one.
+   */
+  async removeWorktree(taskId: string, options: { force?: boolean; deleteBranch?: boolean }): Promise<Task> {
+    const [task, entries, { tasks }] = await Promise.all([this.store.get(taskId), this.git.listWorktrees(), this.store.load()]);
+    if (!task.worktreePath) throw new TaskWorktreesError('TaskHasNoWorktree', `Task "${taskId}" has no worktree.`);
+    const entry = worktreeAt(entries, task.worktreePath);
+    const present = entry !== undefined && !entry.prunable;
+    refuseIfBusy(entry, 'removing it');
+    if (present && !options.force) {
+      const loss = await inspectWorktree(this.git, entry);
+      if (hasLoss(loss)) {
+        throw new TaskWorktreesError('WorktreeDirty', `The worktree of "${taskId}" has work that removing it would lose.`, describeLoss(loss));
+      }
+    }
+    // `force` covers the worktree's files only: a branch with commits the base lacks is never deleted.
+    const branchToDelete = options.deleteBranch ? await this.deletableBranch(task, entries, entry, tasks) : undefined;
+    await this.store.log('worktree.remove.before', taskId, { path: task.worktreePath, force: !!options.force });
+    try {
+      // A worktree whose directory is gone: git drops its record; there is nothing on disk to lose.
+      if (entry) await this.git.removeWorktree(entry.path, present && !!options.force);
+    } catch (error) {
+      await this.store.log('worktree.remove.failed', taskId, { error: (error as Error).message });
+      throw error;
+    }
+    const branchError = branchToDelete ? await this.git.deleteBranch(branchToDelete.name, branchToDelete.oid).then(() => undefined, (error: Error) => error) : undefined;
+    const removed = await this.store.update(taskId, (current) => {
+      current.worktreePath = undefined;
+      if (branchToDelete && !branchError) current.branch = undefined;
+      return { type: 'worktree.remove.after', detail: { branchDeleted: branchError ? undefined : branchToDelete?.name } };
+    });
+    if (branchError) {
+      // Only another program moving the branch in between gets here; the worktree is gone, the branch kept.
+      throw new TaskWorktreesError('RefChanged', `The worktree of "${taskId}" was removed, but ${branchToDelete!.name} moved meanwhile and was kept: ${branchError.message}`);
+    }
+    return removed;
+  }
+
+  /** Deletes the task record only; its branch is kept. A task with a live worktree must lose it first. */
+  async deleteTask(taskId: string): Promise<void> {
+    const task = await this.store.get(taskId);
+    const entry = task.worktreePath ? worktreeAt(await this.git.listWorktrees(), task.worktreePath) : undefined;
+    if (entry && !entry.prunable) {
+      throw new TaskWorktreesError('TaskHasWorktree', `Task "${taskId}" still has its worktree at ${task.worktreePath}; remove the worktree first.`);
+    }
+    await this.store.delete(taskId);
+  }
+
+  /** Deletes the branch of a task without a worktree, only when its base holds all of it. */
+  async deleteTaskBranch(taskId: string): Promise<Task> {
+    const [task, entries, { tasks }] = await Promise.all([this.store.get(taskId), this.git.listWorktrees(), this.store.load()]);
+    if (task.worktreePath) {
+      throw new TaskWorktreesError('TaskHasWorktree', `Task "${taskId}" still has its worktree; remove the worktree (with its branch) instead.`);
+    }
+    const branch = await this.deletableBranch(task, entries, undefined, tasks);
+    if (!branch) return task;
+    await this.git.deleteBranch(branch.name, branch.oid);
+    return this.store.update(taskId, (current) => {
+      current.branch = undefined;
+      return { type: 'branch.deleted', detail: { branch: branch.name } };
+    });
+  }
+
+  /**
+   * Relinks worktrees moved inside the root, then `git worktree prune` (only worktrees whose
+   * directories are gone; locked ones stay), then unbinds the tasks left pointing at them.
+   */
+  async prune(): Promise<string[]> {
+    const layout = this.repo.layout();
+    await this.relinkMovedWorktrees(layout);
+    await this.git.pruneWorktrees();
+    const [board, entries] = await Promise.all([this.reader.board(), this.git.listWorktrees()]);
+    const unbound: string[] = [];
+    for (const task of board.tasks.filter((view) => view.worktreeState === 'missing')) {
+      if (await this.rebindMoved(task, entries, board.tasks, layout)) continue;
+      await this.store.update(task.id, (current) => {
+        current.worktreePath = undefined;
+        return { type: 'worktree.pruned', detail: { path: task.worktreePath } };
+      });
+      unbound.push(task.id);
+    }
+    return unbound;
+  }
+
+  /**
+   * Repairs a task whose worktree is missing: moved (the whole repository, or the folder within the
+   * worktree root: relinked with `git worktree repair`; or to `path`, given), or deleted (made again
+   * from the branch, inside the root). Nothing with work in it is ever deleted or shared.
+   */
+  async repairWorktree(taskId: string, path?: string): Promise<Task> {
+    const layout = this.repo.layout();
+    const [task, { tasks }] = await Promise.all([this.store.get(taskId), this.store.load()]);
+    if (path !== undefined) return this.relinkAt(task, path, tasks, layout);
+    const entries = await this.relinkMovedWorktrees(layout);
+    const own = task.worktreePath ? worktreeAt(entries, task.worktreePath) : undefined;
+    if (own && !own.prunable) throw new TaskWorktreesError('InvalidInput', `Task "${taskId}" has no missing worktree to repair.`);
+    const moved = await this.rebindMoved(task, entries, tasks, layout);
+    if (moved) return moved;
+    if (!task.worktreePath && !task.branch) throw new TaskWorktreesError('InvalidInput', `Task "${taskId}" has no worktree or branch to repair.`);
+    refuseIfBusy(own, 'repairing it');
+    if (own) await this.git.removeWorktree(own.path, false); // only git's record: the folder is gone
+    const target = this.repo.worktreePathFor(taskId, layout);
+    const inUse = task.branch ? branchesInUse(entries.filter((entry) => entry !== own)).get(task.branch) : undefined;
+    const branchOid = task.branch ? await this.git.branchCommit(task.branch) : undefined;
+    if (task.branch && branchOid && !inUse && !existsSync(target)) {
+      await this.recreate(target, task.branch, layout);
+      return bind(this.repo, taskId, target, task.branch, 'worktree.repaired');
+    }
+    return this.store.update(taskId, (current) => {
+      current.worktreePath = undefined;
+      return { type: 'worktree.unbound', detail: { path: task.worktreePath, reason: 'branch gone or in use elsewhere' } };
+    });
+  }
+
+  /**
+   * Makes the worktree in a scratch folder and moves it into place, so git gives it a fresh record
+   * name: a folder someone moved away by hand keeps pointing at its old record, never at this one.
+   */
+  private async recreate(target: string, branch: string, layout: Layout): Promise<void> {
+    await this.repo.excludeWorktreeRoot(layout);
+    const scratch = `${target}.repair-${process.pid}-${Date.now().toString(36)}`;
+    await this.git.addWorktreeForBranch(scratch, branch);
+    await this.git.moveWorktree(scratch, target);
+  }
+
+  private async relinkAt(task: Task, path: string, tasks: Task[], layout: Layout): Promise<Task> {
+    if (!this.repo.isInsideRoot(path, layout)) {
+      throw new TaskWorktreesError('InvalidInput', `${path} is outside the worktree root ${layout.root}; move the folder into it first.`);
+    }
+    if (!existsSync(join(path, '.git'))) throw new TaskWorktreesError('WorktreeNotFound', `${path} is not a worktree folder.`);
+    await this.git.repairWorktrees([path]);
+    const entry = worktreeAt(await this.git.listWorktrees(), path);
+    if (!entry || entry.prunable) throw new TaskWorktreesError('WorktreeNotFound', `${path} is not a worktree of this repository.`);
+    const owner = tasks.find((other) => other.id !== task.id && other.worktreePath && canonicalPath(other.worktreePath) === canonicalPath(path));
+    if (owner) throw new TaskWorktreesError('WorktreeAssigned', `${path} already belongs to task "${owner.id}".`);
+    return bind(this.repo, task.id, entry.path, entry.branch, 'worktree.relocated');
+  }
+
+  /** Binds a task whose folder moved to the worktree git now knows for its branch, inside the root. */
+  private async rebindMoved(task: Task, entries: WorktreeEntry[], tasks: readonly Task[], layout: Layout): Promise<Task | undefined> {
+    if (!task.branch) return undefined;
+    const claimed = new Set(tasks.filter((other) => other.id !== task.id && other.worktreePath).map((other) => canonicalPath(other.worktreePath!)));
+    const moved = entries.find(
+      (entry) => entry.branch === task.branch && !entry.prunable && this.repo.isInsideRoot(entry.path, layout) && !claimed.has(canonicalPath(entry.path)),
+    );
+    return moved && bind(this.repo, task.id, moved.path, moved.branch, 'worktree.relocated');
+  }
+
+  /**
+   * Folders in the root that hold a worktree's `.git` file but that git does not list there were
+   * moved (with the repository or on their own): `git worktree repair` links both sides again.
+   */
+  private async relinkMovedWorktrees(layout: Layout): Promise<WorktreeEntry[]> {
+    const entries = await this.git.listWorktrees();
+    const listed = new Set(entries.filter((entry) => !entry.prunable).map((entry) => canonicalPath(entry.path)));
+    const moved = listChildDirectories(layout.root)
+      .map((name) => join(layout.root, name))
+      .filter((dir) => !listed.has(canonicalPath(dir)) && isFile(join(dir, '.git')));
+    if (moved.length === 0) return entries;
+    await this.git.repairWorktrees(moved);
+    return this.git.listWorktrees();
+  }
+
+  private async deletableBranch(task: Task, entries: WorktreeEntry[], own: WorktreeEntry | undefined, tasks: readonly Task[]): Promise<{ name: string; oid: string } | undefined> {
+    if (!task.branch) return undefined;
+    const [oid, baseOid] = await Promise.all([this.git.branchCommit(task.branch), this.git.branchCommit(task.baseBranch)]);
+    if (!oid) return undefined;
+    const protection = branchProtection(task.branch, tasks, worktreeAt(entries, this.repo.mainWorktree)?.branch, task.id);
+    if (protection) throw new TaskWorktreesError('BranchProtected', `${protection}; it was not deleted.`);
+    const elsewhere = branchesInUse(entries).get(task.branch);
+    if (elsewhere && elsewhere !== own) {
+      throw new TaskWorktreesError('BranchCheckedOut', `"${task.branch}" is in use in ${elsewhere.path}; it was not deleted.`);
+    }
+    if (!baseOid || !(await isMergedInto(this.git, oid, baseOid))) {
+      const { ahead } = baseOid ? await this.git.aheadBehind(task.baseBranch, task.branch).catch(() => ({ ahead: NaN })) : { ahead: NaN };
+      throw new TaskWorktreesError('UnmergedWork', `"${task.branch}" has ${Number.isNaN(ahead) ? 'commits' : `${ahead} commit(s)`} not merged into ${task.baseBranch}; nothing was removed.`);
+    }
+    return { name: task.branch, oid };
+  }
+}
+
+function listChildDirectories(dir: string): string[] {
+  try {
+    return readdirSync(dir, { withFileTypes: true }).filter((entry) => entry.isDirectory()).map((entry) => entry.name);
+  } catch {
+    return [];
+  }
+}
+
+function isFile(path: string): boolean {
+  try {
+    return statSync(path).isFile();
+  } catch {
+    return false;
+  }
+}
