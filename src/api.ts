@@ -81,14 +81,14 @@ export function createApi(service: () => TaskService, onDidChange: vscode.Event<
         removeWorktree: optional(input, 'removeWorktree', 'boolean'),
         deleteBranch: optional(input, 'deleteBranch', 'boolean'),
       };
-      refuseUnsavedEditors(await mergeTouches(service(), taskId), 'merging');
+      refuseUnsavedEditors(await mergeTouches(service(), taskId), vscode.l10n.t('merging'));
       return publicMergeResult(await service().mergeTask(taskId, options));
     },
     removeWorktree: async (input) => {
       const taskId = field(input, 'taskId', 'string');
       const force = optional(input, 'force', 'boolean');
       const task = await service().task(taskId);
-      if (!force && task.worktreePath) refuseUnsavedEditors([task.worktreePath], 'removing its worktree');
+      if (!force && task.worktreePath) refuseUnsavedEditors([task.worktreePath], vscode.l10n.t('removing the worktree'));
       return service().removeWorktree(taskId, { force, deleteBranch: optional(input, 'deleteBranch', 'boolean') });
     },
     deleteTask: async (input) => {
@@ -129,9 +129,10 @@ function refuseUnsavedEditors(worktrees: readonly string[], what: string): void 
   }
 }
 
+/** The merge's answer as plain data: only the fields that say something. */
 export function publicMergeResult(result: MergeResult): PublicMergeResult {
   const { merged, commit, conflicts, nothingToMerge, cleanupError } = result;
-  return { merged, commit, conflicts, nothingToMerge, cleanupError };
+  return Object.fromEntries(Object.entries({ merged, commit, conflicts, nothingToMerge, cleanupError }).filter(([, value]) => value !== undefined)) as PublicMergeResult;
 }
 
 function field(input: unknown, name: string, type: 'string'): string {
