@@ -1,6 +1,7 @@
 import * as assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { branchNameProblem, slugify, uniqueId, validateTaskId } from '../../src/core/tasks/ids';
+import { isCoded } from '../../src/core/errors';
+import { branchNameProblem, slugify, uniqueId, validateBlockedBy, validateOwner, validateSubject, validateTaskId } from '../../src/core/tasks/ids';
 
 /** Deterministic pseudo-random generator, so a failing case can be reproduced. */
 function random(seed: number): () => number {
@@ -53,6 +54,29 @@ suite('task ids and branch names', () => {
       // "HEAD" and "@" name the current branch to git; we reserve them rather than resolve them.
       const gitAccepts = checkRefFormatBranch(name) && name !== 'HEAD' && name !== '@';
       assert.equal(branchNameProblem(name) === undefined, gitAccepts, `disagreement on ${JSON.stringify(name)}`);
+    }
+  });
+
+  test('subjects and owners refuse C0 and C1 controls, line separators and bidi overrides, embeddings and isolates (InvalidInput)', () => {
+    const unsafe = ['\u0000', '\t', '\n', '\u001b', '\u007f', '\u0080', '\u0085', '\u009b', '\u009f', '\u2028', '\u2029', '\u202a', '\u202b', '\u202c', '\u202d', '\u202e', '\u2066', '\u2067', '\u2068', '\u2069'];
+    for (const character of unsafe) {
+      const text = `fix ${character}gnp.exe`;
+      const label = `U+${character.codePointAt(0)!.toString(16).padStart(4, '0')}`;
+      assert.throws(() => validateSubject(text), (error) => isCoded(error, 'InvalidInput'), `subject with ${label}`);
+      assert.throws(() => validateOwner(text), (error) => isCoded(error, 'InvalidInput'), `owner with ${label}`);
+    }
+    // Letters of any script, marks that only hint at direction (LRM) and emoji joiners stay allowed.
+    for (const text of ['Déjà vu', '修复登录', 'مرحبا', 'a\u200eb', '👩\u200d💻 pair']) {
+      assert.equal(validateSubject(text), text);
+      assert.equal(validateOwner(text), text);
+    }
+  });
+
+  test('blockedBy must be a list of task ids: anything else is InvalidInput, never a TypeError', () => {
+    assert.deepEqual(validateBlockedBy(['a', 'b-2']), ['a', 'b-2']);
+    assert.deepEqual(validateBlockedBy(undefined), []);
+    for (const bad of ['a', 42, null, { 0: 'a', length: 1 }, [1], ['Bad Id'], ['../x'], [['a']]]) {
+      assert.throws(() => validateBlockedBy(bad), (error) => isCoded(error, 'InvalidInput'), JSON.stringify(bad));
     }
   });
 });

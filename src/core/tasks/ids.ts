@@ -26,8 +26,12 @@ export function uniqueId(subject: string, taken: (id: string) => boolean): strin
   }
 }
 
+export function isTaskId(id: unknown): id is string {
+  return typeof id === 'string' && id.length <= MAX_ID_LENGTH && TASK_ID.test(id);
+}
+
 export function validateTaskId(id: unknown): string {
-  if (typeof id !== 'string' || id.length > MAX_ID_LENGTH || !TASK_ID.test(id)) {
+  if (!isTaskId(id)) {
     throw new TaskWorktreesError(
       'InvalidInput',
       `Invalid task id ${JSON.stringify(String(id)).slice(0, 80)}: use lowercase letters, digits and single dashes (at most ${MAX_ID_LENGTH}).`,
@@ -36,15 +40,41 @@ export function validateTaskId(id: unknown): string {
   return id;
 }
 
+/**
+ * Characters that break one-line labels, commit messages or the reading order of what surrounds
+ * them: C0 and C1 controls, line/paragraph separators, bidi embeddings, overrides and isolates.
+ */
+const UNSAFE_TEXT = /[\u0000-\u001f\u007f-\u009f\u2028\u2029\u202a-\u202e\u2066-\u2069]/;
+
+export function containsUnsafeText(text: string): boolean {
+  return UNSAFE_TEXT.test(text);
+}
+
 export function validateSubject(subject: unknown): string {
   const text = typeof subject === 'string' ? subject.trim() : '';
   if (!text) throw new TaskWorktreesError('InvalidInput', 'A task needs a subject.');
   if (text.length > 200) throw new TaskWorktreesError('InvalidInput', 'A task subject has at most 200 characters.');
   // Subjects end up in commit messages and one-line UI labels.
-  if (/[\u0000-\u001f\u007f]/.test(text)) {
-    throw new TaskWorktreesError('InvalidInput', 'A task subject cannot contain control characters (tabs, newlines, …).');
+  if (containsUnsafeText(text)) {
+    throw new TaskWorktreesError('InvalidInput', 'A task subject cannot contain control characters (tabs, newlines, …) or text-direction overrides.');
   }
   return text;
+}
+
+export function validateOwner(owner: unknown): string {
+  const text = typeof owner === 'string' ? owner.trim() : '';
+  if (typeof owner !== 'string' || text.length > 100 || containsUnsafeText(text)) {
+    throw new TaskWorktreesError('InvalidInput', 'An owner is a name of at most 100 characters without control characters or text-direction overrides.');
+  }
+  return text;
+}
+
+/** The ids a task waits for; absent means none. */
+export function validateBlockedBy(blockedBy: unknown = []): string[] {
+  if (!Array.isArray(blockedBy)) {
+    throw new TaskWorktreesError('InvalidInput', 'blockedBy is a list of task ids.');
+  }
+  return blockedBy.map((id) => validateTaskId(id));
 }
 
 /** Why `name` is not a valid branch name by `git check-ref-format --branch` rules, or undefined. */

@@ -32,3 +32,11 @@ export interface Task {
 export function isTaskStatus(value: unknown): value is TaskStatus {
   return typeof value === 'string' && (TASK_STATUSES as readonly string[]).includes(value);
 }
+
+/** Repository-wide layout, kept in the store so every window and process agrees on it. */
+export interface RepositoryConfig {
+  /** Where task worktrees go: relative to the main worktree, or absolute. */
+  worktreeRoot: string;
+  /** Put before a task id to name its branch. */
+  branchPrefix: string;
+}

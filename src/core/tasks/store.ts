@@ -1,10 +1,12 @@
+import { randomBytes } from 'node:crypto';
 import { promises as fs, readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 import { TaskWorktreesError } from '../errors';
 import { EventLog } from './events';
-import { uniqueId, validateTaskId } from './ids';
-import { isTaskStatus, Task } from './model';
-import { DirectoryLock } from './lock';
+import { isTaskId, uniqueId, validateTaskId } from './ids';
+import { DirectoryLock, LockOptions } from './lock';
+import { RepositoryConfig, Task } from './model';
+import { repositoryConfigProblem, taskRecordProblem } from './records';
 
 export interface StoreProblem {
   file: string;
@@ -13,26 +15,35 @@ export interface StoreProblem {
 
 export interface StoreSnapshot {
   tasks: Task[];
-  /** Files that could not be read as tasks: shown to the user, never overwritten. */
+  /** Files that could not be read as tasks (or as the config): shown to the user, never overwritten. */
   problems: StoreProblem[];
 }
 
 export type NewTask = Omit<Task, 'id' | 'createdAt' | 'updatedAt'>;
 
+const TASK_FILE_SUFFIX = '.json';
+
 /**
  * Tasks live under the repository's common git dir, so every worktree (every window) sees one
- * board and nothing shows in `git status`. One JSON file per task, written atomically (temp +
- * rename); every mutation holds a cross-process lock and appends to events.jsonl.
+ * board and nothing shows in `git status`. One JSON file per task, named by its id, written
+ * atomically (temp + rename); every mutation holds a cross-process lock, checks it still does
+ * before each write, and appends to events.jsonl. A mutation that reports failure has changed
+ * nothing. Reads never create the store directory.
  */
 export class TaskStore {
   readonly tasksDir: string;
+  readonly configFile: string;
   readonly events: EventLog;
   private readonly lock: DirectoryLock;
 
-  constructor(readonly dir: string) {
+  constructor(
+    readonly dir: string,
+    lockOptions: LockOptions = {},
+  ) {
     this.tasksDir = join(dir, 'tasks');
+    this.configFile = join(dir, 'config.json');
     this.events = new EventLog(join(dir, 'events.jsonl'));
-    this.lock = new DirectoryLock(join(dir, 'lock'));
+    this.lock = new DirectoryLock(join(dir, 'lock'), lockOptions);
   }
 
   static dirFor(commonDir: string): string {
@@ -48,30 +59,56 @@ export class TaskStore {
     const problems: StoreProblem[] = [];
     for (const name of await this.taskFileNames()) {
       const file = join(this.tasksDir, name);
+      const id = name.slice(0, -TASK_FILE_SUFFIX.length);
+      if (!isTaskId(id)) {
+        problems.push({ file, message: `${file} is not named by a task id; it is kept as it is.` });
+        continue;
+      }
       try {
-        tasks.push(parseTask(file, readFileSync(file, 'utf8')));
+        tasks.push(parseTask(file, readFileSync(file, 'utf8'), id));
       } catch (error) {
         // A file deleted between the listing and the read is simply no longer a task.
         if ((error as NodeJS.ErrnoException).code !== 'ENOENT') problems.push({ file, message: (error as Error).message });
       }
     }
+    const { problem } = this.readConfigFile();
+    if (problem) problems.push(problem);
     tasks.sort((a, b) => a.createdAt.localeCompare(b.createdAt) || a.id.localeCompare(b.id));
     return { tasks, problems };
   }
 
   async get(id: string): Promise<Task> {
-    return this.readTaskFile(this.fileOf(validateTaskId(id)));
+    validateTaskId(id);
+    return parseTask(this.fileOf(id), await this.readTaskText(id), id);
+  }
+
+  /**
+   * Runs `fn` holding the store's cross-process lock. Store mutations inside `fn`'s call chain use
+   * this hold instead of waiting for it, so an operation can keep the lock around its git steps and
+   * its store writes alike.
+   */
+  async withLock<T>(fn: () => Promise<T>): Promise<T> {
+    await fs.mkdir(this.dir, { recursive: true });
+    return this.lock.run(fn);
+  }
+
+  /** LockLost unless the caller's call chain still holds the lock: check before each step that changes anything. */
+  async assertHeld(): Promise<void> {
+    await this.lock.assertHeld();
   }
 
   /** Creates a task with a fresh id derived from its subject; `isTaken` can veto ids (e.g. existing branches). */
   async create(fields: NewTask, isTaken: (id: string) => boolean = () => false): Promise<Task> {
-    return this.mutate(async () => {
-      const existing = new Set((await this.taskFileNames()).map((name) => name.slice(0, -'.json'.length)));
+    return this.withLock(async () => {
+      await fs.mkdir(this.tasksDir, { recursive: true });
+      const existing = new Set((await this.taskFileNames()).map((name) => name.slice(0, -TASK_FILE_SUFFIX.length)));
       const id = uniqueId(fields.subject, (candidate) => existing.has(candidate) || isTaken(candidate));
       const now = new Date().toISOString();
       const task: Task = { ...fields, id, createdAt: now, updatedAt: now };
-      await this.writeTask(task);
-      await this.events.append('task.created', id, { subject: task.subject });
+      refuseInvalidRecord(task, id, 'The new task');
+      const file = this.fileOf(id);
+      await this.writeFile(file, taskText(task));
+      await this.logOrUndo('task.created', id, { subject: task.subject }, () => fs.rm(file));
       return task;
     });
   }
@@ -79,90 +116,151 @@ export class TaskStore {
   /** Read-modify-write of one task under the lock; `change` returns the event to log. */
   async update(id: string, change: (task: Task) => { type: string; detail?: Record<string, unknown> }): Promise<Task> {
     validateTaskId(id);
-    return this.mutate(async () => {
-      const task = await this.readTaskFile(this.fileOf(id));
+    return this.withLock(async () => {
+      const file = this.fileOf(id);
+      const before = await this.readTaskText(id);
+      const task = parseTask(file, before, id);
       const event = change(task);
       task.updatedAt = new Date().toISOString();
-      await this.writeTask(task);
-      await this.events.append(event.type, id, event.detail);
+      refuseInvalidRecord(task, id, `The change to task "${id}"`);
+      await this.writeFile(file, taskText(task));
+      await this.logOrUndo(event.type, id, event.detail, () => this.writeFile(file, before));
       return task;
     });
   }
 
   async delete(id: string): Promise<void> {
     validateTaskId(id);
-    await this.mutate(async () => {
-      await this.readTaskFile(this.fileOf(id));
-      await fs.rm(this.fileOf(id));
-      await this.events.append('task.deleted', id);
+    await this.withLock(async () => {
+      await this.get(id); // a corrupt file is kept as it is
+      const file = this.fileOf(id);
+      // Moved aside, not removed, until the deletion is logged: it can still be put back.
+      const aside = tempFileFor(file);
+      await this.lock.assertHeld();
+      await fs.rename(file, aside);
+      await this.logOrUndo('task.deleted', id, {}, () => fs.rename(aside, file));
+      await fs.rm(aside);
     });
   }
 
   /** Logs an event that changes no task (e.g. worktree.create.before) in order with the others. */
   async log(type: string, taskId: string | undefined, detail?: Record<string, unknown>): Promise<void> {
-    await this.mutate(() => this.events.append(type, taskId, detail));
+    await this.withLock(async () => {
+      await this.lock.assertHeld();
+      await this.events.append(type, taskId, detail);
+    });
   }
 
-  private async mutate<T>(fn: () => Promise<T>): Promise<T> {
-    await fs.mkdir(this.tasksDir, { recursive: true });
-    return this.lock.run(fn);
+  /** The repository's layout settings, or undefined when none are stored or the file is bad (load() lists it). */
+  readConfig(): RepositoryConfig | undefined {
+    return this.readConfigFile().config;
+  }
+
+  async writeConfig(config: RepositoryConfig): Promise<void> {
+    const problem = repositoryConfigProblem(config);
+    if (problem) throw new TaskWorktreesError('InvalidInput', `Invalid repository configuration: ${problem}.`);
+    const stored: RepositoryConfig = { worktreeRoot: config.worktreeRoot, branchPrefix: config.branchPrefix };
+    await this.withLock(async () => {
+      const before = await fs.readFile(this.configFile, 'utf8').catch((error: NodeJS.ErrnoException) => {
+        if (error.code === 'ENOENT') return undefined;
+        throw error;
+      });
+      await this.writeFile(this.configFile, `${JSON.stringify(stored, null, 2)}\n`);
+      await this.logOrUndo('config.set', undefined, { ...stored }, () =>
+        before === undefined ? fs.rm(this.configFile) : this.writeFile(this.configFile, before),
+      );
+    });
+  }
+
+  private readConfigFile(): { config?: RepositoryConfig; problem?: StoreProblem } {
+    const file = this.configFile;
+    let value: unknown;
+    try {
+      value = JSON.parse(readFileSync(file, 'utf8'));
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return {};
+      return { problem: { file, message: `${file} cannot be read as JSON (${(error as Error).message}); it is kept as it is.` } };
+    }
+    const problem = repositoryConfigProblem(value);
+    if (problem) return { problem: { file, message: `${file} is not a repository configuration: ${problem}; it is kept as it is.` } };
+    const { worktreeRoot, branchPrefix } = value as RepositoryConfig;
+    return { config: { worktreeRoot, branchPrefix } };
+  }
+
+  /** After a change is written, its event: if that cannot be logged, the change is undone and the call fails. */
+  private async logOrUndo(type: string, taskId: string | undefined, detail: Record<string, unknown> | undefined, undo: () => Promise<void>): Promise<void> {
+    try {
+      await this.lock.assertHeld();
+      await this.events.append(type, taskId, detail);
+    } catch (error) {
+      await undo().catch((undoError: Error) => {
+        throw new TaskWorktreesError(
+          'StoreCorrupt',
+          `${(error as Error).message}; undoing the change also failed (${undoError.message}), so it stands without its event.`,
+        );
+      });
+      throw error;
+    }
   }
 
   private fileOf(id: string): string {
-    return join(this.tasksDir, `${id}.json`);
+    return join(this.tasksDir, `${id}${TASK_FILE_SUFFIX}`);
   }
 
   private async taskFileNames(): Promise<string[]> {
     try {
-      return (await fs.readdir(this.tasksDir)).filter((name) => name.endsWith('.json') && !name.startsWith('.'));
+      return (await fs.readdir(this.tasksDir)).filter((name) => name.endsWith(TASK_FILE_SUFFIX) && !name.startsWith('.'));
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code === 'ENOENT') return [];
       throw error;
     }
   }
 
-  private async readTaskFile(file: string): Promise<Task> {
-    let text: string;
+  private async readTaskText(id: string): Promise<string> {
     try {
-      text = await fs.readFile(file, 'utf8');
+      return await fs.readFile(this.fileOf(id), 'utf8');
     } catch (error) {
-      if ((error as NodeJS.ErrnoException).code === 'ENOENT') {
-        throw new TaskWorktreesError('TaskNotFound', `There is no task "${file.replace(/^.*\/|\.json$/g, '')}".`);
-      }
+      if ((error as NodeJS.ErrnoException).code === 'ENOENT') throw new TaskWorktreesError('TaskNotFound', `There is no task "${id}".`);
       throw error;
     }
-    return parseTask(file, text);
   }
 
-  private async writeTask(task: Task): Promise<void> {
-    const file = this.fileOf(task.id);
-    // Dot-prefixed so load() never reads a half-written temp file; rename replaces atomically.
-    const temp = join(this.tasksDir, `.${task.id}.${process.pid}.${Date.now()}.tmp`);
-    await fs.writeFile(temp, `${JSON.stringify(task, null, 2)}\n`);
-    await fs.rename(temp, file);
+  /** Atomic: a temp file renamed over the target, once the lock is known to be still ours. */
+  private async writeFile(file: string, text: string): Promise<void> {
+    const temp = tempFileFor(file);
+    try {
+      await fs.writeFile(temp, text);
+      await this.lock.assertHeld();
+      await fs.rename(temp, file);
+    } catch (error) {
+      await fs.rm(temp, { force: true });
+      throw error;
+    }
   }
 }
 
-function parseTask(file: string, text: string): Task {
+/** Dot-prefixed so load() never reads it; in the target's directory so a rename replaces the target atomically. */
+function tempFileFor(file: string): string {
+  return join(dirname(file), `.${basename(file)}.${process.pid}.${randomBytes(6).toString('hex')}.tmp`);
+}
+
+function taskText(task: Task): string {
+  return `${JSON.stringify(task, null, 2)}\n`;
+}
+
+function parseTask(file: string, text: string, id: string): Task {
   let task: unknown;
   try {
     task = JSON.parse(text);
   } catch (error) {
     throw new TaskWorktreesError('StoreCorrupt', `${file} is not valid JSON (${(error as Error).message}); it is kept as it is.`);
   }
-  if (!isTask(task)) throw new TaskWorktreesError('StoreCorrupt', `${file} is not a task record; it is kept as it is.`);
-  return task;
+  const problem = taskRecordProblem(task, id);
+  if (problem) throw new TaskWorktreesError('StoreCorrupt', `${file} is not a valid task record: ${problem}; it is kept as it is.`);
+  return task as Task;
 }
 
-function isTask(value: unknown): value is Task {
-  const task = value as Task;
-  return (
-    typeof task === 'object' &&
-    task !== null &&
-    typeof task.id === 'string' &&
-    typeof task.subject === 'string' &&
-    isTaskStatus(task.status) &&
-    typeof task.baseBranch === 'string' &&
-    Array.isArray(task.blockedBy)
-  );
+function refuseInvalidRecord(task: Task, id: string, what: string): void {
+  const problem = taskRecordProblem(task, id);
+  if (problem) throw new TaskWorktreesError('InvalidInput', `${what} would make an invalid task record: ${problem}; nothing was written.`);
 }

@@ -1,0 +1,74 @@
+import { isAbsolute } from 'node:path';
+import { branchNameProblem, containsUnsafeText, isTaskId } from './ids';
+import { isTaskStatus, RepositoryConfig, Task } from './model';
+
+/**
+ * What a task file and the config file must hold. Files are written by other processes, other
+ * versions and people with an editor, so every field is checked before any of it is used: a path
+ * or a branch from a bad file must never reach git or the disk.
+ */
+
+/** Why `value` is not the record of task `id` (the file name is the id), or undefined. */
+export function taskRecordProblem(value: unknown, id: string): string | undefined {
+  if (!isObject(value)) return 'it is not a JSON object';
+  const task = value as Partial<Record<keyof Task, unknown>>;
+  if (task.id !== id) return `its id ${describe(task.id)} is not its file name "${id}"`;
+  for (const field of ['subject', 'description', 'owner', 'createdAt', 'updatedAt'] as const) {
+    if (typeof task[field] !== 'string') return `${field} is ${describe(task[field])}, not text`;
+  }
+  if (!isTaskStatus(task.status)) return `status ${describe(task.status)} is not pending, in_progress or completed`;
+  const base = branchProblem(task.baseBranch);
+  if (base) return `baseBranch ${base}`;
+  if (task.branch !== undefined) {
+    const branch = branchProblem(task.branch);
+    if (branch) return `branch ${branch}`;
+  }
+  if (task.worktreePath !== undefined && !(typeof task.worktreePath === 'string' && isAbsolute(task.worktreePath) && !task.worktreePath.includes('\0'))) {
+    return `worktreePath ${describe(task.worktreePath)} is not an absolute path`;
+  }
+  if (!Array.isArray(task.blockedBy) || !task.blockedBy.every(isTaskId)) return `blockedBy ${describe(task.blockedBy)} is not a list of task ids`;
+  if (task.merge !== undefined) return mergeRecordProblem(task.merge);
+  return undefined;
+}
+
+/** Why `value` is not a repository configuration, or undefined. */
+export function repositoryConfigProblem(value: unknown): string | undefined {
+  if (!isObject(value)) return 'it is not a JSON object';
+  const config = value as Partial<Record<keyof RepositoryConfig, unknown>>;
+  if (typeof config.worktreeRoot !== 'string' || !config.worktreeRoot.trim() || containsUnsafeText(config.worktreeRoot)) {
+    return `worktreeRoot ${describe(config.worktreeRoot)} is not a folder path (one line of text)`;
+  }
+  if (typeof config.branchPrefix !== 'string') return `branchPrefix ${describe(config.branchPrefix)} is not text`;
+  // Every task branch is the prefix plus an id; "x" stands for any id.
+  const prefixed = branchNameProblem(`${config.branchPrefix}x`);
+  if (prefixed) return `branchPrefix ${describe(config.branchPrefix)} makes invalid branch names: ${prefixed}`;
+  return undefined;
+}
+
+function mergeRecordProblem(value: unknown): string | undefined {
+  if (!isObject(value)) return 'merge is not a merge record';
+  const merge = value as Record<string, unknown>;
+  for (const field of ['commit', 'branchHead'] as const) {
+    if (typeof merge[field] !== 'string' || !OBJECT_ID.test(merge[field] as string)) return `merge.${field} ${describe(merge[field])} is not a commit id`;
+  }
+  if (merge.strategy !== 'merge' && merge.strategy !== 'squash') return `merge.strategy ${describe(merge.strategy)} is not merge or squash`;
+  if (typeof merge.at !== 'string') return `merge.at ${describe(merge.at)} is not text`;
+  return undefined;
+}
+
+/** A full SHA-1 or SHA-256 object id, as git prints it. */
+const OBJECT_ID = /^[0-9a-f]{40}(?:[0-9a-f]{24})?$/;
+
+function branchProblem(value: unknown): string | undefined {
+  if (typeof value !== 'string') return `${describe(value)} is not text`;
+  const problem = branchNameProblem(value);
+  return problem && `${describe(value)} is not a valid branch name (${problem})`;
+}
+
+function isObject(value: unknown): value is object {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+function describe(value: unknown): string {
+  return value === undefined ? 'missing' : JSON.stringify(value).slice(0, 80);
+}
