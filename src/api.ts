@@ -52,8 +52,8 @@ export function createApi(service: () => TaskService, onDidChange: vscode.Event<
     version: 1,
     onDidChange,
     listTasks: async () => (await service().board()).tasks,
-    getTask: (input) => service().task(field(input, 'taskId', 'string')),
-    createTask: (input) =>
+    getTask: async (input) => service().task(field(input, 'taskId', 'string')),
+    createTask: async (input) =>
       service().createTask({
         subject: field(input, 'subject', 'string'),
         description: optional(input, 'description', 'string'),
@@ -61,19 +61,19 @@ export function createApi(service: () => TaskService, onDidChange: vscode.Event<
         blockedBy: optionalArray(input, 'blockedBy'),
         createWorktree: optional(input, 'createWorktree', 'boolean'),
       }),
-    createWorktree: (input) => service().createWorktree(field(input, 'taskId', 'string')),
-    assignWorktree: (input) =>
+    createWorktree: async (input) => service().createWorktree(field(input, 'taskId', 'string')),
+    assignWorktree: async (input) =>
       service().assignWorktree(field(input, 'taskId', 'string'), {
         worktreePath: optional(input, 'worktreePath', 'string'),
         branch: optional(input, 'branch', 'string'),
       }),
-    claimTask: (input) => {
+    claimTask: async (input) => {
       const owner = field(input, 'owner', 'string');
       if (!owner.trim()) throw new TaskWorktreesError('InvalidInput', vscode.l10n.t('claimTask needs an owner: a non-empty "owner" string.'));
       return service().setStatus(field(input, 'taskId', 'string'), 'in_progress', owner);
     },
-    setStatus: (input) => service().setStatus(field(input, 'taskId', 'string'), field(input, 'status', 'string') as TaskStatus, optional(input, 'owner', 'string')),
-    completeTask: (input) => service().completeTask(field(input, 'taskId', 'string')),
+    setStatus: async (input) => service().setStatus(field(input, 'taskId', 'string'), field(input, 'status', 'string') as TaskStatus, optional(input, 'owner', 'string')),
+    completeTask: async (input) => service().completeTask(field(input, 'taskId', 'string')),
     mergeTask: async (input) => {
       const taskId = field(input, 'taskId', 'string');
       const options = {
@@ -96,16 +96,16 @@ export function createApi(service: () => TaskService, onDidChange: vscode.Event<
       await service().deleteTask(taskId);
       return { deleted: taskId };
     },
-    deleteTaskBranch: (input) => service().deleteTaskBranch(field(input, 'taskId', 'string')),
+    deleteTaskBranch: async (input) => service().deleteTaskBranch(field(input, 'taskId', 'string')),
     prune: async () => ({ unbound: await service().prune() }),
-    repairWorktree: (input) => service().repairWorktree(field(input, 'taskId', 'string'), { path: optional(input, 'path', 'string') }),
+    repairWorktree: async (input) => service().repairWorktree(field(input, 'taskId', 'string'), { path: optional(input, 'path', 'string') }),
     events: async () => (await service().events()).events,
   };
 }
 
 /** The worktrees a merge changes files in or needs saved: the task's, and wherever its base is checked out. */
 export async function mergeTouches(service: TaskService, taskId: string): Promise<string[]> {
-  const [task, entries] = await Promise.all([service.task(taskId), service.git.listWorktrees()]);
+  const [task, entries] = await Promise.all([service.task(taskId), service.worktrees()]);
   const baseWorktrees = entries.filter((entry) => entry.branch === task.baseBranch).map((entry) => entry.path);
   return task.worktreePath ? [task.worktreePath, ...baseWorktrees] : baseWorktrees;
 }
@@ -132,7 +132,7 @@ function refuseUnsavedEditors(worktrees: readonly string[], what: string): void 
 /** The merge's answer as plain data: only the fields that say something. */
 export function publicMergeResult(result: MergeResult): PublicMergeResult {
   const { merged, commit, conflicts, nothingToMerge, cleanupError } = result;
-  return Object.fromEntries(Object.entries({ merged, commit, conflicts, nothingToMerge, cleanupError }).filter(([, value]) => value !== undefined)) as PublicMergeResult;
+  return Object.fromEntries(Object.entries({ merged, commit, conflicts, nothingToMerge, cleanupError }).filter(([, value]) => value !== undefined)) as unknown as PublicMergeResult;
 }
 
 function field(input: unknown, name: string, type: 'string'): string {

@@ -43,7 +43,7 @@ export class BoardReader {
    * two git processes whatever the number of tasks and worktrees.
    */
   async board(): Promise<Board> {
-    const [{ tasks, problems }, entries, heads] = await Promise.all([this.repo.store.load(), this.git.listWorktrees(), this.heads()]);
+    const [{ tasks, problems }, entries, heads] = await Promise.all([this.repo.store.load(), this.repo.worktrees(), this.heads()]);
     const byPath = new Map(entries.map((entry) => [canonicalPath(entry.path), entry]));
     // The main worktree is never a task's, nor offered for adoption.
     const claimed = new Set<string>([this.repo.mainWorktree]);

@@ -4,6 +4,7 @@ import { basename, isAbsolute, join, relative, resolve, sep } from 'node:path';
 import { realpathSync } from 'node:fs';
 import { TaskWorktreesError } from './errors';
 import { GitAdapter } from './git/adapter';
+import { WorktreeEntry } from './git/porcelain';
 import { validateBranchName } from './tasks/ids';
 import { MergeStrategy, RepositoryConfig } from './tasks/model';
 import { TaskStore } from './tasks/store';
@@ -50,18 +51,23 @@ export class Repository {
    * dir's parent: a separate git dir, a submodule or a bare repository put it elsewhere.
    */
   static async open(git: GitAdapter, settings: LifecycleSettings): Promise<Repository> {
-    const { topLevel, commonDir } = await git.locate();
-    // The usual layout (<top>/.git is the common dir) needs no second git process.
-    let mainWorktree = canonicalPath(join(topLevel, '.git')) === canonicalPath(commonDir) ? topLevel : undefined;
-    if (!mainWorktree) {
-      const [main] = await git.listWorktrees();
-      // A bare repository has no main worktree: the worktree this was opened in stands for it.
-      mainWorktree = !main || main.bare ? topLevel : main.path;
-    }
+    const location = await git.locate();
+    // A bare repository has no main worktree: the worktree this was opened in stands for it.
+    const mainWorktree = location.mainWorktree ?? location.topLevel;
     if (!mainWorktree) {
       throw new TaskWorktreesError('NotARepository', 'Open a worktree of the repository (a bare repository has no files to work on).');
     }
-    return new Repository(git, new TaskStore(TaskStore.dirFor(commonDir)), canonicalPath(mainWorktree), canonicalPath(commonDir), settings);
+    return new Repository(git, new TaskStore(TaskStore.dirFor(location.commonDir)), canonicalPath(mainWorktree), canonicalPath(location.commonDir), settings);
+  }
+
+  /**
+   * `git worktree list`, with the main worktree's real path: git names it after the common dir
+   * (wrong for a separate git dir or a submodule), the repository knows it from `--show-toplevel`.
+   */
+  async worktrees(): Promise<WorktreeEntry[]> {
+    const entries = await this.git.listWorktrees();
+    if (entries[0] && !entries[0].bare) entries[0] = { ...entries[0], path: this.mainWorktree };
+    return entries;
   }
 
   /** The recorded layout, or the one the settings would record. */

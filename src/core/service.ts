@@ -2,6 +2,7 @@ import { isAbsolute } from 'node:path';
 import { Board, BoardReader, WorktreeDetails } from './board';
 import { TaskWorktreesError } from './errors';
 import { GitAdapter, GitAdapterOptions } from './git/adapter';
+import { WorktreeEntry } from './git/porcelain';
 import { OperationOutcome, Operations } from './operations';
 import { DEFAULT_SETTINGS, LifecycleSettings, Repository } from './repo';
 import { CreateTaskInput, TaskCreation, validateCreateInput, validateWorktreePathInput } from './tasks/create';
@@ -64,27 +65,32 @@ export class TaskService {
 
   // ---- reading (no lock, no writes) ------------------------------------------------------
 
-  board(): Promise<Board> {
+  async board(): Promise<Board> {
     return this.reader.board();
   }
 
-  task(taskId: string): Promise<Task> {
+  async task(taskId: string): Promise<Task> {
     return this.store.get(validateTaskId(taskId));
   }
 
-  worktreeDetails(task: Task): Promise<WorktreeDetails | undefined> {
+  async worktreeDetails(task: Task): Promise<WorktreeDetails | undefined> {
     return this.reader.worktreeDetails(task);
   }
 
-  currentBranch(): Promise<string | undefined> {
+  async currentBranch(): Promise<string | undefined> {
     return this.git.currentBranch();
+  }
+
+  /** git's worktree list, with the main worktree's real path. */
+  async worktrees(): Promise<WorktreeEntry[]> {
+    return this.repo.worktrees();
   }
 
   async localBranches(): Promise<string[]> {
     return [...(await this.reader.heads()).keys()];
   }
 
-  taskAt(path: string): Promise<Task | undefined> {
+  async taskAt(path: string): Promise<Task | undefined> {
     return this.reader.taskAt(path);
   }
 
@@ -116,19 +122,19 @@ export class TaskService {
   // ---- operations ------------------------------------------------------------------------
 
   /** Creates a task on its base (default: the current branch) and, on request, its worktree too. */
-  createTask(input: CreateTaskInput & { createWorktree?: boolean }): Promise<Task> {
+  async createTask(input: CreateTaskInput & { createWorktree?: boolean }): Promise<Task> {
     const valid = validateCreateInput(input, this.repo.settings.defaultBaseBranch);
     return this.operations.run('createTask', undefined, () => this.creation.createTask(valid));
   }
 
   /** Creates `<root>/<id>` on a new branch `<prefix><id>` from the task's base; a failure undoes what it made. */
-  createWorktree(taskId: string): Promise<Task> {
+  async createWorktree(taskId: string): Promise<Task> {
     validateTaskId(taskId);
     return this.operations.run('createWorktree', taskId, () => this.creation.createWorktree(taskId));
   }
 
   /** Binds an existing worktree, or an existing branch; never the base, the main worktree's branch or another task's. */
-  assignWorktree(taskId: string, target: { worktreePath?: string; branch?: string }): Promise<Task> {
+  async assignWorktree(taskId: string, target: { worktreePath?: string; branch?: string }): Promise<Task> {
     validateTaskId(taskId);
     if (typeof target !== 'object' || target === null || (target.worktreePath === undefined && target.branch === undefined)) {
       throw new TaskWorktreesError('InvalidInput', 'Give a worktreePath or a branch to assign.');
@@ -138,7 +144,7 @@ export class TaskService {
     return this.operations.run('assignWorktree', taskId, () => this.creation.assignWorktree(taskId, target));
   }
 
-  setStatus(taskId: string, status: TaskStatus, owner?: string): Promise<Task> {
+  async setStatus(taskId: string, status: TaskStatus, owner?: string): Promise<Task> {
     validateTaskId(taskId);
     if (!isTaskStatus(status)) {
       throw new TaskWorktreesError('InvalidInput', `Unknown status ${JSON.stringify(String(status))}: use pending, in_progress or completed.`);
@@ -154,7 +160,7 @@ export class TaskService {
     );
   }
 
-  completeTask(taskId: string): Promise<Task> {
+  async completeTask(taskId: string): Promise<Task> {
     return this.setStatus(taskId, 'completed');
   }
 
@@ -162,7 +168,7 @@ export class TaskService {
    * Merges the task into its base; on request then removes its worktree and branch through the
    * same checks as removeWorktree — all in one operation, so nothing moves in between.
    */
-  mergeTask(taskId: string, options: { strategy?: MergeStrategy; removeWorktree?: boolean; deleteBranch?: boolean } = {}): Promise<MergeResult> {
+  async mergeTask(taskId: string, options: { strategy?: MergeStrategy; removeWorktree?: boolean; deleteBranch?: boolean } = {}): Promise<MergeResult> {
     validateTaskId(taskId);
     const strategy = validateStrategy(options.strategy ?? this.repo.settings.mergeStrategy);
     return this.operations.run('merge', taskId, async () => {
@@ -181,7 +187,7 @@ export class TaskService {
     });
   }
 
-  removeWorktree(taskId: string, options: { force?: boolean; deleteBranch?: boolean } = {}): Promise<Task> {
+  async removeWorktree(taskId: string, options: { force?: boolean; deleteBranch?: boolean } = {}): Promise<Task> {
     validateTaskId(taskId);
     return this.operations.run('removeWorktree', taskId, () => this.removal.removeWorktree(taskId, options));
   }
@@ -193,18 +199,18 @@ export class TaskService {
   }
 
   /** Deletes the branch of a task without a worktree, only when its base holds all of it. */
-  deleteTaskBranch(taskId: string): Promise<Task> {
+  async deleteTaskBranch(taskId: string): Promise<Task> {
     validateTaskId(taskId);
     return this.operations.run('deleteBranch', taskId, () => this.removal.deleteTaskBranch(taskId));
   }
 
   /** Relinks moved worktrees, prunes git's records of deleted ones, unbinds tasks left without one. */
-  prune(): Promise<string[]> {
+  async prune(): Promise<string[]> {
     return this.operations.run('prune', undefined, () => this.removal.prune());
   }
 
   /** Relinks a moved worktree (found in the root, or at `path`) or makes a deleted one again from its branch. */
-  repairWorktree(taskId: string, options: { path?: string } = {}): Promise<Task> {
+  async repairWorktree(taskId: string, options: { path?: string } = {}): Promise<Task> {
     validateTaskId(taskId);
     if (options.path !== undefined && (typeof options.path !== 'string' || !isAbsolute(options.path))) {
       throw new TaskWorktreesError('InvalidInput', 'path must be the absolute path of the moved worktree folder.');

@@ -502,6 +502,11 @@ export class GitAdapter {
     await this.exec(['worktree', 'remove', ...(force ? ['--force'] : []), '--', path]);
   }
 
+  /** Moves a worktree; git keeps its record's name (see TaskRemoval.recreate for why that matters). */
+  async moveWorktree(from: string, to: string): Promise<void> {
+    await this.exec(['worktree', 'move', '--', from, to]);
+  }
+
   async pruneWorktrees(): Promise<void> {
     await this.exec(['worktree', 'prune']);
   }

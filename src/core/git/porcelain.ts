@@ -62,6 +62,8 @@ export interface WorkingTreeStatus {
   unmerged: number;
   /** Every path with a change, untracked or conflict, as git reports it (relative to the worktree). */
   files: string[];
+  /** The same paths, each with what it is. */
+  entries: Array<{ path: string; kind: 'changed' | 'untracked' | 'conflicted' }>;
   /** The commit checked out (absent in a repository without commits). */
   head?: string;
   detached: boolean;
@@ -69,7 +71,11 @@ export interface WorkingTreeStatus {
 
 /** `git status --porcelain=v2 --branch -z`: headers, then one record per path; a rename carries its origin as an extra field. */
 export function parseStatusV2(output: string): WorkingTreeStatus {
-  const status: WorkingTreeStatus = { staged: 0, unstaged: 0, untracked: 0, unmerged: 0, files: [], detached: false };
+  const status: WorkingTreeStatus = { staged: 0, unstaged: 0, untracked: 0, unmerged: 0, files: [], entries: [], detached: false };
+  const add = (path: string, kind: 'changed' | 'untracked' | 'conflicted'): void => {
+    status.files.push(path);
+    status.entries.push({ path, kind });
+  };
   const fields = output.split('\0');
   for (let i = 0; i < fields.length; i++) {
     const record = fields[i];
@@ -87,17 +93,17 @@ export function parseStatusV2(output: string): WorkingTreeStatus {
         if (xy[0] !== '.') status.staged++;
         if (xy[1] !== '.') status.unstaged++;
         // Ordinary records have 8 fields before the path, renames 9 (plus the origin in the next field).
-        status.files.push(parts.slice(record[0] === '1' ? 8 : 9).join(' '));
+        add(parts.slice(record[0] === '1' ? 8 : 9).join(' '), 'changed');
         if (record[0] === '2') i++;
         break;
       }
       case 'u':
         status.unmerged++;
-        status.files.push(record.split(' ').slice(10).join(' '));
+        add(record.split(' ').slice(10).join(' '), 'conflicted');
         break;
       case '?':
         status.untracked++;
-        status.files.push(record.slice(2));
+        add(record.slice(2), 'untracked');
         break;
     }
   }

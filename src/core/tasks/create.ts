@@ -64,7 +64,7 @@ export class TaskCreation {
     const isTaken = (id: string): boolean => heads.has(`${layout.branchPrefix}${id}`) || existsSync(this.repo.worktreePathFor(id, layout));
     if (input.createWorktree) {
       // Checked before the record is written: git could not make this branch, whatever the id.
-      const id = this.store.nextId(input.subject, isTaken);
+      const id = await this.store.nextId(input.subject, isTaken);
       refuseRefConflict(this.repo.branchFor(id, layout), heads);
     }
     const task = await this.store.create(
@@ -125,7 +125,7 @@ export class TaskCreation {
    */
   private async undoCreatedWorktree(path: string, branch: string, baseOid: string): Promise<string[]> {
     const leftBehind: string[] = [];
-    const entry = worktreeAt(await this.git.listWorktrees(), path);
+    const entry = worktreeAt(await this.repo.worktrees(), path);
     if (entry) {
       const status = entry.branch === branch && entry.head === baseOid ? await this.git.status(entry.path).catch(() => undefined) : undefined;
       if (status && status.files.length === 0) await this.git.removeWorktree(entry.path, false).catch(() => leftBehind.push(path));
@@ -140,7 +140,7 @@ export class TaskCreation {
 
   /** Binds an existing worktree, or an existing branch (where it is checked out, or in a new worktree). */
   async assignWorktree(taskId: string, target: { worktreePath?: string; branch?: string }): Promise<Task> {
-    const [task, { tasks }, entries, heads] = await Promise.all([this.store.get(taskId), this.store.load(), this.git.listWorktrees(), this.reader.heads()]);
+    const [task, { tasks }, entries, heads] = await Promise.all([this.store.get(taskId), this.store.load(), this.repo.worktrees(), this.reader.heads()]);
     refuseIfBound(task);
     const main = worktreeAt(entries, this.repo.mainWorktree);
     const inUse = branchesInUse(entries);
@@ -184,7 +184,7 @@ export class TaskCreation {
     try {
       return await bind(this.repo, taskId, path, branch, 'worktree.assigned');
     } catch (error) {
-      const entry = worktreeAt(await this.git.listWorktrees(), path);
+      const entry = worktreeAt(await this.repo.worktrees(), path);
       const clean = entry && (await this.git.status(entry.path)).files.length === 0;
       if (clean) await this.git.removeWorktree(path, false);
       throw error;

@@ -36,7 +36,7 @@ export class TaskMerge {
 
   async merge(taskId: string, strategy: MergeStrategy): Promise<MergeResult> {
     const { git, store } = this.repo;
-    const [task, entries, heads] = await Promise.all([store.get(taskId), git.listWorktrees(), this.reader.heads()]);
+    const [task, entries, heads] = await Promise.all([store.get(taskId), this.repo.worktrees(), this.reader.heads()]);
     if (!task.branch) throw new TaskWorktreesError('TaskHasNoWorktree', `Task "${taskId}" has no branch to merge.`);
     const branchOid = heads.get(task.branch)?.oid;
     const baseOid = heads.get(task.baseBranch)?.oid;

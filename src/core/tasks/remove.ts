@@ -32,7 +32,7 @@ export class TaskRemoval {
    * branch goes only on request, only when the base holds all of it, and never a protected one.
    */
   async removeWorktree(taskId: string, options: { force?: boolean; deleteBranch?: boolean }): Promise<Task> {
-    const [task, entries, { tasks }] = await Promise.all([this.store.get(taskId), this.git.listWorktrees(), this.store.load()]);
+    const [task, entries, { tasks }] = await Promise.all([this.store.get(taskId), this.repo.worktrees(), this.store.load()]);
     if (!task.worktreePath) throw new TaskWorktreesError('TaskHasNoWorktree', `Task "${taskId}" has no worktree.`);
     const entry = worktreeAt(entries, task.worktreePath);
     const present = entry !== undefined && !entry.prunable;
@@ -69,7 +69,7 @@ export class TaskRemoval {
   /** Deletes the task record only; its branch is kept. A task with a live worktree must lose it first. */
   async deleteTask(taskId: string): Promise<void> {
     const task = await this.store.get(taskId);
-    const entry = task.worktreePath ? worktreeAt(await this.git.listWorktrees(), task.worktreePath) : undefined;
+    const entry = task.worktreePath ? worktreeAt(await this.repo.worktrees(), task.worktreePath) : undefined;
     if (entry && !entry.prunable) {
       throw new TaskWorktreesError('TaskHasWorktree', `Task "${taskId}" still has its worktree at ${task.worktreePath}; remove the worktree first.`);
     }
@@ -78,7 +78,7 @@ export class TaskRemoval {
 
   /** Deletes the branch of a task without a worktree, only when its base holds all of it. */
   async deleteTaskBranch(taskId: string): Promise<Task> {
-    const [task, entries, { tasks }] = await Promise.all([this.store.get(taskId), this.git.listWorktrees(), this.store.load()]);
+    const [task, entries, { tasks }] = await Promise.all([this.store.get(taskId), this.repo.worktrees(), this.store.load()]);
     if (task.worktreePath) {
       throw new TaskWorktreesError('TaskHasWorktree', `Task "${taskId}" still has its worktree; remove the worktree (with its branch) instead.`);
     }
@@ -99,7 +99,7 @@ export class TaskRemoval {
     const layout = this.repo.layout();
     await this.relinkMovedWorktrees(layout);
     await this.git.pruneWorktrees();
-    const [board, entries] = await Promise.all([this.reader.board(), this.git.listWorktrees()]);
+    const [board, entries] = await Promise.all([this.reader.board(), this.repo.worktrees()]);
     const unbound: string[] = [];
     for (const task of board.tasks.filter((view) => view.worktreeState === 'missing')) {
       if (await this.rebindMoved(task, entries, board.tasks, layout)) continue;
@@ -159,7 +159,7 @@ export class TaskRemoval {
     }
     if (!existsSync(join(path, '.git'))) throw new TaskWorktreesError('WorktreeNotFound', `${path} is not a worktree folder.`);
     await this.git.repairWorktrees([path]);
-    const entry = worktreeAt(await this.git.listWorktrees(), path);
+    const entry = worktreeAt(await this.repo.worktrees(), path);
     if (!entry || entry.prunable) throw new TaskWorktreesError('WorktreeNotFound', `${path} is not a worktree of this repository.`);
     const owner = tasks.find((other) => other.id !== task.id && other.worktreePath && canonicalPath(other.worktreePath) === canonicalPath(path));
     if (owner) throw new TaskWorktreesError('WorktreeAssigned', `${path} already belongs to task "${owner.id}".`);
@@ -181,14 +181,12 @@ export class TaskRemoval {
    * moved (with the repository or on their own): `git worktree repair` links both sides again.
    */
   private async relinkMovedWorktrees(layout: Layout): Promise<WorktreeEntry[]> {
-    const entries = await this.git.listWorktrees();
+    const entries = await this.repo.worktrees();
     const listed = new Set(entries.filter((entry) => !entry.prunable).map((entry) => canonicalPath(entry.path)));
-    const moved = listChildDirectories(layout.root)
-      .map((name) => join(layout.root, name))
-      .filter((dir) => !listed.has(canonicalPath(dir)) && isFile(join(dir, '.git')));
+    const moved = findUnlistedWorktreeFolders(layout.root, listed);
     if (moved.length === 0) return entries;
     await this.git.repairWorktrees(moved);
-    return this.git.listWorktrees();
+    return this.repo.worktrees();
   }
 
   private async deletableBranch(task: Task, entries: WorktreeEntry[], own: WorktreeEntry | undefined, tasks: readonly Task[]): Promise<{ name: string; oid: string } | undefined> {
@@ -209,12 +207,22 @@ export class TaskRemoval {
   }
 }
 
-function listChildDirectories(dir: string): string[] {
+/**
+ * Folders under `dir` (a few levels down, not inside worktrees) holding a worktree's `.git` file
+ * that git does not list at that place: worktrees moved there by hand.
+ */
+function findUnlistedWorktreeFolders(dir: string, listed: ReadonlySet<string>, depth = 3): string[] {
+  let children: string[];
   try {
-    return readdirSync(dir, { withFileTypes: true }).filter((entry) => entry.isDirectory()).map((entry) => entry.name);
+    children = readdirSync(dir, { withFileTypes: true }).filter((entry) => entry.isDirectory()).map((entry) => join(dir, entry.name));
   } catch {
     return [];
   }
+  return children.flatMap((child) => {
+    if (listed.has(canonicalPath(child))) return [];
+    if (isFile(join(child, '.git'))) return [child];
+    return depth > 1 ? findUnlistedWorktreeFolders(child, listed, depth - 1) : [];
+  });
 }
 
 function isFile(path: string): boolean {

@@ -98,11 +98,16 @@ export class TaskStore {
   }
 
   /** Creates a task with a fresh id derived from its subject; `isTaken` can veto ids (e.g. existing branches). */
+  /** The id create() would give a task with this subject now (stable while the caller holds the lock). */
+  async nextId(subject: string, isTaken: (id: string) => boolean = () => false): Promise<string> {
+    const existing = new Set((await this.taskFileNames()).map((name) => name.slice(0, -TASK_FILE_SUFFIX.length)));
+    return uniqueId(subject, (candidate) => existing.has(candidate) || isTaken(candidate));
+  }
+
   async create(fields: NewTask, isTaken: (id: string) => boolean = () => false): Promise<Task> {
     return this.withLock(async () => {
       await fs.mkdir(this.tasksDir, { recursive: true });
-      const existing = new Set((await this.taskFileNames()).map((name) => name.slice(0, -TASK_FILE_SUFFIX.length)));
-      const id = uniqueId(fields.subject, (candidate) => existing.has(candidate) || isTaken(candidate));
+      const id = await this.nextId(fields.subject, isTaken);
       const now = new Date().toISOString();
       const task: Task = { ...fields, id, createdAt: now, updatedAt: now };
       refuseInvalidRecord(task, id, 'The new task');
