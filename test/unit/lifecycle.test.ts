@@ -25,7 +25,7 @@ suite('lifecycle: create, assign, claim, complete, remove, reconcile', () => {
     assert.equal(repo.git('status', '--porcelain', '--untracked-files=all'), '', 'store and worktrees never show in git status');
     assert.match(readFileSync(join(repo.dir, '.git', 'info', 'exclude'), 'utf8'), /^\/\.worktrees\/$/m);
     const types = (await service.events()).events.map((event) => event.type);
-    assert.deepEqual(types, ['task.created', 'worktree.create.before', 'worktree.create.after']);
+    assert.deepEqual(types, ['config.set', 'task.created', 'worktree.create.before', 'worktree.create.after'], 'the first task records the repository layout first');
   });
 
   test('the board is shared by every worktree of the repository', async () => {
@@ -102,7 +102,7 @@ suite('lifecycle: create, assign, claim, complete, remove, reconcile', () => {
     repo.write('work in progress.txt', 'unsaved\n', task.worktreePath);
     const before = repo.snapshot();
     const error = await rejectsWithCode(service.removeWorktree(task.id), 'WorktreeDirty');
-    assert.deepEqual((error as unknown as { details: string[] }).details, ['work in progress.txt']);
+    assert.deepEqual((error as unknown as { details: string[] }).details, ['work in progress.txt (untracked)']);
     assert.equal(repo.snapshot(), before);
     const removed = await service.removeWorktree(task.id, { force: true });
     assert.equal(removed.worktreePath, undefined);
@@ -148,7 +148,7 @@ suite('lifecycle: create, assign, claim, complete, remove, reconcile', () => {
     const assigned = await service.assignWorktree(task.id, { branch: 'feature/old-work' });
     assert.equal(assigned.worktreePath, join(repo.dir, '.worktrees', 'old-work'));
     assert.equal(repo.gitIn(assigned.worktreePath!, 'branch', '--show-current').trim(), 'feature/old-work');
-    await rejectsWithCode(service.assignWorktree((await service.createTask({ subject: 'main one' })).id, { branch: 'main' }), 'BranchCheckedOut');
+    await rejectsWithCode(service.assignWorktree((await service.createTask({ subject: 'main one' })).id, { branch: 'main' }), 'BranchProtected');
   });
 
   test('delete task refuses while its worktree exists, then deletes only the record', async () => {

@@ -46,14 +46,15 @@ suite('porcelain parsers', () => {
     assert.equal(parseStatusV2('# branch.oid (initial)\0# branch.head main\0').head, undefined);
   });
 
-  test('for-each-ref heads: names, oids and worktree paths, even paths with newlines', () => {
+  test('for-each-ref heads: names, oids, trees and worktree paths, even paths with newlines', () => {
     const a = 'a'.repeat(40);
     const b = 'b'.repeat(40);
-    const output = `${a}\0main\0/r/main\n${b}\0task/x\0/r/odd\npath\n${a}\0free\0\n`;
+    const t = 'f'.repeat(40);
+    const output = `${a} ${t}\0main\0/r/main\n${b} ${t}\0task/x\0/r/odd\npath\n${a} ${t}\0free\0\n`;
     assert.deepEqual(parseBranchHeads(output), [
-      { oid: a, name: 'main', worktreePath: '/r/main' },
-      { oid: b, name: 'task/x', worktreePath: '/r/odd\npath' },
-      { oid: a, name: 'free', worktreePath: undefined },
+      { oid: a, tree: t, name: 'main', worktreePath: '/r/main' },
+      { oid: b, tree: t, name: 'task/x', worktreePath: '/r/odd\npath' },
+      { oid: a, tree: t, name: 'free', worktreePath: undefined },
     ]);
     assert.deepEqual(parseBranchHeads(''), []);
   });

@@ -124,17 +124,20 @@ export function parseMergeTree(output: string): MergeTreeResult {
 export interface BranchHead {
   name: string;
   oid: string;
+  /** The tree of the branch's commit: tells "nothing to merge" without another git process. */
+  tree: string;
   /** The worktree that has the branch checked out, if any. */
   worktreePath?: string;
 }
 
+// `lstrip=2`, not `short`: a tag named like a branch makes `short` answer "heads/<name>".
 /** With the worktree each branch is checked out in: git reads every worktree's HEAD for that. */
-export const BRANCH_HEADS_FORMAT = '--format=%(objectname)%00%(refname:short)%00%(worktreepath)';
+export const BRANCH_HEADS_FORMAT = '--format=%(objectname) %(tree)%00%(refname:lstrip=2)%00%(worktreepath)';
 /** Without worktree paths: about three times faster with many worktrees (parsed the same way, paths empty). */
-export const BRANCH_OIDS_FORMAT = '--format=%(objectname)%00%(refname:short)%00';
+export const BRANCH_OIDS_FORMAT = '--format=%(objectname) %(tree)%00%(refname:lstrip=2)%00';
 
 /**
- * `git for-each-ref` with BRANCH_HEADS_FORMAT: "oid NUL name NUL worktree-path LF" per branch. Paths
+ * `git for-each-ref` with BRANCH_HEADS_FORMAT: "oid tree NUL name NUL worktree-path LF" per branch. Paths
  * may contain newlines, so records are cut at the NULs and the oid is taken from the end of the
  * field that joins one record's path to the next one's oid.
  */
@@ -148,7 +151,8 @@ export function parseBranchHeads(output: string): BranchHead[] {
     const cut = joined.lastIndexOf('\n', joined.length - 2);
     const last = i + 2 >= fields.length;
     const path = last ? joined.replace(/\n$/, '') : joined.slice(0, cut);
-    heads.push({ name, oid: oid.trim(), worktreePath: path || undefined });
+    const [commit, tree] = oid.trim().split(' ');
+    heads.push({ name, oid: commit, tree, worktreePath: path || undefined });
     oid = last ? '' : joined.slice(cut + 1);
   }
   return heads;

@@ -39,9 +39,10 @@ export class TaskMerge {
     const [task, entries, heads] = await Promise.all([store.get(taskId), this.repo.worktrees(), this.reader.heads()]);
     if (!task.branch) throw new TaskWorktreesError('TaskHasNoWorktree', `Task "${taskId}" has no branch to merge.`);
     const branchOid = heads.get(task.branch)?.oid;
-    const baseOid = heads.get(task.baseBranch)?.oid;
+    const base = heads.get(task.baseBranch);
+    const baseOid = base?.oid;
     if (!branchOid) throw new TaskWorktreesError('BranchNotFound', `The task's branch "${task.branch}" does not exist any more.`);
-    if (!baseOid) throw new TaskWorktreesError('BranchNotFound', `The task's base branch "${task.baseBranch}" does not exist.`);
+    if (!base || !baseOid) throw new TaskWorktreesError('BranchNotFound', `The task's base branch "${task.baseBranch}" does not exist.`);
 
     // Where the base is in use decides how it may move; a rebase or bisect of it, or any operation
     // stopped in its worktree, means it must not move at all.
@@ -61,11 +62,10 @@ export class TaskMerge {
     }
 
     // The in-memory merge writes nothing but objects: it runs while the task's worktree is inspected.
-    const [preview, loss, isAncestor, baseTree] = await Promise.all([
+    const [preview, loss, isAncestor] = await Promise.all([
       this.engine.preview(baseOid, branchOid),
       taskWorktree ? inspectWorktree(git, taskWorktree) : undefined,
       git.isAncestor(branchOid, baseOid),
-      git.treeOf(baseOid),
     ]);
     if (loss && hasLoss(loss)) {
       throw new TaskWorktreesError('WorktreeDirty', `Task "${taskId}" has work that is not on its branch (uncommitted, untracked or on a detached HEAD); commit it to ${task.branch} first, so that the merge leaves nothing behind.`, describeLoss(loss));
@@ -76,7 +76,7 @@ export class TaskMerge {
       return { merged: false, conflicts: preview.conflicts, task };
     }
     // Nothing the base lacks (an ancestor, or a change already landed as a squash): no commit at all.
-    const nothingToMerge = isAncestor || (preview.tree === baseTree && preview.conflicts.length === 0);
+    const nothingToMerge = isAncestor || preview.tree === base.tree;
     const commit = nothingToMerge
       ? baseOid
       : await this.engine
