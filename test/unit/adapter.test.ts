@@ -205,13 +205,19 @@ suite('git adapter', () => {
       assert.equal(dirname(fromLinked.gitDir), join(dir, '.git', 'worktrees'));
     });
 
-    test('a separate git dir: the main worktree is the worktree, not the git dir', async () => {
+    test('a separate git dir: the main worktree is the worktree, never the git dir', async () => {
       const root = scratchDir();
       const gitDir = join(root, 'store', 'repo.git');
       const work = join(root, 'work');
       mkdirSync(dirname(gitDir));
       execFileSync('git', ['init', '-q', '-b', 'main', `--separate-git-dir=${gitDir}`, work]);
       assert.deepEqual(await adapter({}, work).locate(), { topLevel: work, gitDir, commonDir: gitDir, bare: false, mainWorktree: work });
+      execFileSync('git', ['-C', work, '-c', 'user.name=T', '-c', 'user.email=t@example.com', 'commit', '-q', '--allow-empty', '-m', 'first']);
+      const linked = join(root, 'linked');
+      execFileSync('git', ['-C', work, 'worktree', 'add', '-q', '-b', 'task/sep', linked]);
+      const fromLinked = await adapter({}, linked).locate();
+      assert.equal(fromLinked.commonDir, gitDir);
+      assert.equal(fromLinked.mainWorktree, undefined, 'git cannot tell from here; never the git dir');
     });
 
     test('a submodule, and a linked worktree of it: the main worktree is the submodule folder', async () => {

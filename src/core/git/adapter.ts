@@ -57,7 +57,8 @@ export interface RepositoryLocation {
   bare: boolean;
   /**
    * The main worktree: this one when it is the main one, else the one git names (core.worktree for a
-   * submodule, the worktree list otherwise). Undefined when the repository is bare.
+   * submodule, the worktree list otherwise). Undefined when the repository is bare, or when git cannot
+   * tell from a linked worktree (a separate git dir not named `.git`).
    */
   mainWorktree?: string;
 }
@@ -185,14 +186,17 @@ export class GitAdapter {
 
   /**
    * From a linked worktree: core.worktree when the repository sets it (a submodule: git's worktree
-   * list would name the git dir), else the first entry of the worktree list.
+   * list would name the git dir), else the first entry of the worktree list. That entry is git's
+   * guess from the common dir's name; when it is the common dir itself (a separate git dir not named
+   * `.git`), git does not know where the main worktree is, and neither do we.
    */
   private async mainWorktreeFromCommonDir(commonDir: string, worktrees: WorktreeEntry[]): Promise<string | undefined> {
     try {
       return await this.revParsePath('--show-toplevel', commonDir);
     } catch (error) {
-      if (error instanceof GitError && /must be run in a work tree/.test(error.stderr)) return worktrees[0]?.path;
-      throw error;
+      if (!(error instanceof GitError && /must be run in a work tree/.test(error.stderr))) throw error;
+      const listed = worktrees[0]?.path;
+      return listed === commonDir ? undefined : listed;
     }
   }
 
