@@ -1,6 +1,4 @@
-import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { GitError as SimpleGitError, GitPluginError, simpleGit, SimpleGit, SimpleGitOptions } from 'simple-git';
 import { TaskWorktreesError } from '../errors';
 import { classifyGitOutput, GitError } from './errors';
 import {
@@ -16,6 +14,7 @@ import {
   WorkingTreeStatus,
   WorktreeEntry,
 } from './porcelain';
+import { gitEnvironment, GitProcesses, ProcessSlots, ReadTimedOut, RunOptions } from './process';
 
 export type GitLogger = (line: string) => void;
 
@@ -34,17 +33,11 @@ export interface GitAdapterOptions {
   environment?: NodeJS.ProcessEnv;
 }
 
-export interface ExecOptions {
+export interface ExecOptions extends RunOptions {
   /** Directory to run in (a worktree); defaults to the repository the adapter was made for. */
   cwd?: string;
   /** Exit codes that are answers, not failures (e.g. merge-tree's 1 = conflicts). */
   okExitCodes?: readonly number[];
-  /** The command changes nothing and runs no hook: it gets the read time limit. */
-  readOnly?: boolean;
-  /** The command can succeed without printing anything. */
-  mayPrintNothing?: boolean;
-  /** Written to git's standard input. */
-  input?: string;
 }
 
 export interface ExecResult {
@@ -64,7 +57,8 @@ export interface RepositoryLocation {
   bare: boolean;
   /**
    * The main worktree: this one when it is the main one, else the one git names (core.worktree for a
-   * submodule, the worktree list otherwise). Undefined when the repository is bare.
+   * submodule, the worktree list otherwise). Undefined when the repository is bare, or when git cannot
+   * tell from a linked worktree (a separate git dir not named `.git`).
    */
   mainWorktree?: string;
 }
@@ -79,115 +73,19 @@ export interface RefUpdate {
   newOid: string | null;
 }
 
-interface Finished {
-  stdout: string;
-  stderr: string;
-  exitCode: number;
-}
-
-/**
- * Raised by simple-git's error hook so the adapter sees the exit code even when stderr is empty.
- * It extends simple-git's own error type, which simple-git passes through instead of re-wrapping.
- */
-class ExitFailure extends SimpleGitError {
-  constructor(readonly finished: Finished) {
-    super(undefined, finished.stderr);
-  }
-}
-
-/** A read-only command was stopped by the read time limit. */
-class ReadTimedOut extends Error {}
-
 const MIN_MERGE_TREE_VERSION: [number, number] = [2, 38];
 const FULL_OID = /^(?:[0-9a-f]{40}|[0-9a-f]{64})$/;
-// After git exits, its pipes normally close at once; a hook's background process may hold them open.
-const PIPE_GRACE_MS = 50;
-
-// Set for a hook (or by a hook that started VS Code), these would point our commands at another
-// repository, index or object store.
-const REDIRECTING_VARIABLES = [
-  'GIT_DIR',
-  'GIT_WORK_TREE',
-  'GIT_INDEX_FILE',
-  'GIT_COMMON_DIR',
-  'GIT_OBJECT_DIRECTORY',
-  'GIT_ALTERNATE_OBJECT_DIRECTORIES',
-  'GIT_PREFIX',
-  'GIT_NAMESPACE',
-  'GIT_QUARANTINE_PATH',
-  'GIT_SHALLOW_FILE',
-  'GIT_GRAFT_FILE',
-  'GIT_REPLACE_REF_BASE',
-  'GIT_REFLOG_ACTION',
-];
 
 /**
- * What git sees: the user's own environment (their config files, identities, ssh command, …), minus
- * the variables that would redirect it to another repository, plus a stable locale (errors are
- * classified from git's English messages), no terminal prompts and no editor or pager.
- */
-export function gitEnvironment(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
-  const redirecting = new Set(REDIRECTING_VARIABLES);
-  return {
-    ...Object.fromEntries(Object.entries(env).filter(([key]) => !redirecting.has(key.toUpperCase()))),
-    LC_ALL: 'C',
-    GIT_TERMINAL_PROMPT: '0',
-    GIT_EDITOR: ':',
-    GIT_PAGER: 'cat',
-    // Status reads must not take index.lock: agents may be committing in the same worktree.
-    GIT_OPTIONAL_LOCKS: '0',
-  };
-}
-
-// simple-git's guard refuses an environment that names config files, an ssh command, env-given
-// config and the like unless these are on: it cannot tell the user's own environment from an
-// attacker's. Its client runs only read-only commands (see run()): their arguments are built here
-// from fixed options, object ids, refs/heads/<branch> and no user text, and never start with an
-// option of git itself (exec() refuses that), so no argument can reach what these flags allow.
-const USER_ENVIRONMENT_ALLOWED: Required<Omit<NonNullable<SimpleGitOptions['unsafe']>, 'allowUnsafeCustomBinary' | 'allowAbbreviatedOptions'>> = {
-  allowUnsafeAlias: true,
-  allowUnsafeAskPass: true,
-  allowUnsafeCommandBinaries: true,
-  allowUnsafeConfigPaths: true,
-  allowUnsafeConfigEnvCount: true,
-  allowUnsafeCredentialHelper: true,
-  allowUnsafeEditor: true,
-  allowUnsafeMergeDriver: true,
-  allowUnsafePager: true,
-  allowUnsafeProtocolOverride: true,
-  allowUnsafePack: true,
-  allowUnsafeSshCommand: true,
-  allowUnsafeGitProxy: true,
-  allowUnsafeExec: true,
-  allowUnsafeHooksPath: true,
-  allowUnsafeDiffExternal: true,
-  allowUnsafeDiffTextConv: true,
-  allowUnsafeFilter: true,
-  allowUnsafeFsMonitor: true,
-  allowUnsafeGpgProgram: true,
-  allowUnsafeTemplateDir: true,
-  allowUnsafeInclude: true,
-  allowUnsafeSubmodule: true,
-  allowUnsafeUrlRewrite: true,
-};
-
-/**
- * The only code that runs git. Every call goes through exec(): argument arrays (never a shell),
- * one environment, one log line with the duration, one error type classified in one place.
- *
- * Read-only commands that print run through simple-git. The others run through child_process
- * with the same environment: commands that change the repository run hooks, which must see no
- * variable of simple-git's and no time limit; and simple-git waits a fixed 50 ms after any
- * process that printed nothing (update-ref, worktree remove, merge-base --is-ancestor, …).
+ * The only code that runs git. Every call goes through exec(): argument arrays (never a shell), one
+ * environment, at most `maxConcurrentProcesses` at once, one log line with the duration, one error
+ * type classified in one place. How each process is started is GitProcesses' part.
  */
 export class GitAdapter {
-  /** One simple-git client per directory: simple-git forbids `-C`, so each worktree gets its own. */
-  private readonly clients = new Map<string, SimpleGit>();
   private readonly spawnListeners = new Set<(args: readonly string[]) => void>();
   private readonly exitListeners = new Set<(args: readonly string[]) => void>();
   private readonly slots: ProcessSlots;
-  private readonly environment: NodeJS.ProcessEnv;
-  private readonly readTimeoutMs: number;
+  private readonly processes: GitProcesses;
   private versionPromise: Promise<[number, number, number]> | undefined;
 
   constructor(
@@ -195,39 +93,7 @@ export class GitAdapter {
     private readonly options: GitAdapterOptions = {},
   ) {
     this.slots = new ProcessSlots(options.maxConcurrentProcesses ?? 6);
-    this.environment = gitEnvironment(options.environment ?? process.env);
-    this.readTimeoutMs = options.readTimeoutMs ?? 120_000;
-  }
-
-  private get binary(): string {
-    return this.options.gitPath || 'git';
-  }
-
-  private client(cwd: string): SimpleGit {
-    let client = this.clients.get(cwd);
-    if (!client) {
-      client = simpleGit({
-        baseDir: cwd,
-        binary: this.binary,
-        // The adapter's own slots bound concurrency across all directories.
-        maxConcurrentProcesses: Number.MAX_SAFE_INTEGER,
-        trimmed: false,
-        allowEnvironment: Object.keys(this.environment),
-        unsafe: USER_ENVIRONMENT_ALLOWED,
-        timeout: { block: this.readTimeoutMs },
-        errors: (error, result) => {
-          if (error instanceof GitPluginError || result.exitCode === 0) return error;
-          return new ExitFailure({
-            exitCode: result.exitCode,
-            stdout: Buffer.concat(result.stdOut).toString('utf8'),
-            stderr: Buffer.concat(result.stdErr).toString('utf8'),
-          });
-        },
-      });
-      client.env(this.environment);
-      this.clients.set(cwd, client);
-    }
-    return client;
+    this.processes = new GitProcesses(options.gitPath || 'git', gitEnvironment(options.environment ?? process.env), options.readTimeoutMs ?? 120_000);
   }
 
   /** Observe every git argument list as its process starts (tests, benchmark). */
@@ -252,7 +118,7 @@ export class GitAdapter {
     const started = performance.now();
     let outcome = '';
     try {
-      const finished = await this.run(args, cwd, options).catch((error: unknown) => {
+      const finished = await this.processes.run(args, cwd, options).catch((error: unknown) => {
         throw this.toSpawnError(error, args, cwd);
       });
       if (finished.exitCode !== 0) outcome = ` exit ${finished.exitCode}`;
@@ -272,81 +138,9 @@ export class GitAdapter {
     }
   }
 
-  private run(args: string[], cwd: string, options: ExecOptions): Promise<Finished> {
-    const readOnly = options.readOnly === true;
-    if (readOnly && !options.mayPrintNothing && options.input === undefined) return this.runWithSimpleGit(args, cwd);
-    return this.runDirectly(args, cwd, readOnly ? this.readTimeoutMs : undefined, options.input);
-  }
-
-  private async runWithSimpleGit(args: string[], cwd: string): Promise<Finished> {
-    try {
-      return { stdout: await this.client(cwd).raw(args), stderr: '', exitCode: 0 };
-    } catch (error) {
-      if (error instanceof ExitFailure) return error.finished;
-      if (error instanceof GitPluginError && error.plugin === 'timeout') throw new ReadTimedOut();
-      throw error;
-    }
-  }
-
-  /** child_process with the same environment; `silenceLimitMs` stops it after that long without output. */
-  private runDirectly(args: string[], cwd: string, silenceLimitMs: number | undefined, input: string | undefined): Promise<Finished> {
-    return new Promise((resolve, reject) => {
-      const child = spawn(this.binary, args, {
-        cwd,
-        env: this.environment,
-        stdio: 'pipe',
-        windowsHide: true,
-      });
-      const stdout: Buffer[] = [];
-      const stderr: Buffer[] = [];
-      let timedOut = false;
-      let silence: NodeJS.Timeout | undefined;
-      let grace: NodeJS.Timeout | undefined;
-      let exitCode = -1;
-      let settled = false;
-      const restartSilence = (): void => {
-        if (silenceLimitMs === undefined) return;
-        clearTimeout(silence);
-        silence = setTimeout(() => {
-          timedOut = true;
-          child.kill();
-        }, silenceLimitMs);
-      };
-      const settle = (error?: unknown): void => {
-        if (settled) return;
-        settled = true;
-        clearTimeout(silence);
-        clearTimeout(grace);
-        child.stdout.destroy();
-        child.stderr.destroy();
-        if (error !== undefined) reject(error);
-        else if (timedOut) reject(new ReadTimedOut());
-        else resolve({ stdout: Buffer.concat(stdout).toString('utf8'), stderr: Buffer.concat(stderr).toString('utf8'), exitCode });
-      };
-      child.stdout.on('data', (chunk: Buffer) => {
-        stdout.push(chunk);
-        restartSilence();
-      });
-      child.stderr.on('data', (chunk: Buffer) => {
-        stderr.push(chunk);
-        restartSilence();
-      });
-      child.on('error', settle);
-      child.on('exit', (code) => {
-        exitCode = code ?? -1;
-        grace = setTimeout(() => settle(), PIPE_GRACE_MS);
-      });
-      child.on('close', () => settle());
-      // git may exit before reading its input (a failed lock); its exit code says what happened.
-      child.stdin.on('error', () => undefined);
-      child.stdin.end(input);
-      restartSilence();
-    });
-  }
-
   private toSpawnError(error: unknown, args: string[], cwd: string): Error {
     if (error instanceof ReadTimedOut) {
-      const seconds = this.readTimeoutMs / 1000;
+      const seconds = this.processes.readTimeoutMs / 1000;
       return new GitError('Timeout', args, '', -1, '', `git ${args[0]} timed out: it printed nothing for ${seconds} s (the limit for commands that only read) and was stopped.`);
     }
     const message = error instanceof Error ? error.message : String(error);
@@ -354,7 +148,7 @@ export class GitAdapter {
       return new TaskWorktreesError('WorktreeNotFound', `${cwd} does not exist.`);
     }
     if (/ENOENT|EACCES|spawn/i.test(message)) {
-      return new GitError('GitNotFound', args, `git was not found (${this.binary}): ${message}`, -1);
+      return new GitError('GitNotFound', args, `git was not found (${this.processes.binary}): ${message}`, -1);
     }
     if (/custom binary/i.test(message)) {
       return new TaskWorktreesError('InvalidInput', `The git path "${this.options.gitPath}" is not usable: ${message}`);
@@ -392,14 +186,17 @@ export class GitAdapter {
 
   /**
    * From a linked worktree: core.worktree when the repository sets it (a submodule: git's worktree
-   * list would name the git dir), else the first entry of the worktree list.
+   * list would name the git dir), else the first entry of the worktree list. That entry is git's
+   * guess from the common dir's name; when it is the common dir itself (a separate git dir not named
+   * `.git`), git does not know where the main worktree is, and neither do we.
    */
   private async mainWorktreeFromCommonDir(commonDir: string, worktrees: WorktreeEntry[]): Promise<string | undefined> {
     try {
       return await this.revParsePath('--show-toplevel', commonDir);
     } catch (error) {
-      if (error instanceof GitError && /must be run in a work tree/.test(error.stderr)) return worktrees[0]?.path;
-      throw error;
+      if (!(error instanceof GitError && /must be run in a work tree/.test(error.stderr))) throw error;
+      const listed = worktrees[0]?.path;
+      return listed === commonDir ? undefined : listed;
     }
   }
 
@@ -528,9 +325,13 @@ export class GitAdapter {
   async updateRefs(updates: RefUpdate[], reason: string): Promise<void> {
     if (updates.length === 0) return;
     const commands = updates.map(({ ref, oldOid, newOid }) => {
-      if (typeof ref !== 'string' || !/^refs\/[^\0\n]+$/.test(ref)) throw new TaskWorktreesError('InvalidInput', `Not a full ref name: ${JSON.stringify(ref)}.`);
-      if (newOid === null && oldOid === null) throw new TaskWorktreesError('InvalidInput', `Deleting ${ref} needs the commit it must point at.`);
-      if (newOid === null) return `delete ${ref}\0${objectId(oldOid!)}\0`;
+      if (typeof ref !== 'string' || !/^refs\/[^\0-\x20\x7f]+$/.test(ref)) {
+        throw new TaskWorktreesError('InvalidInput', `Not a full ref name: ${JSON.stringify(ref)}.`);
+      }
+      if (newOid === null) {
+        if (oldOid === null) throw new TaskWorktreesError('InvalidInput', `Deleting ${ref} needs the commit it must point at.`);
+        return `delete ${ref}\0${objectId(oldOid)}\0`;
+      }
       if (oldOid === null) return `create ${ref}\0${objectId(newOid)}\0`;
       return `update ${ref}\0${objectId(newOid)}\0${objectId(oldOid)}\0`;
     });
@@ -581,30 +382,6 @@ export class GitAdapter {
 
   async headCommit(cwd: string): Promise<string> {
     return (await this.exec(['rev-parse', 'HEAD'], { cwd, readOnly: true })).stdout.trim();
-  }
-}
-
-/** A counting semaphore: at most `limit` git processes at once, whatever directory they run in. */
-class ProcessSlots {
-  private free: number;
-  private readonly waiting: Array<() => void> = [];
-
-  constructor(limit: number) {
-    this.free = Math.max(1, limit);
-  }
-
-  async acquire(): Promise<() => void> {
-    if (this.free > 0) this.free--;
-    // A releasing holder hands its slot straight to the first waiter, so no acquire can slip in between.
-    else await new Promise<void>((resolve) => this.waiting.push(resolve));
-    let held = true;
-    return () => {
-      if (!held) return;
-      held = false;
-      const next = this.waiting.shift();
-      if (next) next();
-      else this.free++;
-    };
   }
 }
 
