@@ -77,13 +77,13 @@ suite('the task store lock', () => {
   });
 
   test('a live holder keeps the lock however long it holds it (far past the stale age): the other waits', async () => {
-    const options = { staleAfterMs: 200, heartbeatMs: 40, timeoutMs: 5_000 };
+    const options = { staleAfterMs: 600, heartbeatMs: 50, timeoutMs: 10_000 };
     const holder = new DirectoryLock(lockPath, options);
     const waiter = new DirectoryLock(lockPath, options);
     const order: string[] = [];
     const holding = holder.run(async () => {
       order.push('holder in');
-      await sleep(1_200); // six stale ages, the event loop free: the heartbeat keeps the lock fresh
+      await sleep(3_000); // five stale ages, the event loop free: the heartbeat keeps the lock fresh
       order.push('holder out');
     });
     await sleep(50);
@@ -116,7 +116,7 @@ suite('the task store lock', () => {
     const before = readFileSync(file, 'utf8');
     const eventsBefore = (await store.events.read()).events.length;
 
-    const stalled = startHolder([dir, 'stall', task.id, '1500']);
+    const stalled = startHolder([dir, 'stall', task.id, '3000']); // ten stale ages
     await stalled.line('held');
     await store.withLock(async () => {
       await stalled.exited; // it wakes up, tries to write and releases while this holds the lock
