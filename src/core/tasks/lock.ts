@@ -98,7 +98,7 @@ export class DirectoryLock {
         continue;
       }
       if (Date.now() > deadline) {
-        throw new TaskWorktreesError('StoreLocked', `The task store is locked by another process (${ownerOf(holder?.token)}, ${this.path}). Try again.`);
+        throw new TaskWorktreesError('StoreLocked', `The task store is locked by another process (${ownerOf(holder.token)}, ${this.path}). Try again.`);
       }
       await backoff(attempt);
     }
@@ -169,8 +169,8 @@ function newToken(): string {
 }
 
 /** "pid@host" of a token (tokens of older versions are just that). */
-function ownerOf(token: string | undefined): string {
-  return (token ?? '').split('#')[0];
+function ownerOf(token: string): string {
+  return token.split('#')[0];
 }
 
 /**
