@@ -85,16 +85,20 @@ export class DirectoryLock {
     const token = newToken();
     const deadline = Date.now() + this.options.timeoutMs;
     for (let attempt = 0; ; attempt++) {
-      const tokenFile = await placeTokenDirectory(this.path, token);
-      if (tokenFile) return this.startHeartbeat(token, tokenFile);
+      // Looked at before trying: a failed try costs many more file operations than a look.
       const holder = await readTokenDirectory(this.path);
-      if (holder && this.isStale(holder)) {
+      if (!holder) {
+        const tokenFile = await placeTokenDirectory(this.path, token);
+        if (tokenFile) return this.startHeartbeat(token, tokenFile);
+        continue;
+      }
+      if (this.isStale(holder)) {
         // Still stale under the mover: a holder whose heartbeat resumed meanwhile keeps its lock.
         await this.moveAwayIf(holder.token, (current) => this.isStale(current), 'stale');
         continue;
       }
       if (Date.now() > deadline) {
-        throw new TaskWorktreesError('StoreLocked', `The task store is locked by another process (${ownerOf(holder?.token)}, ${this.path}). Try again.`);
+        throw new TaskWorktreesError('StoreLocked', `The task store is locked by another process (${ownerOf(holder.token)}, ${this.path}). Try again.`);
       }
       await backoff(attempt);
     }
@@ -165,8 +169,8 @@ function newToken(): string {
 }
 
 /** "pid@host" of a token (tokens of older versions are just that). */
-function ownerOf(token: string | undefined): string {
-  return (token ?? '').split('#')[0];
+function ownerOf(token: string): string {
+  return token.split('#')[0];
 }
 
 /**
