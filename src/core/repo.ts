@@ -25,6 +25,12 @@ export const DEFAULT_SETTINGS: LifecycleSettings = {
   mergeStrategy: 'merge',
 };
 
+/**
+ * Operations hold the repository lock around their git steps, and a merge's hooks (tests in a
+ * pre-commit hook) can take minutes: another window or agent waits this long before StoreLocked.
+ */
+const OPERATION_LOCK_WAIT_MS = 180_000;
+
 /** Where the repository's task worktrees and branches go: the same for every window and process. */
 export interface Layout {
   /** Absolute, canonical. */
@@ -57,7 +63,8 @@ export class Repository {
     if (!mainWorktree) {
       throw new TaskWorktreesError('NotARepository', 'Open a worktree of the repository (a bare repository has no files to work on).');
     }
-    return new Repository(git, new TaskStore(TaskStore.dirFor(location.commonDir)), canonicalPath(mainWorktree), canonicalPath(location.commonDir), settings);
+    const store = new TaskStore(TaskStore.dirFor(location.commonDir), { timeoutMs: OPERATION_LOCK_WAIT_MS });
+    return new Repository(git, store, canonicalPath(mainWorktree), canonicalPath(location.commonDir), settings);
   }
 
   /**

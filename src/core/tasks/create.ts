@@ -99,6 +99,7 @@ export class TaskCreation {
     refuseRefConflict(branch, heads);
     const path = this.repo.worktreePathFor(task.id, layout);
     if (existsSync(path)) throw new TaskWorktreesError('WorktreePathExists', `${path} already exists; move it away or choose another worktree root.`);
+    await this.store.assertHeld();
     await this.repo.excludeWorktreeRoot(layout);
     // The "before" event is written while git works; both settle before "after" or "failed" is logged.
     const [logged, added] = await Promise.allSettled([
@@ -179,6 +180,7 @@ export class TaskCreation {
     const layout = await this.repo.ensureLayout();
     const path = this.repo.worktreePathFor(taskId, layout);
     if (existsSync(path)) throw new TaskWorktreesError('WorktreePathExists', `${path} already exists.`);
+    await this.store.assertHeld();
     await this.repo.excludeWorktreeRoot(layout);
     await this.git.addWorktreeForBranch(path, branch);
     try {

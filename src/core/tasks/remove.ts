@@ -84,6 +84,7 @@ export class TaskRemoval {
     }
     const branch = await this.deletableBranch(task, entries, undefined, tasks);
     if (!branch) return task;
+    await this.store.assertHeld();
     await this.git.deleteBranch(branch.name, branch.oid);
     return this.store.update(taskId, (current) => {
       current.branch = undefined;
@@ -128,6 +129,7 @@ export class TaskRemoval {
     if (moved) return moved;
     if (!task.worktreePath && !task.branch) throw new TaskWorktreesError('InvalidInput', `Task "${taskId}" has no worktree or branch to repair.`);
     refuseIfBusy(own, 'repairing it');
+    await this.store.assertHeld();
     if (own) await this.git.removeWorktree(own.path, false); // only git's record: the folder is gone
     const target = this.repo.worktreePathFor(taskId, layout);
     const inUse = task.branch ? branchesInUse(entries.filter((entry) => entry !== own)).get(task.branch) : undefined;
