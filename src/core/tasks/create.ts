@@ -1,12 +1,13 @@
 import { existsSync } from 'node:fs';
 import { isAbsolute } from 'node:path';
-import { BoardReader, worktreeAt } from '../board';
+import { worktreeAt } from '../board';
 import { isCoded, TaskWorktreesError } from '../errors';
 import { BranchHead, WorktreeEntry } from '../git/porcelain';
 import { canonicalPath, Layout, Repository } from '../repo';
 import { branchesInUse, branchProtection } from '../safety';
 import { validateBlockedBy, validateBranchName, validateSubject } from './ids';
 import { Task } from './model';
+import { OperationSteps } from './steps';
 
 export interface CreateTaskInput {
   subject: string;
@@ -36,20 +37,7 @@ export function validateCreateInput(input: CreateTaskInput & { createWorktree?: 
 }
 
 /** Task creation and binding. Every function here runs inside an operation (the lock is held). */
-export class TaskCreation {
-  constructor(
-    private readonly repo: Repository,
-    private readonly reader: BoardReader,
-  ) {}
-
-  private get git() {
-    return this.repo.git;
-  }
-
-  private get store() {
-    return this.repo.store;
-  }
-
+export class TaskCreation extends OperationSteps {
   /** Creates a task on its base (default: the current branch) and, on request, its worktree; a failure leaves no task behind. */
   async createTask(input: ValidCreateInput): Promise<Task> {
     const layout = await this.repo.ensureLayout();

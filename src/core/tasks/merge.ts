@@ -4,6 +4,7 @@ import { MergeEngine } from '../merge';
 import { Repository } from '../repo';
 import { branchesInUse, describeLoss, hasLoss, inspectWorktree, operationInProgress } from '../safety';
 import { MergeStrategy, Task } from './model';
+import { OperationSteps } from './steps';
 
 export interface MergeResult {
   merged: boolean;
@@ -24,18 +25,16 @@ export function validateStrategy(strategy: unknown): MergeStrategy {
 }
 
 /** Merging a task into its base. Runs inside an operation (the repository lock is held). */
-export class TaskMerge {
+export class TaskMerge extends OperationSteps {
   private readonly engine: MergeEngine;
 
-  constructor(
-    private readonly repo: Repository,
-    private readonly reader: BoardReader,
-  ) {
+  constructor(repo: Repository, reader: BoardReader) {
+    super(repo, reader);
     this.engine = new MergeEngine(repo.git);
   }
 
   async merge(taskId: string, strategy: MergeStrategy): Promise<MergeResult> {
-    const { git, store } = this.repo;
+    const { git, store } = this;
     const [task, entries, heads] = await Promise.all([store.get(taskId), this.repo.worktrees(), this.reader.heads()]);
     if (!task.branch) throw new TaskWorktreesError('TaskHasNoWorktree', `Task "${taskId}" has no branch to merge.`);
     const branchOid = heads.get(task.branch)?.oid;

@@ -1,31 +1,19 @@
 import { existsSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { BoardReader, worktreeAt } from '../board';
+import { worktreeAt } from '../board';
 import { TaskWorktreesError } from '../errors';
 import { WorktreeEntry } from '../git/porcelain';
-import { canonicalPath, Layout, Repository } from '../repo';
+import { canonicalPath, Layout } from '../repo';
 import { branchesInUse, branchProtection, describeLoss, hasLoss, inspectWorktree, isMergedInto, refuseIfBusy } from '../safety';
 import { bind } from './create';
 import { Task } from './model';
+import { OperationSteps } from './steps';
 
 /**
  * Everything that removes or relinks: worktrees, branches, task records. Each step goes through
  * the safety inspector first. Runs inside an operation (the repository lock is held).
  */
-export class TaskRemoval {
-  constructor(
-    private readonly repo: Repository,
-    private readonly reader: BoardReader,
-  ) {}
-
-  private get git() {
-    return this.repo.git;
-  }
-
-  private get store() {
-    return this.repo.store;
-  }
-
+export class TaskRemoval extends OperationSteps {
   /**
    * Removes the task's worktree. Refuses (WorktreeDirty, with the files) when anything would be
    * lost, unless `force`; never a locked worktree or one with a git operation in progress. The
