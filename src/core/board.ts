@@ -2,6 +2,7 @@ import { existsSync } from 'node:fs';
 import { GitAdapter } from './git/adapter';
 import { BranchHead, WorkingTreeStatus, WorktreeEntry } from './git/porcelain';
 import { canonicalPath, isInside, Repository } from './repo';
+import { isReady, openBlockers } from './tasks/dependencies';
 import { Task } from './tasks/model';
 import { StoreProblem } from './tasks/store';
 
@@ -14,6 +15,10 @@ export interface TaskView extends Task {
   detached?: boolean;
   /** The task names a branch that no longer exists. */
   branchMissing?: boolean;
+  /** The tasks it waits on that are not completed yet. */
+  blockers: string[];
+  /** Pending, unowned and waiting on nothing. */
+  ready: boolean;
 }
 
 export interface Board {
@@ -48,13 +53,13 @@ export class BoardReader {
     // The main worktree is never a task's, nor offered for adoption.
     const claimed = new Set<string>([this.repo.mainWorktree]);
     const views = tasks.map((task): TaskView => {
-      const branchMissing = task.branch !== undefined && !heads.has(task.branch);
-      if (!task.worktreePath) return { ...task, worktreeState: 'none', branchMissing };
+      const view = { ...task, branchMissing: task.branch !== undefined && !heads.has(task.branch), blockers: openBlockers(task, tasks), ready: isReady(task, tasks) };
+      if (!task.worktreePath) return { ...view, worktreeState: 'none' };
       const key = canonicalPath(task.worktreePath);
       claimed.add(key);
       const entry = byPath.get(key);
-      if (!entry || entry.prunable) return { ...task, worktreeState: 'missing', branchMissing };
-      return { ...task, worktreeState: 'present', locked: entry.locked, detached: entry.detached, branchMissing };
+      if (!entry || entry.prunable) return { ...view, worktreeState: 'missing' };
+      return { ...view, worktreeState: 'present', locked: entry.locked, detached: entry.detached };
     });
     const unassigned = [...byPath].filter(([key, entry]) => !entry.bare && !claimed.has(key)).map(([, entry]) => entry);
     return { tasks: views, unassigned, problems, mainWorktree: this.repo.mainWorktree };

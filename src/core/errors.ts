@@ -37,6 +37,10 @@ export type ErrorCode =
   | 'BranchProtected'
   /** A merge, rebase, cherry-pick, revert or bisect is under way in a worktree the operation touches. */
   | 'OperationInProgress'
+  /** The task waits on tasks that are not completed (named in `details`). */
+  | 'Blocked'
+  /** An agent is still running in the worktree an operation would change. */
+  | 'AgentRunning'
   | 'Untrusted';
 
 export class TaskWorktreesError extends Error {

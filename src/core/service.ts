@@ -6,7 +6,8 @@ import { WorktreeEntry } from './git/porcelain';
 import { OperationOutcome, Operations } from './operations';
 import { DEFAULT_SETTINGS, LifecycleSettings, Repository } from './repo';
 import { CreateTaskInput, TaskCreation, validateCreateInput, validateWorktreePathInput } from './tasks/create';
-import { validateBranchName, validateOwner, validateTaskId } from './tasks/ids';
+import { checkBlockers, refuseIfBlocked, unblockedBy } from './tasks/dependencies';
+import { validateBlockedBy, validateBranchName, validateOwner, validateTaskId } from './tasks/ids';
 import { MergeResult, TaskMerge, validateStrategy } from './tasks/merge';
 import { isTaskStatus, MergeStrategy, Task, TaskStatus } from './tasks/model';
 import { TaskRemoval } from './tasks/remove';
@@ -144,20 +145,42 @@ export class TaskService {
     return this.operations.run('assignWorktree', taskId, () => this.creation.assignWorktree(taskId, target));
   }
 
+  /** Claiming or starting a blocked task is refused (Blocked); completing one logs which tasks it unblocked. */
   async setStatus(taskId: string, status: TaskStatus, owner?: string): Promise<Task> {
     validateTaskId(taskId);
     if (!isTaskStatus(status)) {
       throw new TaskWorktreesError('InvalidInput', `Unknown status ${JSON.stringify(String(status))}: use pending, in_progress or completed.`);
     }
     const newOwner = owner === undefined ? undefined : validateOwner(owner);
-    return this.operations.run('setStatus', taskId, () =>
-      this.store.update(taskId, (task) => {
+    return this.operations.run('setStatus', taskId, async () => {
+      const { tasks } = await this.store.load();
+      const current = tasks.find((task) => task.id === taskId);
+      if (status === 'in_progress' && current) refuseIfBlocked(current, tasks, 'claim or start it');
+      const updated = await this.store.update(taskId, (task) => {
         task.status = status;
         if (newOwner !== undefined) task.owner = newOwner;
         const type = status === 'completed' ? 'task.completed' : newOwner ? 'task.claimed' : 'task.status';
         return { type, detail: { status, owner: task.owner } };
-      }),
-    );
+      });
+      if (status === 'completed' && current?.status !== 'completed') {
+        const now = tasks.map((task) => (task.id === taskId ? updated : task));
+        for (const id of unblockedBy(taskId, now)) await this.store.log('task.unblocked', id, { by: taskId });
+      }
+      return updated;
+    });
+  }
+
+  /** What the task waits on; unknown ids, itself and cycles are refused. */
+  async setBlockedBy(taskId: string, blockedBy: string[]): Promise<Task> {
+    validateTaskId(taskId);
+    const ids = validateBlockedBy(blockedBy);
+    return this.operations.run('setStatus', taskId, async () => {
+      checkBlockers(taskId, ids, (await this.store.load()).tasks);
+      return this.store.update(taskId, (task) => {
+        task.blockedBy = [...new Set(ids)];
+        return { type: 'task.blockedBy', detail: { blockedBy: task.blockedBy } };
+      });
+    });
   }
 
   async completeTask(taskId: string): Promise<Task> {

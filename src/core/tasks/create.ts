@@ -6,6 +6,7 @@ import { BranchHead, WorktreeEntry } from '../git/porcelain';
 import { canonicalPath, Layout, Repository } from '../repo';
 import { branchesInUse, branchProtection } from '../safety';
 import { validateBlockedBy, validateBranchName, validateSubject } from './ids';
+import { checkBlockers } from './dependencies';
 import { Task } from './model';
 import { OperationSteps } from './steps';
 
@@ -40,6 +41,7 @@ export function validateCreateInput(input: CreateTaskInput & { createWorktree?: 
 export class TaskCreation extends OperationSteps {
   /** Creates a task on its base (default: the current branch) and, on request, its worktree; a failure leaves no task behind. */
   async createTask(input: ValidCreateInput): Promise<Task> {
+    if (input.blockedBy.length > 0) checkBlockers(undefined, input.blockedBy, (await this.store.load()).tasks);
     const layout = await this.repo.ensureLayout();
     const [currentBranch, heads] = await Promise.all([input.requestedBase ? undefined : this.git.currentBranch(), this.reader.heads()]);
     // No branch has a commit yet (an unborn HEAD names a branch that does not exist).
