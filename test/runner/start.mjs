@@ -12,7 +12,7 @@ const root = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
 execFileSync(process.execPath, ['node_modules/typescript/bin/tsc', '-p', '.'], { cwd: root, stdio: 'inherit' });
 execFileSync(process.execPath, ['esbuild.config.mjs'], { cwd: root, stdio: 'inherit' });
 
-const { TaskService } = createRequire(import.meta.url)(join(root, 'out', 'src', 'core', 'lifecycle.js'));
+const { TaskService } = createRequire(import.meta.url)(join(root, 'out', 'src', 'core', 'index.js'));
 const repo = makeWorkspaceRepo('demo-repo');
 const service = await TaskService.open(repo);
 const login = await service.createWorktree((await service.createTask({ subject: 'Fix login redirect', description: 'Users land on / after login instead of the page they asked for.' })).id);
