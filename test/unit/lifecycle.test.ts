@@ -1,6 +1,7 @@
 import * as assert from 'node:assert/strict';
 import { chmodSync, existsSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
+import { GitError } from '../../src/core/git/errors';
 import { TaskService } from '../../src/core';
 import { rejectsWithCode } from '../fixtures/assertions';
 import { openFreshRepo, TestRepo } from '../fixtures/repo';
@@ -71,12 +72,15 @@ suite('lifecycle: create, assign, claim, complete, remove, reconcile', () => {
     assert.equal(repo.read('.worktrees/path/mine.txt'), 'precious\n');
   });
 
-  test('a failing step rolls back completely (post-checkout hook fails)', async () => {
+  test('a failing post-checkout hook fails the create with the hook\'s own error, and the create rolls back completely', async () => {
     const task = await service.createTask({ subject: 'rollback' });
-    repo.write('.git/hooks/post-checkout', '#!/bin/sh\nexit 3\n');
+    repo.write('.git/hooks/post-checkout', '#!/bin/sh\necho "post-checkout: checkout vetoed by policy" >&2\nexit 3\n');
     chmodSync(join(repo.dir, '.git/hooks/post-checkout'), 0o755);
     const refsBefore = repo.git('for-each-ref');
-    await assert.rejects(service.createWorktree(task.id));
+    // The caller hears the hook's failure, not something the rollback ran into afterwards.
+    const error = await rejectsWithCode(service.createWorktree(task.id), 'GitFailed');
+    assert.equal((error as GitError).exitCode, 3, 'git passed on the hook\'s exit status');
+    assert.match(error.message, /post-checkout: checkout vetoed by policy/, 'the message carries what the hook printed');
     assert.equal(repo.git('for-each-ref'), refsBefore, 'no branch left behind');
     assert.equal(existsSync(join(repo.dir, '.worktrees', 'rollback')), false, 'no directory left behind');
     assert.equal(repo.git('worktree', 'list', '--porcelain').split('worktree ').length - 1, 1, 'only the main worktree');

@@ -2,15 +2,19 @@ import * as assert from 'node:assert/strict';
 import { existsSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { isCoded } from '../../src/core/errors';
-import { TaskService } from '../../src/core';
+import { MergeResult, TaskService } from '../../src/core';
 import { Task } from '../../src/core/tasks/model';
+import { rejectsWithCode } from '../fixtures/assertions';
 import { TestRepo } from '../fixtures/repo';
 
 /**
  * The destructive-path matrix ("What is safe" in the README): every situation × every operation.
  * A refusal (or a conflict) must leave refs, worktree list, every worktree's status and every file
- * byte-identical; a "proceed" must succeed without losing anything the user had.
+ * byte-identical; a "proceed" must do what the table says without losing anything the user had.
  */
+
+/** What the task commits on its branch before each cell's situation is arranged. */
+const TASK_WORK = 'the task\'s work\n';
 
 type Operation = 'remove' | 'removeAndDeleteBranch' | 'merge' | 'deleteTask' | 'prune';
 type Outcome = { refuse: string } | 'proceed' | 'conflict';
@@ -136,6 +140,80 @@ const OPERATIONS: Record<Operation, (context: Context) => Promise<unknown>> = {
   prune: ({ service }) => service.prune(),
 };
 
+interface Proceeded extends Context {
+  /** Taken just before the operation: the task branch's and the base's commits, every ref, git's worktree list, the snapshot. */
+  branchHead: string;
+  baseBefore: string;
+  refsBefore: string;
+  worktreesBefore: string[];
+  before: string;
+  /** The situation deleted the task's worktree directory. */
+  worktreeGone: boolean;
+}
+
+/** What each operation must have done when its cell says *proceed* — the README table's words, checked. */
+const PROCEEDED: Record<Operation, (context: Proceeded, result: unknown) => Promise<void>> = {
+  remove: async (context) => {
+    await assertWorktreeRemoved(context);
+    assertRefsUnchanged(context, 'removing a worktree keeps its branch and touches no ref');
+  },
+  removeAndDeleteBranch: async (context) => {
+    await assertWorktreeRemoved(context);
+    assert.equal(context.repo.git('branch', '--list', context.task.branch!), '', 'the task branch was deleted');
+  },
+  merge: async ({ repo, task, branchHead, baseBefore }, result) => {
+    const { merged, commit } = result as MergeResult;
+    assert.equal(merged, true);
+    assert.equal(commit, repo.oid('main'), 'the reported commit is the base\'s new head');
+    assert.equal(repo.oid('main^1'), baseBefore, 'a merge commit on top of the base');
+    assert.equal(repo.oid('main^2'), branchHead, 'whose second parent is the task\'s work');
+    assert.equal(repo.git('show', 'main:feature.txt'), TASK_WORK, 'the base contains the task\'s file');
+    assert.equal(repo.read('feature.txt'), TASK_WORK, 'the main worktree (base checked out) shows it');
+    assert.equal(repo.git('status', '--porcelain'), '', 'the main worktree is clean after the merge');
+    assert.equal(repo.oid(task.branch!), branchHead, 'the task branch is kept');
+  },
+  deleteTask: async (context) => {
+    await rejectsWithCode(context.service.task(context.task.id), 'TaskNotFound');
+    assert.ok(!(await context.service.board()).tasks.some((view) => view.id === context.task.id), 'the task is gone from the board');
+    assertRefsUnchanged(context, 'deleting the task record keeps its branch and touches no ref');
+  },
+  prune: async (context) => {
+    if (!context.worktreeGone) {
+      assert.equal(context.repo.snapshot(), context.before, 'prune changes nothing when nothing is missing');
+      return;
+    }
+    assert.ok(!worktreePaths(context.repo).includes(context.task.worktreePath!), 'git\'s record of the missing worktree is pruned');
+    assert.equal((await context.service.task(context.task.id)).worktreePath, undefined, 'the task is unbound');
+    assertRefsUnchanged(context, 'prune keeps the task branch and touches no ref');
+  },
+};
+
+async function assertWorktreeRemoved({ repo, service, task, worktreesBefore }: Proceeded): Promise<void> {
+  assert.equal(existsSync(task.worktreePath!), false, 'the worktree directory is gone');
+  assert.deepEqual(
+    worktreePaths(repo),
+    worktreesBefore.filter((path) => path !== task.worktreePath),
+    'git no longer lists the worktree; every other worktree is still listed',
+  );
+  assert.equal((await service.task(task.id)).worktreePath, undefined, 'the task is unbound');
+}
+
+function assertRefsUnchanged({ repo, refsBefore }: Proceeded, message: string): void {
+  assert.equal(refs(repo), refsBefore, message);
+}
+
+function refs(repo: TestRepo): string {
+  return repo.git('for-each-ref', '--format=%(refname) %(objectname)');
+}
+
+function worktreePaths(repo: TestRepo): string[] {
+  return repo
+    .git('worktree', 'list', '--porcelain', '-z')
+    .split('\0')
+    .filter((field) => field.startsWith('worktree '))
+    .map((field) => field.slice('worktree '.length));
+}
+
 suite('What is safe: every situation × every destructive operation', () => {
   for (const situation of SITUATIONS) {
     for (const [operation, outcome] of Object.entries(situation.expect) as Array<[Operation, Outcome]>) {
@@ -145,7 +223,7 @@ suite('What is safe: every situation × every destructive operation', () => {
         try {
           const service = await TaskService.open(repo.dir);
           const task = await service.createWorktree((await service.createTask({ subject: 'guarded work' })).id);
-          repo.write('feature.txt', 'the task\'s work\n', task.worktreePath);
+          repo.write('feature.txt', TASK_WORK, task.worktreePath);
           repo.commitAll('task work', task.worktreePath);
           const context = { repo, service, task };
           situation.arrange(context);
@@ -153,14 +231,16 @@ suite('What is safe: every situation × every destructive operation', () => {
           const before = repo.snapshot();
 
           if (outcome === 'proceed') {
-            await OPERATIONS[operation](context);
-            // Proceeding never loses committed work: the task's commit is still on its branch or merged into the base.
-            const stillThere = repo.git('branch', '--list', task.branch!).trim() !== '' ? repo.oid(task.branch!) === branchHead : true;
-            assert.ok(stillThere, 'the task branch still points at its work');
-            if (operation === 'prune' && situation.name !== 'worktree directory deleted by hand') {
-              assert.equal(repo.snapshot(), before, 'prune changes nothing when nothing is missing');
-            }
-            if (operation === 'merge') assert.equal(repo.git('merge-base', '--is-ancestor', branchHead, 'main'), '');
+            const proceeded: Proceeded = {
+              ...context,
+              branchHead,
+              baseBefore: repo.oid('main'),
+              refsBefore: refs(repo),
+              worktreesBefore: worktreePaths(repo),
+              before,
+              worktreeGone: !existsSync(task.worktreePath!),
+            };
+            await PROCEEDED[operation](proceeded, await OPERATIONS[operation](context));
             return;
           }
           if (outcome === 'conflict') {
