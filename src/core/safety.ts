@@ -140,11 +140,19 @@ export function branchProtection(branch: string, tasks: readonly Task[], mainBra
 
 /**
  * Whether the base holds everything the branch has, judged from git now (never from a stored
- * record, which an undone merge makes stale): the branch is an ancestor of the base, or merging it
- * would not change the base's tree (a squash or cherry-picked copy already landed).
+ * record, which an undone merge makes stale): the branch is an ancestor of the base, or it changed
+ * something and merging it would not change the base's tree (a squash or a cherry-picked copy
+ * landed). A branch whose commits cancel out (a change and its revert) left nothing on the base:
+ * its commits exist only on the branch, so it is not merged.
  */
 export async function isMergedInto(git: GitAdapter, branchOid: string, baseOid: string): Promise<boolean> {
   if (branchOid === baseOid || (await git.isAncestor(branchOid, baseOid))) return true;
-  const [{ tree, conflicts }, baseTree] = await Promise.all([git.mergeTree(baseOid, branchOid), git.treeOf(baseOid)]);
-  return conflicts.length === 0 && tree === baseTree;
+  const [{ tree, conflicts }, baseTree, branchTree, forkPoint] = await Promise.all([
+    git.mergeTree(baseOid, branchOid),
+    git.treeOf(baseOid),
+    git.treeOf(branchOid),
+    git.mergeBase(baseOid, branchOid),
+  ]);
+  if (conflicts.length > 0 || tree !== baseTree) return false;
+  return forkPoint !== undefined && (await git.treeOf(forkPoint)) !== branchTree;
 }

@@ -75,6 +75,7 @@ export class TaskService {
   }
 
   async worktreeDetails(task: Task): Promise<WorktreeDetails | undefined> {
+    if (typeof task !== 'object' || task === null) throw new TaskWorktreesError('InvalidInput', 'worktreeDetails needs a task object.');
     return this.reader.worktreeDetails(task);
   }
 
@@ -109,6 +110,7 @@ export class TaskService {
    * side by side within the adapter's process limit.
    */
   async previewMerges(taskIds?: string[]): Promise<Array<{ taskId: string; clean: boolean; conflicts: string[] }>> {
+    if (taskIds !== undefined && !Array.isArray(taskIds)) throw new TaskWorktreesError('InvalidInput', 'previewMerges takes a list of task ids.');
     const wanted = taskIds ? new Set(taskIds.map((id) => validateTaskId(id))) : undefined;
     const [{ tasks }, heads] = await Promise.all([this.store.load(), this.reader.heads()]);
     const candidates = tasks.filter((task) => task.branch && heads.has(task.branch) && heads.has(task.baseBranch) && (!wanted || wanted.has(task.id)));
@@ -191,8 +193,9 @@ export class TaskService {
    * Merges the task into its base; on request then removes its worktree and branch through the
    * same checks as removeWorktree — all in one operation, so nothing moves in between.
    */
-  async mergeTask(taskId: string, options: { strategy?: MergeStrategy; removeWorktree?: boolean; deleteBranch?: boolean } = {}): Promise<MergeResult> {
+  async mergeTask(taskId: string, given?: { strategy?: MergeStrategy; removeWorktree?: boolean; deleteBranch?: boolean } | null): Promise<MergeResult> {
     validateTaskId(taskId);
+    const options = validOptions(given, ['removeWorktree', 'deleteBranch']);
     const strategy = validateStrategy(options.strategy ?? this.repo.settings.mergeStrategy);
     return this.operations.run('merge', taskId, async () => {
       const result = await this.merging.merge(taskId, strategy);
@@ -210,8 +213,9 @@ export class TaskService {
     });
   }
 
-  async removeWorktree(taskId: string, options: { force?: boolean; deleteBranch?: boolean } = {}): Promise<Task> {
+  async removeWorktree(taskId: string, given?: { force?: boolean; deleteBranch?: boolean } | null): Promise<Task> {
     validateTaskId(taskId);
+    const options = validOptions(given, ['force', 'deleteBranch']);
     return this.operations.run('removeWorktree', taskId, () => this.removal.removeWorktree(taskId, options));
   }
 
@@ -233,11 +237,28 @@ export class TaskService {
   }
 
   /** Relinks a moved worktree (found in the root, or at `path`) or makes a deleted one again from its branch. */
-  async repairWorktree(taskId: string, options: { path?: string } = {}): Promise<Task> {
+  async repairWorktree(taskId: string, given?: { path?: string } | null): Promise<Task> {
     validateTaskId(taskId);
+    const options = validOptions(given, []);
     if (options.path !== undefined && (typeof options.path !== 'string' || !isAbsolute(options.path))) {
       throw new TaskWorktreesError('InvalidInput', 'path must be the absolute path of the moved worktree folder.');
     }
     return this.operations.run('repair', taskId, () => this.removal.repairWorktree(taskId, options.path));
   }
+}
+
+/**
+ * An options object: absent (undefined or null) means none; the named flags must be booleans —
+ * a string "false" must never count as true for `force`.
+ */
+function validOptions<T extends object>(options: T | null | undefined, flags: readonly string[]): Partial<T> {
+  if (options === undefined || options === null) return {};
+  if (typeof options !== 'object' || Array.isArray(options)) throw new TaskWorktreesError('InvalidInput', 'Options must be an object.');
+  for (const flag of flags) {
+    const value = (options as Record<string, unknown>)[flag];
+    if (value !== undefined && typeof value !== 'boolean') {
+      throw new TaskWorktreesError('InvalidInput', `"${flag}" must be true or false, not ${JSON.stringify(value)}.`);
+    }
+  }
+  return options;
 }

@@ -232,8 +232,10 @@ export class GitAdapter {
 
   /** The branch checked out in `cwd`, or undefined when HEAD is detached. */
   async currentBranch(cwd?: string): Promise<string | undefined> {
-    const { stdout, exitCode } = await this.exec(['symbolic-ref', '--quiet', '--short', 'HEAD'], { cwd, readOnly: true, mayPrintNothing: true, okExitCodes: [1] });
-    return exitCode === 0 ? stdout.trim() : undefined;
+    // The full name: with a tag named like the branch, `--short` answers "heads/<name>".
+    const { stdout, exitCode } = await this.exec(['symbolic-ref', '--quiet', 'HEAD'], { cwd, readOnly: true, mayPrintNothing: true, okExitCodes: [1] });
+    const ref = stdout.trim();
+    return exitCode === 0 && ref.startsWith('refs/heads/') ? ref.slice('refs/heads/'.length) : undefined;
   }
 
   async status(cwd: string): Promise<WorkingTreeStatus> {
@@ -241,9 +243,9 @@ export class GitAdapter {
     return parseStatusV2(stdout);
   }
 
-  /** Commits `branch` has that `base` lacks (ahead) and the reverse (behind). Branch names or full object ids. */
+  /** Commits `branch` has that `base` lacks (ahead) and the reverse (behind). Branch names (a branch may look like an object id). */
   async aheadBehind(base: string, branch: string): Promise<{ ahead: number; behind: number }> {
-    const range = `${branchOrCommit(base)}...${branchOrCommit(branch)}`;
+    const range = `${branchRef(base)}...${branchRef(branch)}`;
     const { stdout } = await this.exec(['rev-list', '--left-right', '--count', '--end-of-options', range], { readOnly: true });
     const [behind, ahead] = stdout.trim().split(/\s+/).map(Number);
     return { ahead, behind };

@@ -74,8 +74,9 @@ export class TaskMerge extends OperationSteps {
       await store.log('merge.conflict', taskId, { conflicts: preview.conflicts });
       return { merged: false, conflicts: preview.conflicts, task };
     }
-    // Nothing the base lacks (an ancestor, or a change already landed as a squash): no commit at all.
-    const nothingToMerge = isAncestor || preview.tree === base.tree;
+    // Nothing the base lacks: an ancestor, or — for a squash — a tree the base already has. A plain
+    // merge of such a branch still lands, as a merge commit: it keeps the branch's commits reachable.
+    const nothingToMerge = isAncestor || (strategy === 'squash' && preview.tree === base.tree);
     const commit = nothingToMerge
       ? baseOid
       : await this.engine
