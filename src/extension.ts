@@ -4,6 +4,7 @@ import { registerCommands } from './ui/commands';
 import { Session } from './ui/session';
 import { TaskStatusBar } from './ui/statusBar';
 import { TasksTreeProvider } from './ui/tasksView';
+import { registerTools } from './ui/tools';
 
 /** Returns the API (see api.ts) to other extensions, with the activation report our host tests read. */
 export function activate(context: vscode.ExtensionContext): TaskWorktreesApi & ActivationReport {
@@ -17,6 +18,7 @@ export function activate(context: vscode.ExtensionContext): TaskWorktreesApi & A
 
   const api = createApi(() => session.service, session.onDidChange);
   registerCommands(context, session, tree, log, api);
+  registerTools(context, api);
   context.subscriptions.push(
     session.onDidChange(() => {
       tree.refresh();
