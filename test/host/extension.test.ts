@@ -22,7 +22,6 @@ suite('Task Worktrees in a real VS Code extension host', () => {
   });
 
   test('activates in the host and reports its timings', async () => {
-    assert.equal(existsSync(join(workspaceDir(), '.git', 'task-worktrees')), false, 'activating and showing the board created no store');
     console.log(`vscode.version ${vscode.version} (uiKind ${vscode.env.uiKind === vscode.UIKind.Web ? 'web' : 'desktop'}, remote ${vscode.env.remoteName ?? 'none'})`);
     const api = await activeApi();
     await vscode.commands.executeCommand('taskWorktrees.tasks.focus');
