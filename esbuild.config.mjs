@@ -1,28 +1,30 @@
-// Bundles the extension into dist/extension.js. `--production`: minified, no source maps (the VSIX);
-// `--watch`: rebuild on change while developing.
+// Bundles the extension into dist/extension.js and the `task-worktrees` CLI into dist/cli.js.
+// `--production`: minified, no source maps (the VSIX); `--watch`: rebuild on change while developing.
 import * as esbuild from 'esbuild';
 
 const production = process.argv.includes('--production');
 const watch = process.argv.includes('--watch');
 
-const options = {
-  entryPoints: ['src/extension.ts'],
+const common = {
   bundle: true,
-  outfile: 'dist/extension.js',
   format: 'cjs',
   platform: 'node',
   target: 'node20',
-  external: ['vscode'],
   minify: production,
   sourcemap: !production,
   sourcesContent: false,
   logLevel: 'warning',
 };
 
+const bundles = [
+  { ...common, entryPoints: ['src/extension.ts'], outfile: 'dist/extension.js', external: ['vscode'] },
+  // Plain Node, the core only: run as `task-worktrees` (package bin) or by the extension host's Node.
+  { ...common, entryPoints: ['src/cli/main.ts'], outfile: 'dist/cli.js', banner: { js: '#!/usr/bin/env node' } },
+];
+
 if (watch) {
-  const context = await esbuild.context(options);
-  await context.watch();
+  for (const options of bundles) await (await esbuild.context(options)).watch();
   console.log('esbuild: watching src/ …');
 } else {
-  await esbuild.build(options);
+  await Promise.all(bundles.map((options) => esbuild.build(options)));
 }
