@@ -4,6 +4,7 @@ import { registerCommands } from './ui/commands';
 import { Session } from './ui/session';
 import { TaskStatusBar } from './ui/statusBar';
 import { TasksTreeProvider } from './ui/tasksView';
+import { registerCliOnPath } from './ui/cliOnPath';
 import { registerTools } from './ui/tools';
 
 /** Returns the API (see api.ts) to other extensions, with the activation report our host tests read. */
@@ -19,6 +20,8 @@ export function activate(context: vscode.ExtensionContext): TaskWorktreesApi & A
   const api = createApi(() => session.service, session.onDidChange);
   registerCommands(context, session, tree, log, api);
   registerTools(context, api);
+  // Terminals of this window get `task-worktrees` on PATH; a window that cannot write its storage just goes without.
+  registerCliOnPath(context).catch((error: Error) => log.warn(`task-worktrees CLI not put on PATH: ${error.message}`));
   context.subscriptions.push(
     session.onDidChange(() => {
       tree.refresh();

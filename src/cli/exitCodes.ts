@@ -43,4 +43,6 @@ export const EXIT_CODES: Readonly<Record<ErrorCode, number>> = {
   UnmergedWork: 32,
   BaseDirty: 33,
   MergeConflict: 34,
+  NestedWorktree: 35,
+  TaskClaimed: 36,
 };

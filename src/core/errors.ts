@@ -41,6 +41,10 @@ export type ErrorCode =
   | 'Blocked'
   /** An agent is still running in the worktree an operation would change. */
   | 'AgentRunning'
+  /** Another worktree lies inside the one an operation would remove. */
+  | 'NestedWorktree'
+  /** Someone else has claimed the task. */
+  | 'TaskClaimed'
   | 'Untrusted';
 
 export class TaskWorktreesError extends Error {

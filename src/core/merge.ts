@@ -2,6 +2,7 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { TaskWorktreesError } from './errors';
 import { GitAdapter } from './git/adapter';
+import { GitError } from './git/errors';
 import { MergeTreeResult } from './git/porcelain';
 import { worktreeGitDir } from './safety';
 import { MergeStrategy } from './tasks/model';
@@ -53,7 +54,7 @@ export class MergeEngine {
     } catch (error) {
       // merge-tree said clean, but hooks or untracked files can still stop git half way.
       await this.restoreAfterFailedMerge(worktreePath, request.baseOid, error as Error);
-      throw error;
+      throw inTheWay(error as Error, request.base, worktreePath);
     }
     return this.git.headCommit(worktreePath);
   }
@@ -91,4 +92,12 @@ export class MergeEngine {
     await this.git.updateBranch(request.base, commit, request.baseOid, `task-worktrees: ${request.message}`);
     return commit;
   }
+}
+
+/** git refuses to overwrite untracked files in the base's worktree: say which, as the base's dirt. */
+function inTheWay(error: Error, base: string, worktreePath: string): Error {
+  const stderr = error instanceof GitError ? error.stderr : '';
+  if (!/untracked working tree files would be (overwritten|removed) by merge/.test(stderr)) return error;
+  const files = stderr.split('\n').filter((line) => line.startsWith('\t')).map((line) => `${line.trim()} (untracked)`);
+  return new TaskWorktreesError('BaseDirty', `Untracked files in ${worktreePath}, where ${base} is checked out, are in the merge's way; move them or commit them first. Nothing was changed.`, files);
 }

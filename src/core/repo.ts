@@ -1,7 +1,7 @@
 import { promises as fs } from 'node:fs';
 import { homedir } from 'node:os';
-import { basename, isAbsolute, join, relative, resolve, sep } from 'node:path';
-import { realpathSync } from 'node:fs';
+import { basename, dirname, isAbsolute, join, relative, resolve, sep } from 'node:path';
+import { existsSync, realpathSync } from 'node:fs';
 import { TaskWorktreesError } from './errors';
 import { GitAdapter } from './git/adapter';
 import { WorktreeEntry } from './git/porcelain';
@@ -58,8 +58,9 @@ export class Repository {
    */
   static async open(git: GitAdapter, settings: LifecycleSettings): Promise<Repository> {
     const location = await git.locate();
-    // A bare repository has no main worktree: the worktree this was opened in stands for it.
-    const mainWorktree = location.mainWorktree ?? location.topLevel;
+    // A bare repository has no main worktree: the folder that holds it stands for it, the same for
+    // every window (each opened in its own linked worktree) — so task worktrees never nest in one.
+    const mainWorktree = location.mainWorktree ?? (location.bare ? dirname(location.commonDir) : location.topLevel);
     if (!mainWorktree) {
       throw new TaskWorktreesError('NotARepository', 'Open a worktree of the repository (a bare repository has no files to work on).');
     }
@@ -79,18 +80,26 @@ export class Repository {
 
   /** The recorded layout, or the one the settings would record. */
   layout(): Layout {
-    const recorded = this.store.readConfig();
-    return this.resolveLayout(recorded ?? { worktreeRoot: this.settings.worktreeRoot, branchPrefix: this.settings.branchPrefix });
+    return this.resolveLayout(this.recordedConfig() ?? { worktreeRoot: this.settings.worktreeRoot, branchPrefix: this.settings.branchPrefix });
   }
 
   /** Records the layout on first use, so the next window or process uses the same one. */
   async ensureLayout(): Promise<Layout> {
-    const recorded = this.store.readConfig();
+    const recorded = this.recordedConfig();
     if (recorded) return this.resolveLayout(recorded);
     const config = { worktreeRoot: this.settings.worktreeRoot || DEFAULT_SETTINGS.worktreeRoot, branchPrefix: this.settings.branchPrefix };
     const layout = this.resolveLayout(config);
     await this.store.writeConfig(config);
     return layout;
+  }
+
+  /** A damaged record is kept and shown, never replaced by (or mistaken for) this window's settings. */
+  private recordedConfig(): RepositoryConfig | undefined {
+    const recorded = this.store.readConfig();
+    if (!recorded && existsSync(this.store.configFile)) {
+      throw new TaskWorktreesError('StoreCorrupt', `${this.store.configFile} cannot be read, so where this repository's worktrees go is unknown; fix or delete it.`);
+    }
+    return recorded;
   }
 
   branchFor(id: string, layout: Layout): string {

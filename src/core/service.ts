@@ -157,7 +157,13 @@ export class TaskService {
     return this.operations.run('setStatus', taskId, async () => {
       const { tasks } = await this.store.load();
       const current = tasks.find((task) => task.id === taskId);
-      if (status === 'in_progress' && current) refuseIfBlocked(current, tasks, 'claim or start it');
+      if (status === 'in_progress' && current) {
+        refuseIfBlocked(current, tasks, 'claim or start it');
+        // Two agents taking the same ready task: the second is told, not silently given it.
+        if (newOwner && current.status === 'in_progress' && current.owner && current.owner !== newOwner) {
+          throw new TaskWorktreesError('TaskClaimed', `Task "${taskId}" is already claimed by ${current.owner}; set it back to pending first to hand it over.`, [current.owner]);
+        }
+      }
       const updated = await this.store.update(taskId, (task) => {
         task.status = status;
         if (newOwner !== undefined) task.owner = newOwner;

@@ -1,4 +1,5 @@
 import { promises as fs } from 'node:fs';
+import { storeDamage } from './records';
 
 export interface TaskEvent {
   at: string;
@@ -27,17 +28,15 @@ export class EventLog {
       text = await fs.readFile(this.path, 'utf8');
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code === 'ENOENT') return { events: [], unreadable: 0 };
-      throw error;
+      throw storeDamage(error, this.path, 'the event log');
     }
     const events: TaskEvent[] = [];
     let unreadable = 0;
     for (const line of text.split('\n')) {
       if (!line) continue;
-      try {
-        events.push(JSON.parse(line) as TaskEvent);
-      } catch {
-        unreadable++;
-      }
+      const event = parseEvent(line);
+      if (event) events.push(event);
+      else unreadable++;
     }
     return { events, unreadable };
   }
@@ -56,5 +55,15 @@ export class EventLog {
     } finally {
       await handle?.close();
     }
+  }
+}
+
+function parseEvent(line: string): TaskEvent | undefined {
+  try {
+    const value: unknown = JSON.parse(line);
+    const event = value as TaskEvent;
+    return typeof value === 'object' && value !== null && !Array.isArray(value) && typeof event.type === 'string' ? event : undefined;
+  } catch {
+    return undefined;
   }
 }

@@ -16,6 +16,8 @@ export interface LockOptions {
 
 const DEFAULTS: Required<LockOptions> = { timeoutMs: 15_000, heartbeatMs: 1_000, staleAfterMs: 10_000 };
 const TOKEN_FILE = 'owner';
+/** A lock directory without a token is junk (a real one is renamed into place with its token); this long settles any doubt. */
+const TOKENLESS_STALE_MS = 1_000;
 
 interface Hold {
   token: string;
@@ -90,15 +92,19 @@ export class DirectoryLock {
       if (!holder) {
         const tokenFile = await placeTokenDirectory(this.path, token);
         if (tokenFile) return this.startHeartbeat(token, tokenFile);
-        continue;
-      }
-      if (this.isStale(holder)) {
+        // A lock directory without a token is never a live holder's (one is renamed into place with
+        // its token): junk left by hand or by a crash. Removed once it has sat there a moment.
+        if (((await tokenlessAge(this.path)) ?? 0) > TOKENLESS_STALE_MS) {
+          await this.moveAwayIf(undefined, async () => ((await tokenlessAge(this.path)) ?? 0) > TOKENLESS_STALE_MS, 'stale');
+          continue;
+        }
+      } else if (this.isStale(holder)) {
         // Still stale under the mover: a holder whose heartbeat resumed meanwhile keeps its lock.
-        await this.moveAwayIf(holder.token, (current) => this.isStale(current), 'stale');
+        await this.moveAwayIf(holder.token, async (current) => current !== undefined && this.isStale(current), 'stale');
         continue;
       }
       if (Date.now() > deadline) {
-        throw new TaskWorktreesError('StoreLocked', `The task store is locked by another process (${ownerOf(holder.token)}, ${this.path}). Try again.`);
+        throw new TaskWorktreesError('StoreLocked', `The task store is locked by another process (${holder ? ownerOf(holder.token) : "an unreadable lock"}, ${this.path}). Try again.`);
       }
       await backoff(attempt);
     }
@@ -119,11 +125,11 @@ export class DirectoryLock {
     hold.active = false;
     clearInterval(hold.heartbeat);
     await hold.tokenFile.close();
-    if (!(await this.moveAwayIf(hold.token, () => true, 'released'))) throw lockLost(this.path);
+    if (!(await this.moveAwayIf(hold.token, async () => true, 'released'))) throw lockLost(this.path);
   }
 
-  /** Under the mover marker: moves the lock away if it holds `token` and `stillMeant` agrees. */
-  private async moveAwayIf(token: string, stillMeant: (holder: TokenDirectory) => boolean, why: string): Promise<boolean> {
+  /** Under the mover marker: moves the lock away if it holds `token` (undefined: none) and `stillMeant` agrees. */
+  private async moveAwayIf(token: string | undefined, stillMeant: (holder: TokenDirectory | undefined) => Promise<boolean>, why: string): Promise<boolean> {
     const moverToken = newToken();
     const deadline = Date.now() + this.options.timeoutMs;
     for (let attempt = 0; ; attempt++) {
@@ -143,9 +149,14 @@ export class DirectoryLock {
     }
     try {
       const holder = await readTokenDirectory(this.path);
-      if (holder?.token !== token || !stillMeant(holder)) return false;
-      await removeDirectory(this.path, why);
-      return true;
+      if (holder?.token !== token || !(await stillMeant(holder))) return false;
+      return await removeDirectory(this.path, why).then(
+        () => true,
+        (error: NodeJS.ErrnoException) => {
+          if (error.code === 'ENOENT') return false;
+          throw error;
+        },
+      );
     } finally {
       await removeDirectoryIf(this.moverPath, moverToken, 'released');
     }
@@ -190,15 +201,24 @@ async function placeTokenDirectory(path: string, token: string): Promise<fs.File
     await fs.rm(staging, { recursive: true, force: true });
     const code = (error as NodeJS.ErrnoException).code;
     if (code === 'EEXIST' || code === 'ENOTEMPTY' || code === 'EISDIR' || code === 'EPERM') return undefined;
+    if (code === 'ENOTDIR') throw new TaskWorktreesError('StoreCorrupt', `${path} is a file, not the store's lock directory; move it away.`);
     throw error;
   }
 }
 
 async function readToken(path: string): Promise<string | undefined> {
   return fs.readFile(join(path, TOKEN_FILE), 'utf8').catch((error: NodeJS.ErrnoException) => {
-    if (error.code === 'ENOENT') return undefined; // released or moved away meanwhile
+    if (error.code === 'ENOENT' || error.code === 'ENOTDIR') return undefined; // released or moved away meanwhile; or junk
+    if (error.code === 'EISDIR') throw new TaskWorktreesError('StoreCorrupt', `${join(path, TOKEN_FILE)} is a directory, not a lock token; move the lock away.`);
     throw error;
   });
+}
+
+/** How long a lock directory has sat there without a token; undefined when there is none, or it has one. */
+async function tokenlessAge(path: string): Promise<number | undefined> {
+  const stats = await fs.stat(path).catch(() => undefined);
+  if (!stats?.isDirectory() || (await readToken(path).catch(() => 'unreadable')) !== undefined) return undefined;
+  return Date.now() - stats.mtimeMs;
 }
 
 async function readTokenDirectory(path: string): Promise<TokenDirectory | undefined> {

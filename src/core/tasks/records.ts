@@ -1,4 +1,5 @@
 import { isAbsolute } from 'node:path';
+import { TaskWorktreesError } from '../errors';
 import { branchNameProblem, containsUnsafeText, isTaskId } from './ids';
 import { isTaskStatus, RepositoryConfig, Task } from './model';
 
@@ -71,4 +72,13 @@ function isObject(value: unknown): value is object {
 
 function describe(value: unknown): string {
   return value === undefined ? 'missing' : JSON.stringify(value).slice(0, 80);
+}
+
+/** A store path that is not what it should be (a file where a folder belongs, or the reverse): coded, kept as it is. */
+export function storeDamage(error: unknown, path: string, what: string): Error {
+  const code = (error as NodeJS.ErrnoException).code;
+  if (code === 'ENOTDIR' || code === 'EISDIR' || code === 'EACCES') {
+    return new TaskWorktreesError('StoreCorrupt', `${path} should be ${what} but cannot be read as one (${code}); it is kept as it is: move it away to continue.`);
+  }
+  return error as Error;
 }

@@ -1,13 +1,14 @@
-import { existsSync, readdirSync, statSync } from 'node:fs';
-import { join } from 'node:path';
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { basename, dirname, join } from 'node:path';
 import { worktreeAt } from '../board';
 import { TaskWorktreesError } from '../errors';
 import { WorktreeEntry } from '../git/porcelain';
-import { canonicalPath, Layout } from '../repo';
-import { branchesInUse, branchProtection, describeLoss, hasLoss, inspectWorktree, isMergedInto, refuseIfBusy } from '../safety';
+import { canonicalPath, isInside, Layout } from '../repo';
+import { branchesInUse, branchProtection, describeLoss, hasLoss, inspectWorktree, isMergedInto, refuseIfBusy, worktreeGitDir } from '../safety';
 import { bind } from './create';
 import { Task } from './model';
 import { OperationSteps } from './steps';
+import { StoreSnapshot } from './store';
 
 /**
  * Everything that removes or relinks: worktrees, branches, task records. Each step goes through
@@ -20,11 +21,12 @@ export class TaskRemoval extends OperationSteps {
    * branch goes only on request, only when the base holds all of it, and never a protected one.
    */
   async removeWorktree(taskId: string, options: { force?: boolean; deleteBranch?: boolean }): Promise<Task> {
-    const [task, entries, { tasks }] = await Promise.all([this.store.get(taskId), this.repo.worktrees(), this.store.load()]);
+    const [task, entries, snapshot] = await Promise.all([this.store.get(taskId), this.repo.worktrees(), this.store.load()]);
     if (!task.worktreePath) throw new TaskWorktreesError('TaskHasNoWorktree', `Task "${taskId}" has no worktree.`);
     const entry = worktreeAt(entries, task.worktreePath);
     const present = entry !== undefined && !entry.prunable;
     refuseIfBusy(entry, 'removing it');
+    if (present) refuseNested(entry, entries);
     if (present && !options.force) {
       const loss = await inspectWorktree(this.git, entry);
       if (hasLoss(loss)) {
@@ -32,7 +34,7 @@ export class TaskRemoval extends OperationSteps {
       }
     }
     // `force` covers the worktree's files only: a branch with commits the base lacks is never deleted.
-    const branchToDelete = options.deleteBranch ? await this.deletableBranch(task, entries, entry, tasks) : undefined;
+    const branchToDelete = options.deleteBranch ? await this.deletableBranch(task, entries, entry, snapshot) : undefined;
     await this.store.log('worktree.remove.before', taskId, { path: task.worktreePath, force: !!options.force });
     try {
       // A worktree whose directory is gone: git drops its record; there is nothing on disk to lose.
@@ -48,8 +50,9 @@ export class TaskRemoval extends OperationSteps {
       return { type: 'worktree.remove.after', detail: { branchDeleted: branchError ? undefined : branchToDelete?.name } };
     });
     if (branchError) {
-      // Only another program moving the branch in between gets here; the worktree is gone, the branch kept.
-      throw new TaskWorktreesError('RefChanged', `The worktree of "${taskId}" was removed, but ${branchToDelete!.name} moved meanwhile and was kept: ${branchError.message}`);
+      // Checked deletable, yet git refused (a reference-transaction hook, or another program moved it).
+      const code = branchError instanceof TaskWorktreesError ? branchError.code : 'GitFailed';
+      throw new TaskWorktreesError(code, `The worktree of "${taskId}" was removed, but git kept the branch ${branchToDelete!.name}: ${branchError.message}`);
     }
     return removed;
   }
@@ -66,11 +69,11 @@ export class TaskRemoval extends OperationSteps {
 
   /** Deletes the branch of a task without a worktree, only when its base holds all of it. */
   async deleteTaskBranch(taskId: string): Promise<Task> {
-    const [task, entries, { tasks }] = await Promise.all([this.store.get(taskId), this.repo.worktrees(), this.store.load()]);
+    const [task, entries, snapshot] = await Promise.all([this.store.get(taskId), this.repo.worktrees(), this.store.load()]);
     if (task.worktreePath) {
       throw new TaskWorktreesError('TaskHasWorktree', `Task "${taskId}" still has its worktree; remove the worktree (with its branch) instead.`);
     }
-    const branch = await this.deletableBranch(task, entries, undefined, tasks);
+    const branch = await this.deletableBranch(task, entries, undefined, snapshot);
     if (!branch) return task;
     await this.store.assertHeld();
     await this.git.deleteBranch(branch.name, branch.oid);
@@ -145,9 +148,18 @@ export class TaskRemoval extends OperationSteps {
 
   private async relinkAt(task: Task, path: string, tasks: Task[], layout: Layout): Promise<Task> {
     if (!this.repo.isInsideRoot(path, layout)) {
-      throw new TaskWorktreesError('InvalidInput', `${path} is outside the worktree root ${layout.root}; move the folder into it first.`);
+      throw new TaskWorktreesError('InvalidInput', `${path} is not inside the worktree root ${layout.root}; move the folder into it first.`);
     }
-    if (!existsSync(join(path, '.git'))) throw new TaskWorktreesError('WorktreeNotFound', `${path} is not a worktree folder.`);
+    const own = task.worktreePath ? worktreeAt(await this.repo.worktrees(), task.worktreePath) : undefined;
+    if (own && !own.prunable) throw new TaskWorktreesError('InvalidInput', `Task "${task.id}" has its worktree at ${own.path}; there is nothing to repair.`);
+    const folder = readWorktreeLink(path, this.repo.commonDir);
+    if (!folder) throw new TaskWorktreesError('WorktreeNotFound', `${path} is not a worktree folder of this repository.`);
+    if (folder.registeredElsewhere) {
+      throw new TaskWorktreesError('WorktreeAssigned', `${path} is a copy: git's record for it belongs to ${folder.registeredElsewhere}, which still exists.`);
+    }
+    if (task.branch && folder.branch !== task.branch) {
+      throw new TaskWorktreesError('InvalidInput', `${path} has ${folder.branch ?? 'a detached HEAD'} checked out, not the task's branch ${task.branch}.`);
+    }
     await this.git.repairWorktrees([path]);
     const entry = worktreeAt(await this.repo.worktrees(), path);
     if (!entry || entry.prunable) throw new TaskWorktreesError('WorktreeNotFound', `${path} is not a worktree of this repository.`);
@@ -173,14 +185,22 @@ export class TaskRemoval extends OperationSteps {
   private async relinkMovedWorktrees(layout: Layout): Promise<WorktreeEntry[]> {
     const entries = await this.repo.worktrees();
     const listed = new Set(entries.filter((entry) => !entry.prunable).map((entry) => canonicalPath(entry.path)));
-    const moved = findUnlistedWorktreeFolders(layout.root, listed);
+    // A copy of a live worktree is not a move: relinking it would take the record from the original.
+    const moved = findUnlistedWorktreeFolders(layout.root, listed).filter((folder) => {
+      const link = readWorktreeLink(folder, this.repo.commonDir);
+      return link !== undefined && !link.registeredElsewhere;
+    });
     if (moved.length === 0) return entries;
     await this.git.repairWorktrees(moved);
     return this.repo.worktrees();
   }
 
-  private async deletableBranch(task: Task, entries: WorktreeEntry[], own: WorktreeEntry | undefined, tasks: readonly Task[]): Promise<{ name: string; oid: string } | undefined> {
+  private async deletableBranch(task: Task, entries: WorktreeEntry[], own: WorktreeEntry | undefined, { tasks, problems }: StoreSnapshot): Promise<{ name: string; oid: string } | undefined> {
     if (!task.branch) return undefined;
+    if (problems.length > 0) {
+      // An unreadable task file may name this branch as its base.
+      throw new TaskWorktreesError('StoreCorrupt', `${task.branch} was not deleted: ${problems.length} task file(s) cannot be read, and one may build on it (${problems.map((problem) => problem.file).join(', ')}).`);
+    }
     const [oid, baseOid] = await Promise.all([this.git.branchCommit(task.branch), this.git.branchCommit(task.baseBranch)]);
     if (!oid) return undefined;
     const protection = branchProtection(task.branch, tasks, worktreeAt(entries, this.repo.mainWorktree)?.branch, task.id);
@@ -213,6 +233,41 @@ function findUnlistedWorktreeFolders(dir: string, listed: ReadonlySet<string>, d
     if (isFile(join(child, '.git'))) return [child];
     return depth > 1 ? findUnlistedWorktreeFolders(child, listed, depth - 1) : [];
   });
+}
+
+/**
+ * What a worktree folder's `.git` file links to, read without git: the record in this repository
+ * (by name: a moved repository's folders still name the old path), the branch checked out there,
+ * and whether the record's registered folder is another one that still exists (then this is a copy).
+ */
+function readWorktreeLink(folder: string, commonDir: string): { branch?: string; registeredElsewhere?: string } | undefined {
+  const gitDir = worktreeGitDir(folder);
+  if (!gitDir) return undefined;
+  const record = join(commonDir, 'worktrees', basename(gitDir));
+  const head = readText(join(record, 'HEAD'));
+  if (head === undefined) return undefined;
+  const registered = readText(join(record, 'gitdir'));
+  const registeredFolder = registered ? dirname(registered) : undefined;
+  const elsewhere = registeredFolder && existsSync(registered!) && canonicalPath(registeredFolder) !== canonicalPath(folder) ? registeredFolder : undefined;
+  const branch = head.startsWith('ref: refs/heads/') ? head.slice('ref: refs/heads/'.length) : undefined;
+  return { branch, registeredElsewhere: elsewhere };
+}
+
+function readText(file: string): string | undefined {
+  try {
+    return readFileSync(file, 'utf8').trim();
+  } catch {
+    return undefined;
+  }
+}
+
+/** Removing a worktree deletes everything under it, including any worktree someone made inside it. */
+function refuseNested(entry: WorktreeEntry, entries: readonly WorktreeEntry[]): void {
+  const root = canonicalPath(entry.path);
+  const nested = entries.filter((other) => other !== entry && !other.bare && !other.prunable && canonicalPath(other.path) !== root && isInside(canonicalPath(other.path), root));
+  if (nested.length > 0) {
+    throw new TaskWorktreesError('NestedWorktree', `${entry.path} contains other worktrees; removing it would delete them and their work. Remove or move them first.`, nested.map((other) => other.path));
+  }
 }
 
 function isFile(path: string): boolean {

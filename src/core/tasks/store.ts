@@ -6,7 +6,7 @@ import { EventLog } from './events';
 import { isTaskId, uniqueId, validateTaskId } from './ids';
 import { DirectoryLock, LockOptions } from './lock';
 import { RepositoryConfig, Task } from './model';
-import { repositoryConfigProblem, taskRecordProblem } from './records';
+import { repositoryConfigProblem, storeDamage, taskRecordProblem } from './records';
 
 export interface StoreProblem {
   file: string;
@@ -57,7 +57,12 @@ export class TaskStore {
   async load(): Promise<StoreSnapshot> {
     const tasks: Task[] = [];
     const problems: StoreProblem[] = [];
-    for (const name of await this.taskFileNames()) {
+    const names = await this.taskFileNames().catch((error: Error) => {
+      // The board still shows what it can (the problem) rather than fail as a whole.
+      problems.push({ file: this.tasksDir, message: error.message });
+      return [];
+    });
+    for (const name of names) {
       const file = join(this.tasksDir, name);
       const id = name.slice(0, -TASK_FILE_SUFFIX.length);
       if (!isTaskId(id)) {
@@ -217,7 +222,7 @@ export class TaskStore {
       return (await fs.readdir(this.tasksDir)).filter((name) => name.endsWith(TASK_FILE_SUFFIX) && !name.startsWith('.'));
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code === 'ENOENT') return [];
-      throw error;
+      throw storeDamage(error, this.tasksDir, 'the folder of task files');
     }
   }
 
@@ -226,7 +231,7 @@ export class TaskStore {
       return await fs.readFile(this.fileOf(id), 'utf8');
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code === 'ENOENT') throw new TaskWorktreesError('TaskNotFound', `There is no task "${id}".`);
-      throw error;
+      throw storeDamage(error, this.fileOf(id), 'a task file');
     }
   }
 
@@ -269,3 +274,4 @@ function refuseInvalidRecord(task: Task, id: string, what: string): void {
   const problem = taskRecordProblem(task, id);
   if (problem) throw new TaskWorktreesError('InvalidInput', `${what} would make an invalid task record: ${problem}; nothing was written.`);
 }
+
