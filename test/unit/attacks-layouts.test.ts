@@ -37,11 +37,11 @@ suite('attack F: a separate git dir, a submodule, a bare repository', () => {
       });
       teardown(() => repo.dispose());
 
-      test('createTask with a worktree puts it under the working folder\'s .worktrees/, not inside the git dir, and git lists it', async () => {
+      test('createTask with a worktree puts it under the working folder\'s .worktrees/ (a bare repository\'s: beside it), not inside the git dir, and git lists it', async () => {
         const service = await TaskService.open(layout.folder);
         const task = await service.createTask({ subject: 'laid out', createWorktree: true });
         const path = realpathSync(task.worktreePath!);
-        assert.equal(path, join(realpathSync(layout.folder), '.worktrees', task.id));
+        assert.equal(path, join(realpathSync(layout.taskRootParent ?? layout.folder), '.worktrees', task.id));
         assert.ok(!isInside(path, realpathSync(layout.commonDir)), `${path} is outside the git dir`);
         assert.ok(listedWorktrees(repo, layout.folder).includes(path), 'git lists the worktree');
       });

@@ -7,7 +7,7 @@ import { delimiter, dirname, join } from 'node:path';
 import { COMMANDS } from '../../src/cli/commands';
 import { EXIT_CODES } from '../../src/cli/exitCodes';
 import { writeCliShim } from '../../src/cli/shim';
-import { Task, TaskEvent, TaskService, TaskView } from '../../src/core';
+import { isCoded, Task, TaskEvent, TaskService, TaskView } from '../../src/core';
 import { CLI_ENTRY, cliJson, CliRun, runCliProcess } from '../fixtures/cli';
 import { TestRepo } from '../fixtures/repo';
 
@@ -332,6 +332,7 @@ suite('CLI: task-worktrees on the task store', () => {
     type Ack = { kind: 'claim' | 'status' | 'create'; taskId: string; value: string };
     const acks: Ack[] = [];
     const failures: string[] = [];
+    let refusedClaims = 0;
     const ROUNDS = 12;
     // The window's changes keep pace with the CLI processes, so all three overlap to the end.
     const progress = new EventEmitter();
@@ -350,7 +351,9 @@ suite('CLI: task-worktrees on the task store', () => {
         const { kind, taskId, value } = change(writer, offset, i);
         const args = kind === 'claim' ? ['claim', taskId!, '--owner', value] : kind === 'status' ? ['status', taskId!, value] : ['create', value];
         const run = await runCliProcess([...args, '--json'], repo.dir);
-        if (run.code !== 0) failures.push(`${writer}: ${args.join(' ')} exited ${run.code}: ${run.stderr}`);
+        // Claiming a task another writer holds is refused (TaskClaimed, exit 36) and changes nothing.
+        if (kind === 'claim' && run.code === EXIT_CODES.TaskClaimed) refusedClaims++;
+        else if (run.code !== 0) failures.push(`${writer}: ${args.join(' ')} exited ${run.code}: ${run.stderr}`);
         else acks.push({ kind, taskId: (JSON.parse(run.stdout) as Task).id, value });
         progress.emit('step');
       }
@@ -370,7 +373,8 @@ suite('CLI: task-worktrees on the task store', () => {
                 : await service.createTask({ subject: value });
           acks.push({ kind, taskId: task.id, value });
         } catch (error) {
-          failures.push(`window: ${kind} ${taskId ?? value}: ${(error as Error).message}`);
+          if (kind === 'claim' && isCoded(error, 'TaskClaimed')) refusedClaims++;
+          else failures.push(`window: ${kind} ${taskId ?? value}: ${(error as Error).message}`);
         }
         if (cliLoopsRunning > 0) await once(progress, 'step');
       }
@@ -378,6 +382,7 @@ suite('CLI: task-worktrees on the task store', () => {
 
     await Promise.all([cliLoop('cli-a', 0), cliLoop('cli-b', 1), windowLoop()]);
     assert.deepEqual(failures, []);
+    assert.ok(acks.some((ack) => ack.kind === 'claim'), `some claims landed (${refusedClaims} refused as already claimed)`);
 
     const board = await service.board();
     const { events, unreadable } = await service.events();
