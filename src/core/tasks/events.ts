@@ -18,7 +18,9 @@ export class EventLog {
     const event: TaskEvent = { at: new Date().toISOString(), type, taskId, pid: process.pid, ...detail };
     // A writer killed mid-line leaves no newline; start a fresh line so this event stays readable.
     const prefix = (await this.endsWithoutNewline()) ? '\n' : '';
-    await fs.appendFile(this.path, `${prefix}${JSON.stringify(event)}\n`);
+    await fs.appendFile(this.path, `${prefix}${JSON.stringify(event)}\n`).catch((error) => {
+      throw storeDamage(error, this.path, 'the event log');
+    });
   }
 
   /** Newest last; unreadable lines (a torn write) are counted, not thrown. */

@@ -77,7 +77,7 @@ function describe(value: unknown): string {
 /** A store path that is not what it should be (a file where a folder belongs, or the reverse): coded, kept as it is. */
 export function storeDamage(error: unknown, path: string, what: string): Error {
   const code = (error as NodeJS.ErrnoException).code;
-  if (code === 'ENOTDIR' || code === 'EISDIR' || code === 'EACCES') {
+  if (code === 'ENOTDIR' || code === 'EISDIR' || code === 'EEXIST' || code === 'EACCES') {
     return new TaskWorktreesError('StoreCorrupt', `${path} should be ${what} but cannot be read as one (${code}); it is kept as it is: move it away to continue.`);
   }
   return error as Error;

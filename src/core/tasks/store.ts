@@ -111,7 +111,9 @@ export class TaskStore {
 
   async create(fields: NewTask, isTaken: (id: string) => boolean = () => false): Promise<Task> {
     return this.withLock(async () => {
-      await fs.mkdir(this.tasksDir, { recursive: true });
+      await fs.mkdir(this.tasksDir, { recursive: true }).catch((error) => {
+        throw storeDamage(error, this.tasksDir, 'the folder of task files');
+      });
       const id = await this.nextId(fields.subject, isTaken);
       const now = new Date().toISOString();
       const task: Task = { ...fields, id, createdAt: now, updatedAt: now };
