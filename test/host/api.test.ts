@@ -35,9 +35,12 @@ suite('the API returned from activate(), and unsaved editors as unsaved work', (
     assert.equal(readFileSync(file, 'utf8'), onDisk, 'nothing was written to disk');
     assert.equal(git(task.worktreePath!, 'status', '--porcelain'), '');
 
+    // Revert acts on the active editor; the commands above may have moved focus away from it.
+    await vscode.window.showTextDocument(document);
     await vscode.commands.executeCommand('workbench.action.files.revert');
-    await vscode.commands.executeCommand('workbench.action.closeActiveEditor');
     assert.equal(document.isDirty, false);
+    await vscode.commands.executeCommand('workbench.action.closeActiveEditor');
+    assert.equal(readFileSync(file, 'utf8'), onDisk, 'reverting wrote nothing');
     const removed = await command<{ worktreePath?: string }>('removeWorktree', { taskId: task.id });
     assert.equal(removed.worktreePath, undefined);
   });

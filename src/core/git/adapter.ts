@@ -324,7 +324,7 @@ export class GitAdapter {
    * Compare-and-swap on several refs in one transaction (`update-ref --stdin`): each must still be
    * where the caller saw it; if any is not, none moves and the error is `RefChanged`.
    */
-  async updateRefs(updates: RefUpdate[], reason: string): Promise<void> {
+  async updateRefs(updates: RefUpdate[], reason: string, options: { checkOnly?: boolean } = {}): Promise<void> {
     if (updates.length === 0) return;
     const commands = updates.map(({ ref, oldOid, newOid }) => {
       if (typeof ref !== 'string' || !/^refs\/[^\0-\x20\x7f]+$/.test(ref)) {
@@ -337,12 +337,15 @@ export class GitAdapter {
       if (oldOid === null) return `create ${ref}\0${objectId(newOid)}\0`;
       return `update ${ref}\0${objectId(newOid)}\0${objectId(oldOid)}\0`;
     });
-    await this.exec(['update-ref', '-m', reason, '--stdin', '-z'], { input: commands.join('') });
+    // checkOnly: git prepares the transaction (old values checked, reference-transaction hooks
+    // asked) and aborts it — whether it would go through, changing nothing.
+    const input = options.checkOnly ? `start\0${commands.join('')}prepare\0abort\0` : commands.join('');
+    await this.exec(['update-ref', '-m', reason, '--stdin', '-z'], { input });
   }
 
-  /** Deletes a branch only if it still points at `expectedOid` (git checks atomically). */
-  deleteBranch(branch: string, expectedOid: string): Promise<void> {
-    return this.updateRefs([{ ref: branchRef(branch), oldOid: expectedOid, newOid: null }], `task-worktrees: delete ${branch}`);
+  /** Deletes a branch only if it still points at `expectedOid` (git checks atomically); `checkOnly`: only whether git would. */
+  deleteBranch(branch: string, expectedOid: string, options: { checkOnly?: boolean } = {}): Promise<void> {
+    return this.updateRefs([{ ref: branchRef(branch), oldOid: expectedOid, newOid: null }], `task-worktrees: delete ${branch}`, options);
   }
 
   /** Moves a branch only if it still points at `oldOid`. */

@@ -35,6 +35,9 @@ export class TaskRemoval extends OperationSteps {
     }
     // `force` covers the worktree's files only: a branch with commits the base lacks is never deleted.
     const branchToDelete = options.deleteBranch ? await this.deletableBranch(task, entries, entry, snapshot) : undefined;
+    // Git is asked first whether it will delete the branch (hooks included), so a refusal comes
+    // before the worktree is gone, not after.
+    if (branchToDelete) await this.git.deleteBranch(branchToDelete.name, branchToDelete.oid, { checkOnly: true });
     await this.store.log('worktree.remove.before', taskId, { path: task.worktreePath, force: !!options.force });
     try {
       // A worktree whose directory is gone: git drops its record; there is nothing on disk to lose.
@@ -50,7 +53,7 @@ export class TaskRemoval extends OperationSteps {
       return { type: 'worktree.remove.after', detail: { branchDeleted: branchError ? undefined : branchToDelete?.name } };
     });
     if (branchError) {
-      // Checked deletable, yet git refused (a reference-transaction hook, or another program moved it).
+      // Checked with git just before, yet refused now: another program moved the branch in between.
       const code = branchError instanceof TaskWorktreesError ? branchError.code : 'GitFailed';
       throw new TaskWorktreesError(code, `The worktree of "${taskId}" was removed, but git kept the branch ${branchToDelete!.name}: ${branchError.message}`);
     }
