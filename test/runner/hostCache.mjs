@@ -36,7 +36,7 @@ export function hostPaths(dir = hostCacheDir()) {
   };
 }
 
-export function isHostInstalled(paths = hostPaths()) {
+function isHostInstalled(paths = hostPaths()) {
   return existsSync(paths.codeServerEntry) && existsSync(paths.node);
 }
 
