@@ -18,6 +18,17 @@ suite('the API returned from activate(), and unsaved editors as unsaved work', (
   });
 
   test('an editor with unsaved changes in a task worktree stops remove and merge called with arguments', async () => {
+    // VS Code in a browser saves after a delay by default; the desktop default keeps edits unsaved.
+    const files = vscode.workspace.getConfiguration('files');
+    await files.update('autoSave', 'off', vscode.ConfigurationTarget.Global);
+    try {
+      await unsavedEditorStopsRemoveAndMerge();
+    } finally {
+      await files.update('autoSave', undefined, vscode.ConfigurationTarget.Global);
+    }
+  });
+
+  async function unsavedEditorStopsRemoveAndMerge(): Promise<void> {
     const api = await activeApi();
     const task = await api.createTask({ subject: 'Edited but not saved', createWorktree: true });
     const file = join(task.worktreePath!, 'README.md');
@@ -43,7 +54,7 @@ suite('the API returned from activate(), and unsaved editors as unsaved work', (
     assert.equal(readFileSync(file, 'utf8'), onDisk, 'reverting wrote nothing');
     const removed = await command<{ worktreePath?: string }>('removeWorktree', { taskId: task.id });
     assert.equal(removed.worktreePath, undefined);
-  });
+  }
 
   test('the layout is the repository\'s: a window setting changed after the first task does not move worktrees', async () => {
     const api = await activeApi();
