@@ -68,7 +68,7 @@ export class TaskNode {
     const branch = task.branch && task.branchMissing ? vscode.l10n.t('{0} (branch deleted)', task.branch) : task.branch;
     item.description = [branch ?? vscode.l10n.t('no worktree'), task.owner && `@${task.owner}`, agentRunning && vscode.l10n.t('agent running')].filter(Boolean).join(' · ');
     // Read by `when` clauses in package.json menus.
-    item.contextValue = `task;worktree=${task.worktreeState};status=${task.status}${task.branch ? ';branch' : ''}${agentRunning ? ';agent=running' : ''}`;
+    item.contextValue = `task;worktree=${task.worktreeState};status=${task.status}${task.branch ? ';branch' : ''};agent=${agentRunning ? 'running' : 'idle'}`;
     item.tooltip = taskTooltip(task);
     return item;
   }
