@@ -1,6 +1,7 @@
 import * as vscode from 'vscode';
 import { Board, canonicalPath, MergeResult, MergeStrategy, Task, TaskEvent, TaskService, TaskStatus, TaskView, TaskWorktreesError } from './core';
 import { isInside } from './core/repo';
+import { AgentRun, Agents } from './ui/agents';
 
 /**
  * The contract other extensions, commands called with an argument object, and (next) language
@@ -17,17 +18,47 @@ export interface TaskWorktreesApi {
   claimTask(input: { taskId: string; owner: string }): Promise<Task>;
   setStatus(input: { taskId: string; status: TaskStatus; owner?: string }): Promise<Task>;
   completeTask(input: { taskId: string }): Promise<Task>;
-  /** Refuses (WorktreeDirty) while this window has unsaved editors in the worktrees the merge touches. */
+  /**
+   * Refuses (WorktreeDirty) while this window has unsaved editors in the worktrees the merge touches,
+   * and (AgentRunning) while an agent this window started runs in one of them.
+   */
   mergeTask(input: { taskId: string; strategy?: MergeStrategy; removeWorktree?: boolean; deleteBranch?: boolean }): Promise<PublicMergeResult>;
-  /** Refuses (WorktreeDirty) while this window has unsaved editors in the worktree, unless `force`. */
+  /**
+   * Refuses (WorktreeDirty) while this window has unsaved editors in the worktree, unless `force`;
+   * and (AgentRunning) while an agent this window started runs there, even with `force`.
+   */
   removeWorktree(input: { taskId: string; force?: boolean; deleteBranch?: boolean }): Promise<Task>;
   deleteTask(input: { taskId: string }): Promise<{ deleted: string }>;
   deleteTaskBranch(input: { taskId: string }): Promise<Task>;
   prune(): Promise<{ unbound: string[] }>;
   repairWorktree(input: { taskId: string; path?: string }): Promise<Task>;
   events(): Promise<TaskEvent[]>;
+  /**
+   * Runs an agent profile of `taskWorktrees.agents` (default: `taskWorktrees.defaultAgent`) on the
+   * task in a terminal in its worktree (made if missing), claimed in the agent's name. The prompt
+   * (default: the task's id, subject and description) is one argument of the program, never shell text.
+   */
+  startAgent(input: { taskId: string; agent?: string; prompt?: string }): Promise<AgentInfo>;
+  /** Starts agents on the oldest ready tasks until `max` (default: `taskWorktrees.maxAutoAgents`) of this window's agents run. */
+  startAgentsOnReadyTasks(input: { agent?: string; max?: number }): Promise<{ started: AgentInfo[]; skipped: Array<{ taskId: string; code: string; message: string }> }>;
+  /** The agents this window started, running or exited, oldest first. */
+  listAgents(): Promise<AgentInfo[]>;
   /** Fired after every change this window made and every change another process made to the store. */
   readonly onDidChange: vscode.Event<void>;
+}
+
+export interface AgentInfo {
+  taskId: string;
+  agent: string;
+  /** The program run, resolved on PATH. */
+  command: string;
+  worktreePath: string;
+  terminal: string;
+  state: 'running' | 'exited';
+  startedAt: string;
+  /** Present once exited; absent when the terminal was closed before the program reported one. */
+  exitCode?: number;
+  exitedAt?: string;
 }
 
 export interface PublicMergeResult {
@@ -43,11 +74,13 @@ export interface ActivationReport {
   readonly timings: { activateMs: number; readyMs?: number; firstBoardMs?: number };
   readonly activationToFirstRenderMs: Promise<number>;
   readonly onDidRenderBoard: vscode.Event<Board>;
+  /** The rows the board shows under a task for the agents on it. */
+  agentRows(taskId: string): vscode.TreeItem[];
 }
 
 type Input = Record<string, unknown>;
 
-export function createApi(service: () => TaskService, onDidChange: vscode.Event<void>): TaskWorktreesApi {
+export function createApi(service: () => TaskService, onDidChange: vscode.Event<void>, agents: Agents): TaskWorktreesApi {
   return {
     version: 1,
     onDidChange,
@@ -81,7 +114,9 @@ export function createApi(service: () => TaskService, onDidChange: vscode.Event<
         removeWorktree: optional(input, 'removeWorktree', 'boolean'),
         deleteBranch: optional(input, 'deleteBranch', 'boolean'),
       };
-      refuseUnsavedEditors(await mergeTouches(service(), taskId), vscode.l10n.t('merging'));
+      const touches = await mergeTouches(service(), taskId);
+      refuseUnsavedEditors(touches, vscode.l10n.t('merging'));
+      refuseRunningAgents(agents.runningIn(touches), vscode.l10n.t('merging'));
       return publicMergeResult(await service().mergeTask(taskId, options));
     },
     removeWorktree: async (input) => {
@@ -89,6 +124,8 @@ export function createApi(service: () => TaskService, onDidChange: vscode.Event<
       const force = optional(input, 'force', 'boolean');
       const task = await service().task(taskId);
       if (!force && task.worktreePath) refuseUnsavedEditors([task.worktreePath], vscode.l10n.t('removing the worktree'));
+      // Not even `force`: the files would go from under a program still working in them.
+      if (task.worktreePath) refuseRunningAgents(agents.runningIn([task.worktreePath]), vscode.l10n.t('removing the worktree'));
       return service().removeWorktree(taskId, { force, deleteBranch: optional(input, 'deleteBranch', 'boolean') });
     },
     deleteTask: async (input) => {
@@ -100,7 +137,44 @@ export function createApi(service: () => TaskService, onDidChange: vscode.Event<
     prune: async () => ({ unbound: await service().prune() }),
     repairWorktree: async (input) => service().repairWorktree(field(input, 'taskId', 'string'), { path: optional(input, 'path', 'string') }),
     events: async () => (await service().events()).events,
+    startAgent: async (input) =>
+      publicAgent(
+        await agents.start({ taskId: field(input, 'taskId', 'string'), agent: optional(input, 'agent', 'string'), prompt: optional(input, 'prompt', 'string') }),
+      ),
+    startAgentsOnReadyTasks: async (input) => {
+      const agent = optional(input, 'agent', 'string');
+      const max = objectOf(input).max;
+      if (max !== undefined && typeof max !== 'number') throw new TaskWorktreesError('InvalidInput', vscode.l10n.t('"{0}" must be a {1}.', 'max', 'number'));
+      const { started, skipped } = await agents.startOn(await agents.readyTasks(max), agent);
+      return { started: started.map(publicAgent), skipped };
+    },
+    listAgents: async () => agents.all().map(publicAgent),
   };
+}
+
+export function publicAgent(run: AgentRun): AgentInfo {
+  const info: AgentInfo = {
+    taskId: run.taskId,
+    agent: run.agent,
+    command: run.executable,
+    worktreePath: run.worktreePath,
+    terminal: run.terminal.name,
+    state: run.exit ? 'exited' : 'running',
+    startedAt: run.startedAt.toISOString(),
+  };
+  if (run.exit?.code !== undefined) info.exitCode = run.exit.code;
+  if (run.exit) info.exitedAt = run.exit.at.toISOString();
+  return info;
+}
+
+function refuseRunningAgents(runs: AgentRun[], what: string): void {
+  if (runs.length > 0) {
+    throw new TaskWorktreesError(
+      'AgentRunning',
+      vscode.l10n.t('An agent is still running in the worktree: stop it (or let it finish) before {0}.', what),
+      runs.map((run) => vscode.l10n.t('{0} on {1} (terminal "{2}")', run.agent, run.taskId, run.terminal.name)),
+    );
+  }
 }
 
 /** The worktrees a merge changes files in or needs saved: the task's, and wherever its base is checked out. */

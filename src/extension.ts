@@ -1,5 +1,6 @@
 import * as vscode from 'vscode';
 import { ActivationReport, createApi, TaskWorktreesApi } from './api';
+import { Agents } from './ui/agents';
 import { registerCommands } from './ui/commands';
 import { Session } from './ui/session';
 import { TaskStatusBar } from './ui/statusBar';
@@ -12,13 +13,14 @@ export function activate(context: vscode.ExtensionContext): TaskWorktreesApi & A
   const started = performance.now();
   const log = vscode.window.createOutputChannel('Task Worktrees', { log: true });
   const session = new Session(log);
-  const tree = new TasksTreeProvider(session);
+  const agents = new Agents(() => session.service, log);
+  const tree = new TasksTreeProvider(session, agents);
   const view = vscode.window.createTreeView('taskWorktrees.tasks', { treeDataProvider: tree, showCollapseAll: true });
   const statusBar = new TaskStatusBar(session);
-  context.subscriptions.push(log, session, tree, view, statusBar);
+  context.subscriptions.push(log, session, agents, tree, view, statusBar);
 
-  const api = createApi(() => session.service, session.onDidChange);
-  registerCommands(context, session, tree, log, api);
+  const api = createApi(() => session.service, session.onDidChange, agents);
+  registerCommands(context, session, tree, log, api, agents);
   registerTools(context, api);
   // Terminals of this window get `task-worktrees` on PATH; a window that cannot write its storage just goes without.
   registerCliOnPath(context).catch((error: Error) => log.warn(`task-worktrees CLI not put on PATH: ${error.message}`));
@@ -27,6 +29,7 @@ export function activate(context: vscode.ExtensionContext): TaskWorktreesApi & A
       tree.refresh();
       void statusBar.update();
     }),
+    agents.onDidChange(() => tree.refresh()),
   );
   const timings: ActivationReport['timings'] = { activateMs: 0 };
   void session.start().then(() => (timings.readyMs = performance.now() - started));
@@ -35,7 +38,7 @@ export function activate(context: vscode.ExtensionContext): TaskWorktreesApi & A
     return performance.now() - started;
   });
   timings.activateMs = performance.now() - started;
-  return { ...api, timings, activationToFirstRenderMs, onDidRenderBoard: tree.onDidRenderBoard };
+  return { ...api, timings, activationToFirstRenderMs, onDidRenderBoard: tree.onDidRenderBoard, agentRows: (taskId) => tree.agentItems(taskId) };
 }
 
 export function deactivate(): void {

@@ -1,10 +1,12 @@
 import * as vscode from 'vscode';
-import { mergeTouches, publicMergeResult, TaskWorktreesApi, unsavedEditorsIn } from '../api';
+import { mergeTouches, publicAgent, publicMergeResult, TaskWorktreesApi, unsavedEditorsIn } from '../api';
 import { isCoded, MergeStrategy, Task, TaskService, TaskView, TaskWorktreesError } from '../core';
+import * as agentPrompts from './agentPrompts';
+import { AgentRun, Agents } from './agents';
 import * as prompts from './prompts';
 import { Session } from './session';
 import { readSettings } from './settings';
-import { TaskNode, TasksTreeProvider, TreeNode, UnassignedWorktreeNode, WorktreeNode } from './tasksView';
+import { AgentNode, TaskNode, TasksTreeProvider, TreeNode, UnassignedWorktreeNode, WorktreeNode } from './tasksView';
 
 type Args = Record<string, unknown>;
 type ApiMethod = (input: never) => Promise<unknown>;
@@ -27,6 +29,7 @@ export function registerCommands(
   tree: TasksTreeProvider,
   log: vscode.LogOutputChannel,
   api: TaskWorktreesApi,
+  agents: Agents,
 ): void {
   const service = (): TaskService => session.service;
 
@@ -81,8 +84,23 @@ export function registerCommands(
     });
   };
 
+  /** The agent a command is about: from its tree row, or a pick among the running ones. */
+  const resolveAgent = async ({ node }: Invocation, placeHolder: string): Promise<AgentRun | undefined> =>
+    node instanceof AgentNode ? node.run : agentPrompts.pickRunningAgent(agents.running(), placeHolder);
+
   /** Removal with the safety dialog: a refusal listing unsaved work becomes a modal "Remove Anyway". */
   const removeInteractively = async (task: Task, deleteBranch: boolean): Promise<Task | undefined> => {
+    if (
+      task.worktreePath &&
+      !(await agentPrompts.confirmWhileAgentsRun(
+        agents.runningIn([task.worktreePath]),
+        vscode.l10n.t('An agent is still working in the worktree of "{0}".', task.subject),
+        vscode.l10n.t('Removing the worktree deletes its files from under the agent. Stop it, or let it finish, first.'),
+        vscode.l10n.t('Remove Anyway'),
+      ))
+    ) {
+      return undefined;
+    }
     if (task.worktreePath && !(await saveEditorsFirst([task.worktreePath], vscode.l10n.t('Saved files still count as uncommitted work: the removal checks them next.')))) return undefined;
     try {
       return await withProgress(vscode.l10n.t('Removing worktree…'), () => service().removeWorktree(task.id, { deleteBranch }));
@@ -195,7 +213,15 @@ export function registerCommands(
       const task = await resolveTask(invocation, (candidate) => !!candidate.branch, vscode.l10n.t('Task to merge into its base'));
       if (!task) return undefined;
       const strategy: MergeStrategy = readSettings().mergeStrategy;
-      if (!(await saveEditorsFirst(await mergeTouches(service(), task.id), vscode.l10n.t('The merge needs the task\'s work committed and the base\'s files saved.')))) return undefined;
+      const touches = await mergeTouches(service(), task.id);
+      if (!(await saveEditorsFirst(touches, vscode.l10n.t('The merge needs the task\'s work committed and the base\'s files saved.')))) return undefined;
+      const mergeWhileRunning = await agentPrompts.confirmWhileAgentsRun(
+        agents.runningIn(touches),
+        vscode.l10n.t('An agent is still working on "{0}" or its base.', task.subject),
+        vscode.l10n.t('A merge now lands only what is committed so far, and can change files the agent is working on.'),
+        vscode.l10n.t('Merge Anyway'),
+      );
+      if (!mergeWhileRunning) return undefined;
       const merge = vscode.l10n.t('Merge');
       const sure = await prompts.confirm(
         vscode.l10n.t('Merge "{0}" into {1}?', task.subject, task.baseBranch),
@@ -280,6 +306,56 @@ export function registerCommands(
 
     'taskWorktrees.listTasks': () => api.listTasks(),
 
+    'taskWorktrees.startAgent': async (invocation) => {
+      const task = await resolveTask(invocation, (candidate) => candidate.status !== 'completed', vscode.l10n.t('Task to start an agent on'));
+      if (!task) return undefined;
+      const agent = await agentPrompts.pickAgent(await agents.installedProfiles(), agents.settings().defaultAgent, vscode.l10n.t('Start Agent on "{0}"', task.subject));
+      if (!agent) return undefined;
+      const run = await withProgress(vscode.l10n.t('Starting {0}…', agent), () => agents.start({ taskId: task.id, agent }, { reveal: true }));
+      return publicAgent(run);
+    },
+
+    'taskWorktrees.startAgentsOnReadyTasks': async () => {
+      const settings = agents.settings();
+      const agent = await agentPrompts.pickAgent(await agents.installedProfiles(), settings.defaultAgent, vscode.l10n.t('Start Agents on Ready Tasks'));
+      if (!agent) return undefined;
+      const tasks = await agents.readyTasks();
+      if (tasks.length === 0) {
+        const running = agents.running().length;
+        void vscode.window.showInformationMessage(
+          running >= settings.maxAutoAgents
+            ? vscode.l10n.t('{0} agent(s) already running: taskWorktrees.maxAutoAgents is {1}.', running, settings.maxAutoAgents)
+            : vscode.l10n.t('No task is ready: pending, unowned and not blocked.'),
+        );
+        return undefined;
+      }
+      if (!(await agentPrompts.confirmReadyStarts(agent, tasks))) return undefined;
+      const { started, skipped } = await withProgress(vscode.l10n.t('Starting agents…'), () => agents.startOn(tasks, agent));
+      started.at(-1)?.terminal.show();
+      const message = vscode.l10n.t('Started {0} on: {1}.', agent, started.map((run) => run.taskId).join(', ') || vscode.l10n.t('(none)'));
+      if (skipped.length) void vscode.window.showWarningMessage(`${message} ${vscode.l10n.t('Skipped: {0}.', skipped.map((skip) => `${skip.taskId} (${skip.code})`).join(', '))}`);
+      else void vscode.window.showInformationMessage(message);
+      return { started: started.map(publicAgent), skipped };
+    },
+
+    'taskWorktrees.showAgentTerminal': async (invocation) => {
+      const run = await resolveAgent(invocation, vscode.l10n.t('Agent whose terminal to show'));
+      run?.terminal.show();
+      return undefined;
+    },
+
+    'taskWorktrees.stopAgent': async (invocation) => {
+      const run = await resolveAgent(invocation, vscode.l10n.t('Agent to stop'));
+      if (!run || run.exit) return undefined;
+      const sure = await prompts.confirm(
+        vscode.l10n.t('Stop {0} on "{1}"?', run.agent, run.taskId),
+        vscode.l10n.t('Its terminal is closed and the program ends. What it committed stays on the branch; uncommitted changes stay in the worktree.'),
+        vscode.l10n.t('Stop Agent'),
+      );
+      if (sure) agents.stop(run);
+      return undefined;
+    },
+
     'taskWorktrees.refresh': async () => tree.refresh(),
 
     'taskWorktrees.showLog': async () => log.show(),
@@ -337,6 +413,8 @@ export function registerCommands(
     'taskWorktrees.repairWorktree': api.repairWorktree,
     'taskWorktrees.showEvents': api.events,
     'taskWorktrees.listTasks': api.listTasks,
+    'taskWorktrees.startAgent': api.startAgent,
+    'taskWorktrees.startAgentsOnReadyTasks': api.startAgentsOnReadyTasks,
     'taskWorktrees.openTask': async (input: Args) => {
       const target = input.target ?? 'newWindow';
       if (target !== 'newWindow' && target !== 'currentWindow') {
@@ -367,7 +445,7 @@ export function registerCommands(
 }
 
 function isTreeNode(arg: unknown): arg is TreeNode {
-  return arg instanceof TaskNode || arg instanceof WorktreeNode || arg instanceof UnassignedWorktreeNode;
+  return arg instanceof TaskNode || arg instanceof WorktreeNode || arg instanceof AgentNode || arg instanceof UnassignedWorktreeNode;
 }
 
 /** An argument object from code, as opposed to a tree node, a URI or nothing (a person clicked). */

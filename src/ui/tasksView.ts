@@ -4,6 +4,7 @@ import { Board, TaskView, WorktreeDetails } from '../core';
 import { WorktreeEntry } from '../core/git/porcelain';
 import { StoreProblem } from '../core/tasks/store';
 import { TaskStatus } from '../core/tasks/model';
+import { AgentRun, Agents, describeRun } from './agents';
 import { Session } from './session';
 
 const STATUS_ORDER: TaskStatus[] = ['in_progress', 'pending', 'completed'];
@@ -25,7 +26,10 @@ const STATUS_ICONS: Record<TaskStatus, vscode.ThemeIcon> = {
   completed: new vscode.ThemeIcon('pass-filled', new vscode.ThemeColor('charts.green')),
 };
 
-export type TreeNode = GroupNode | TaskNode | WorktreeNode | UnassignedWorktreeNode | ProblemNode;
+export type TreeNode = GroupNode | TaskNode | WorktreeNode | AgentNode | UnassignedWorktreeNode | ProblemNode;
+
+/** How often running agents' rows are redrawn (their elapsed time). */
+const AGENT_ROW_REFRESH_MS = 30_000;
 
 /** A heading (a status, or the unassigned worktrees) with its rows already built. */
 export class GroupNode {
@@ -47,18 +51,24 @@ export class GroupNode {
 }
 
 export class TaskNode {
-  constructor(readonly task: TaskView) {}
+  constructor(
+    readonly task: TaskView,
+    /** This window's agents on the task, newest first. */
+    readonly agents: readonly AgentRun[] = [],
+  ) {}
 
   toTreeItem(): vscode.TreeItem {
     const { task } = this;
-    const hasChild = task.worktreeState !== 'none';
-    const item = new vscode.TreeItem(task.subject, hasChild ? vscode.TreeItemCollapsibleState.Collapsed : vscode.TreeItemCollapsibleState.None);
+    const agentRunning = this.agents.some((run) => !run.exit);
+    const hasChild = task.worktreeState !== 'none' || this.agents.length > 0;
+    const collapsible = agentRunning ? vscode.TreeItemCollapsibleState.Expanded : hasChild ? vscode.TreeItemCollapsibleState.Collapsed : vscode.TreeItemCollapsibleState.None;
+    const item = new vscode.TreeItem(task.subject, collapsible);
     item.id = `task:${task.id}`;
     item.iconPath = task.worktreeState === 'missing' ? new vscode.ThemeIcon('warning', new vscode.ThemeColor('list.warningForeground')) : STATUS_ICONS[task.status];
     const branch = task.branch && task.branchMissing ? vscode.l10n.t('{0} (branch deleted)', task.branch) : task.branch;
-    item.description = [branch ?? vscode.l10n.t('no worktree'), task.owner && `@${task.owner}`].filter(Boolean).join(' · ');
+    item.description = [branch ?? vscode.l10n.t('no worktree'), task.owner && `@${task.owner}`, agentRunning && vscode.l10n.t('agent running')].filter(Boolean).join(' · ');
     // Read by `when` clauses in package.json menus.
-    item.contextValue = `task;worktree=${task.worktreeState};status=${task.status}${task.branch ? ';branch' : ''}`;
+    item.contextValue = `task;worktree=${task.worktreeState};status=${task.status}${task.branch ? ';branch' : ''};agent=${agentRunning ? 'running' : 'idle'}`;
     item.tooltip = taskTooltip(task);
     return item;
   }
@@ -87,6 +97,27 @@ export class WorktreeNode {
       ? vscode.l10n.t('The task records this worktree but git does not have it (deleted by hand?). Prune to unbind the task; its branch is kept.')
       : detailsTooltip(task, details);
     if (!missing) item.command = { command: 'taskWorktrees.openTask', title: vscode.l10n.t('Open Task in New Window'), arguments: [new TaskNode(task)] };
+    return item;
+  }
+}
+
+/** An agent this window started on the task: running (a click shows its terminal) or exited. */
+export class AgentNode {
+  constructor(readonly run: AgentRun) {}
+
+  toTreeItem(): vscode.TreeItem {
+    const { run } = this;
+    const item = new vscode.TreeItem(run.agent, vscode.TreeItemCollapsibleState.None);
+    item.id = `agent:${run.taskId}:${run.startedAt.getTime()}:${run.agent}`;
+    item.description = describeRun(run);
+    item.iconPath = !run.exit
+      ? new vscode.ThemeIcon('loading~spin', new vscode.ThemeColor('charts.blue'))
+      : run.exit.code === 0
+        ? new vscode.ThemeIcon('pass', new vscode.ThemeColor('charts.green'))
+        : new vscode.ThemeIcon(run.exit.code === undefined ? 'circle-slash' : 'error', new vscode.ThemeColor(run.exit.code === undefined ? 'disabledForeground' : 'charts.red'));
+    item.contextValue = run.exit ? 'agent;exited' : 'agent;running';
+    item.tooltip = agentTooltip(run);
+    if (!run.exit) item.command = { command: 'taskWorktrees.showAgentTerminal', title: vscode.l10n.t('Show Agent Terminal'), arguments: [this] };
     return item;
   }
 }
@@ -130,8 +161,23 @@ export class TasksTreeProvider implements vscode.TreeDataProvider<TreeNode>, vsc
   private readonly firstRender: Promise<number>;
   private resolveFirstRender!: (boardMs: number) => void;
 
-  constructor(private readonly session: Session) {
+  /** The agent rows last handed to the view, by run: redrawn in place as their time passes. */
+  private agentNodes = new Map<AgentRun, AgentNode>();
+  private readonly agentTicker: NodeJS.Timeout;
+
+  constructor(
+    private readonly session: Session,
+    private readonly agents: Agents,
+  ) {
     this.firstRender = new Promise((resolve) => (this.resolveFirstRender = resolve));
+    this.agentTicker = setInterval(() => {
+      for (const node of this.agentNodes.values()) if (!node.run.exit) this.changed.fire(node);
+    }, AGENT_ROW_REFRESH_MS);
+  }
+
+  /** The rows the board shows under a task for its agents (the host tests read them). */
+  agentItems(taskId: string): vscode.TreeItem[] {
+    return this.agents.forTask(taskId).map((run) => new AgentNode(run).toTreeItem());
   }
 
   /** Resolves with how long the first board render took (our code and its two git calls). */
@@ -157,22 +203,34 @@ export class TasksTreeProvider implements vscode.TreeDataProvider<TreeNode>, vsc
       }
     }
     if (node instanceof GroupNode) return node.children;
-    if (node instanceof TaskNode && node.task.worktreePath) {
-      // Dirty state and ahead/behind are asked for only when a task is expanded.
-      const details = node.task.worktreeState === 'present' ? await this.session.service.worktreeDetails(node.task).catch(() => undefined) : undefined;
-      return [new WorktreeNode(node.task, details, this.session.service.mainWorktree)];
+    if (node instanceof TaskNode) {
+      const children: TreeNode[] = [];
+      if (node.task.worktreePath) {
+        // Dirty state and ahead/behind are asked for only when a task is expanded.
+        const details = node.task.worktreeState === 'present' ? await this.session.service.worktreeDetails(node.task).catch(() => undefined) : undefined;
+        children.push(new WorktreeNode(node.task, details, this.session.service.mainWorktree));
+      }
+      return [...children, ...node.agents.map((run) => this.agentNode(run))];
     }
     return [];
+  }
+
+  private agentNode(run: AgentRun): AgentNode {
+    const node = new AgentNode(run);
+    this.agentNodes.set(run, node);
+    return node;
   }
 
   private async rootNodes(): Promise<TreeNode[]> {
     if (this.session.state !== 'ready') return [];
     const board = await this.session.service.board();
     this.rendered.fire(board);
+    // Rebuilt as tasks are expanded again; rows of a collapsed or vanished task are not redrawn.
+    this.agentNodes = new Map();
     const nodes: TreeNode[] = [];
     for (const status of STATUS_ORDER) {
       const tasks = board.tasks.filter((task) => task.status === status);
-      if (tasks.length > 0) nodes.push(new GroupNode(status, statusLabel(status), tasks.map((task) => new TaskNode(task))));
+      if (tasks.length > 0) nodes.push(new GroupNode(status, statusLabel(status), tasks.map((task) => new TaskNode(task, this.agents.forTask(task.id)))));
     }
     if (board.unassigned.length > 0) {
       nodes.push(
@@ -189,6 +247,7 @@ export class TasksTreeProvider implements vscode.TreeDataProvider<TreeNode>, vsc
   }
 
   dispose(): void {
+    clearInterval(this.agentTicker);
     this.changed.dispose();
     this.rendered.dispose();
   }
@@ -230,6 +289,22 @@ function detailsTooltip(task: TaskView, details: WorktreeDetails | undefined): v
     md.appendMarkdown(`${vscode.l10n.t('Changed files ({0}):', files.length)}  \n`);
     for (const file of files.slice(0, 15)) md.appendMarkdown(`$(diff-modified) ${code(file)}  \n`);
     if (files.length > 15) md.appendMarkdown(`… ${files.length - 15}\n`);
+  }
+  return md;
+}
+
+function agentTooltip(run: AgentRun): vscode.MarkdownString {
+  const md = new vscode.MarkdownString(undefined, true);
+  md.appendMarkdown(`**${escape(run.agent)}** — ${escape(describeRun(run))}  \n`);
+  md.appendMarkdown(`$(dash) ${vscode.l10n.t('Program')}: ${code(run.executable)}  \n`);
+  md.appendMarkdown(`$(dash) ${vscode.l10n.t('Started')}: ${run.startedAt.toLocaleString()}  \n`);
+  if (run.exit) md.appendMarkdown(`$(dash) ${vscode.l10n.t('Ended')}: ${run.exit.at.toLocaleString()} (${run.exit.reason})  \n`);
+  if (!run.exit) {
+    md.appendMarkdown(
+      run.lastOutputAt
+        ? `\n${vscode.l10n.t('Click to show its terminal.')}`
+        : `\n${vscode.l10n.t('Click to show its terminal. No time of last output: the agent runs directly, without a shell, so VS Code\'s shell integration does not see it.')}`,
+    );
   }
   return md;
 }
