@@ -18,6 +18,8 @@ export interface TaskWorktreesApi {
   claimTask(input: { taskId: string; owner: string }): Promise<Task>;
   setStatus(input: { taskId: string; status: TaskStatus; owner?: string }): Promise<Task>;
   completeTask(input: { taskId: string }): Promise<Task>;
+  /** What the task waits on (replaces the list); unknown ids, itself and cycles are refused. */
+  setBlockedBy(input: { taskId: string; blockedBy: string[] }): Promise<Task>;
   /**
    * Refuses (WorktreeDirty) while this window has unsaved editors in the worktrees the merge touches,
    * and (AgentRunning) while an agent this window started runs in one of them.
@@ -107,6 +109,7 @@ export function createApi(service: () => TaskService, onDidChange: vscode.Event<
     },
     setStatus: async (input) => service().setStatus(field(input, 'taskId', 'string'), field(input, 'status', 'string') as TaskStatus, optional(input, 'owner', 'string')),
     completeTask: async (input) => service().completeTask(field(input, 'taskId', 'string')),
+    setBlockedBy: async (input) => service().setBlockedBy(field(input, 'taskId', 'string'), optionalArray(input, 'blockedBy') ?? []),
     mergeTask: async (input) => {
       const taskId = field(input, 'taskId', 'string');
       const options = {

@@ -204,6 +204,14 @@ export function registerCommands(
       return status && service().setStatus(task.id, status);
     },
 
+    'taskWorktrees.setBlockedBy': async (invocation) => {
+      const task = await resolveTask(invocation, (candidate) => candidate.status !== 'completed', vscode.l10n.t('Task that waits'));
+      if (!task) return undefined;
+      const board = await service().board();
+      const blockedBy = await prompts.pickBlockers(task, board.tasks);
+      return blockedBy && service().setBlockedBy(task.id, blockedBy);
+    },
+
     'taskWorktrees.completeTask': async (invocation) => {
       const task = await resolveTask(invocation, (candidate) => candidate.status !== 'completed', vscode.l10n.t('Task to complete'));
       return task && service().completeTask(task.id);
@@ -406,6 +414,7 @@ export function registerCommands(
     'taskWorktrees.claimTask': api.claimTask,
     'taskWorktrees.setStatus': api.setStatus,
     'taskWorktrees.completeTask': api.completeTask,
+    'taskWorktrees.setBlockedBy': api.setBlockedBy,
     'taskWorktrees.mergeTask': api.mergeTask,
     'taskWorktrees.removeWorktree': api.removeWorktree,
     'taskWorktrees.deleteTask': api.deleteTask,

@@ -99,6 +99,20 @@ export async function askMovedWorktree(task: Task): Promise<string | undefined |
   return folder ? folder.fsPath : null;
 }
 
+/** The tasks `task` waits on, chosen among the others (the current ones ticked); undefined on Escape. */
+export async function pickBlockers(task: Task, tasks: readonly TaskView[]): Promise<string[] | undefined> {
+  const items = tasks
+    .filter((other) => other.id !== task.id)
+    .map((other) => ({ label: other.subject, description: other.id, detail: statusLabel(other.status), picked: task.blockedBy.includes(other.id), id: other.id }));
+  const picked = await vscode.window.showQuickPick(items, {
+    title: vscode.l10n.t('"{0}" waits on…', task.subject),
+    placeHolder: vscode.l10n.t('It cannot be claimed or started until these are completed'),
+    canPickMany: true,
+    matchOnDescription: true,
+  });
+  return picked?.map((item) => item.id);
+}
+
 /** A modal with one destructive choice; resolves true only when it was chosen. */
 export async function confirm(message: string, detail: string, action: string): Promise<boolean> {
   return (await vscode.window.showWarningMessage(message, { modal: true, detail }, action)) === action;

@@ -64,9 +64,15 @@ export class TaskNode {
     const collapsible = agentRunning ? vscode.TreeItemCollapsibleState.Expanded : hasChild ? vscode.TreeItemCollapsibleState.Collapsed : vscode.TreeItemCollapsibleState.None;
     const item = new vscode.TreeItem(task.subject, collapsible);
     item.id = `task:${task.id}`;
-    item.iconPath = task.worktreeState === 'missing' ? new vscode.ThemeIcon('warning', new vscode.ThemeColor('list.warningForeground')) : STATUS_ICONS[task.status];
+    item.iconPath =
+      task.worktreeState === 'missing'
+        ? new vscode.ThemeIcon('warning', new vscode.ThemeColor('list.warningForeground'))
+        : task.blockers.length > 0 && task.status !== 'completed'
+          ? new vscode.ThemeIcon('debug-pause', new vscode.ThemeColor('list.deemphasizedForeground'))
+          : STATUS_ICONS[task.status];
     const branch = task.branch && task.branchMissing ? vscode.l10n.t('{0} (branch deleted)', task.branch) : task.branch;
-    item.description = [branch ?? vscode.l10n.t('no worktree'), task.owner && `@${task.owner}`, agentRunning && vscode.l10n.t('agent running')].filter(Boolean).join(' · ');
+    const waiting = task.blockers.length > 0 ? vscode.l10n.t('blocked by {0}', task.blockers.join(', ')) : task.ready ? vscode.l10n.t('ready') : undefined;
+    item.description = [branch ?? vscode.l10n.t('no worktree'), task.owner && `@${task.owner}`, waiting, agentRunning && vscode.l10n.t('agent running')].filter(Boolean).join(' · ');
     // Read by `when` clauses in package.json menus.
     item.contextValue = `task;worktree=${task.worktreeState};status=${task.status}${task.branch ? ';branch' : ''};agent=${agentRunning ? 'running' : 'idle'}`;
     item.tooltip = taskTooltip(task);
@@ -272,6 +278,7 @@ function taskTooltip(task: TaskView): vscode.MarkdownString {
     [vscode.l10n.t('Base'), task.baseBranch],
     [vscode.l10n.t('Worktree'), task.worktreePath && `${task.worktreePath}${task.worktreeState === 'missing' ? ` (${vscode.l10n.t('missing')})` : ''}`],
     [vscode.l10n.t('Owner'), task.owner],
+    [vscode.l10n.t('Blocked by'), task.blockers.join(', ') || undefined],
     [vscode.l10n.t('Locked'), task.locked],
     [vscode.l10n.t('HEAD'), task.detached ? vscode.l10n.t('detached') : undefined],
     [vscode.l10n.t('Merged'), task.merge && `${task.merge.commit.slice(0, 10)} (${task.merge.strategy})`],

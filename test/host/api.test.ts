@@ -17,6 +17,22 @@ suite('the API returned from activate(), and unsaved editors as unsaved work', (
     await api.removeWorktree({ taskId: task.id });
   });
 
+  test('blockedBy set through the command: the waiting task cannot be claimed until its blocker is completed', async () => {
+    const api = await activeApi();
+    const first = await api.createTask({ subject: 'Schema first' });
+    const second = await api.createTask({ subject: 'API after the schema' });
+    const set = await command<{ blockedBy: string[] }>('setBlockedBy', { taskId: second.id, blockedBy: [first.id] });
+    assert.deepEqual(set.blockedBy, [first.id]);
+    await rejectsWithCode(command('setBlockedBy', { taskId: first.id, blockedBy: [second.id] }), 'InvalidInput');
+    await rejectsWithCode(command('claimTask', { taskId: second.id, owner: 'codex' }), 'Blocked');
+    let listed = (await api.listTasks()).find((task) => task.id === second.id)!;
+    assert.deepEqual([listed.blockers, listed.ready], [[first.id], false]);
+    await api.completeTask({ taskId: first.id });
+    listed = (await api.listTasks()).find((task) => task.id === second.id)!;
+    assert.deepEqual([listed.blockers, listed.ready], [[], true]);
+    assert.equal((await api.claimTask({ taskId: second.id, owner: 'codex' })).owner, 'codex');
+  });
+
   test('an editor with unsaved changes in a task worktree stops remove and merge called with arguments', async () => {
     // VS Code in a browser saves after a delay by default; the desktop default keeps edits unsaved.
     const files = vscode.workspace.getConfiguration('files');
