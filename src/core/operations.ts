@@ -10,7 +10,8 @@ export type OperationKind =
   | 'deleteTask'
   | 'deleteBranch'
   | 'prune'
-  | 'repair';
+  | 'repair'
+  | 'agent';
 
 export interface OperationOutcome {
   kind: OperationKind;

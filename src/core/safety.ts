@@ -1,9 +1,12 @@
 import { existsSync, readFileSync, statSync } from 'node:fs';
+import { hostname } from 'node:os';
 import { isAbsolute, join, resolve } from 'node:path';
 import { TaskWorktreesError } from './errors';
 import { GitAdapter } from './git/adapter';
 import { WorktreeEntry } from './git/porcelain';
-import { Task } from './tasks/model';
+import { canonicalPath, isInside } from './repo';
+import { isAlive } from './tasks/lock';
+import { AgentRecord, Task } from './tasks/model';
 
 export type OperationInProgress = 'merge' | 'rebase' | 'cherry-pick' | 'revert' | 'bisect';
 
@@ -45,6 +48,20 @@ export async function inspectWorktree(git: GitAdapter, entry: WorktreeEntry): Pr
   };
   if (status.detached && status.head && !(await git.isOnSomeBranch(status.head))) report.detachedCommit = status.head;
   return report;
+}
+
+/**
+ * Refuses while an agent recorded in the store still runs in one of the worktrees (its process is
+ * alive; one on another host is assumed alive): whoever asks — a window, the CLI, another agent.
+ */
+export function refuseRunningAgents(records: readonly AgentRecord[], worktrees: readonly string[], what: string): void {
+  const roots = worktrees.map((path) => canonicalPath(path));
+  const running = records.filter(
+    (record) => (record.host !== hostname() || isAlive(record.pid)) && roots.some((root) => isInside(canonicalPath(record.worktreePath), root)),
+  );
+  if (running.length > 0) {
+    throw new TaskWorktreesError('AgentRunning', `An agent is still running in ${running[0].worktreePath}; stop it before ${what}.`, running.map((record) => `${record.agent} (pid ${record.pid})`));
+  }
 }
 
 /** Refuses before anything is touched when a worktree is locked or stopped in the middle of a git operation. */

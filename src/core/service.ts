@@ -1,3 +1,4 @@
+import { hostname } from 'node:os';
 import { isAbsolute } from 'node:path';
 import { Board, BoardReader, WorktreeDetails } from './board';
 import { TaskWorktreesError } from './errors';
@@ -175,6 +176,29 @@ export class TaskService {
         for (const id of unblockedBy(taskId, now)) await this.store.log('task.unblocked', id, { by: taskId });
       }
       return updated;
+    });
+  }
+
+  /**
+   * An agent started in the task's worktree: logged, and recorded while its process lives, so a
+   * removal or merge from any window or process refuses (AgentRunning) until it exits.
+   */
+  async agentStarted(taskId: string, agent: { name: string; command: string; pid?: number }): Promise<void> {
+    validateTaskId(taskId);
+    await this.operations.run('agent', taskId, async () => {
+      const task = await this.store.get(taskId);
+      if (agent.pid && task.worktreePath) {
+        await this.store.recordAgent({ pid: agent.pid, host: hostname(), agent: agent.name, taskId, worktreePath: task.worktreePath, startedAt: new Date().toISOString() });
+      }
+      await this.store.log('agent.started', taskId, { agent: agent.name, command: agent.command, pid: agent.pid });
+    });
+  }
+
+  async agentExited(taskId: string, agent: { name: string; pid?: number; code: number | null; reason: string }): Promise<void> {
+    validateTaskId(taskId);
+    await this.operations.run('agent', taskId, async () => {
+      if (agent.pid) await this.store.clearAgent(agent.pid, hostname());
+      await this.store.log('agent.exited', taskId, { agent: agent.name, code: agent.code, reason: agent.reason, pid: agent.pid });
     });
   }
 

@@ -18,6 +18,8 @@ export interface AgentRun {
   readonly worktreePath: string;
   readonly terminal: vscode.Terminal;
   readonly startedAt: Date;
+  /** The program's process (it is the terminal's); recorded in the store while it runs. */
+  pid?: number;
   /** Only where shell integration reports executions; a program run directly has none. */
   lastOutputAt?: Date;
   exit?: { code: number | undefined; reason: string; at: Date };
@@ -224,7 +226,9 @@ export class Agents implements vscode.Disposable {
     this.changed.fire();
     if (reveal) terminal.show();
     this.log.info(`agent ${profile.name} started on ${task.id}: ${executable} in ${task.worktreePath}`);
-    await logEvent(service, this.log, 'agent.started', task.id, { agent: profile.name, command: executable });
+    // The program is the terminal's process: its pid is what every other process checks.
+    run.pid = await terminal.processId;
+    await this.report(() => service.agentStarted(task.id, { name: profile.name, command: executable, pid: run.pid }), 'agent.started', task.id);
     return run;
   }
 
@@ -235,7 +239,7 @@ export class Agents implements vscode.Disposable {
     run.exit = { code: status?.code, reason: EXIT_REASONS[status?.reason ?? vscode.TerminalExitReason.Unknown], at: new Date() };
     this.changed.fire();
     this.log.info(`agent ${run.agent} on ${run.taskId} exited (code ${run.exit.code ?? 'unknown'}, ${run.exit.reason})`);
-    await logEvent(run.service, this.log, 'agent.exited', run.taskId, { agent: run.agent, code: run.exit.code ?? null, reason: run.exit.reason });
+    await this.report(() => run.service.agentExited(run.taskId, { name: run.agent, pid: run.pid, code: run.exit!.code ?? null, reason: run.exit!.reason }), 'agent.exited', run.taskId);
   }
 
   private async onExecution(event: vscode.TerminalShellExecutionStartEvent): Promise<void> {
@@ -243,6 +247,15 @@ export class Agents implements vscode.Disposable {
     if (!run) return;
     // The tree's periodic refresh shows it; output alone does not redraw the board.
     for await (const _chunk of event.execution.read()) run.lastOutputAt = new Date();
+  }
+
+  /** The agent runs whether or not its record is written: a failed write is reported, not thrown. */
+  private async report(write: () => Promise<void>, what: string, taskId: string): Promise<void> {
+    try {
+      await write();
+    } catch (error) {
+      this.log.warn(`could not record ${what} for ${taskId}: ${(error as Error).message}`);
+    }
   }
 
   dispose(): void {
@@ -271,14 +284,6 @@ async function executableOf(profile: AgentProfile): Promise<string | undefined> 
   return resolveExecutable(profile.command, profile.env.PATH ?? process.env.PATH);
 }
 
-/** The agent runs whether or not its event is written: a failed write is reported, not thrown. */
-async function logEvent(service: TaskService, log: vscode.LogOutputChannel, type: string, taskId: string, detail: Record<string, unknown>): Promise<void> {
-  try {
-    await service.store.log(type, taskId, detail);
-  } catch (error) {
-    log.warn(`could not log ${type} for ${taskId}: ${(error as Error).message}`);
-  }
-}
 
 /** "running · 4 min", "exited 0 · 2 min ago": the tree row and the modals say the same. */
 export function describeRun(run: AgentRun, now = Date.now()): string {

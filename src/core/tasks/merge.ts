@@ -2,7 +2,7 @@ import { BoardReader, worktreeAt } from '../board';
 import { TaskWorktreesError } from '../errors';
 import { MergeEngine } from '../merge';
 import { Repository } from '../repo';
-import { branchesInUse, describeLoss, hasLoss, inspectWorktree, operationInProgress } from '../safety';
+import { branchesInUse, describeLoss, hasLoss, inspectWorktree, operationInProgress, refuseRunningAgents } from '../safety';
 import { MergeStrategy, Task } from './model';
 import { OperationSteps } from './steps';
 
@@ -59,6 +59,8 @@ export class TaskMerge extends OperationSteps {
     if (taskOperation) {
       throw new TaskWorktreesError('OperationInProgress', `A ${taskOperation} is in progress in the worktree of "${taskId}"; finish or abort it before merging.`, [taskWorktree.path]);
     }
+
+    refuseRunningAgents(this.store.readAgents(), [taskWorktree?.path, baseEntry?.path].filter((path): path is string => path !== undefined), 'merging');
 
     // The in-memory merge writes nothing but objects: it runs while the task's worktree is inspected.
     const [preview, loss, isAncestor] = await Promise.all([

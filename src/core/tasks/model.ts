@@ -34,6 +34,16 @@ export function isTaskStatus(value: unknown): value is TaskStatus {
 }
 
 /** Repository-wide layout, kept in the store so every window and process agrees on it. */
+/** An agent a window started in a task's worktree, recorded while it runs so every process sees it. */
+export interface AgentRecord {
+  pid: number;
+  host: string;
+  agent: string;
+  taskId: string;
+  worktreePath: string;
+  startedAt: string;
+}
+
 export interface RepositoryConfig {
   /** Where task worktrees go: relative to the main worktree, or absolute. */
   worktreeRoot: string;

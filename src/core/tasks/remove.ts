@@ -4,7 +4,7 @@ import { worktreeAt } from '../board';
 import { TaskWorktreesError } from '../errors';
 import { WorktreeEntry } from '../git/porcelain';
 import { canonicalPath, isInside, Layout } from '../repo';
-import { branchesInUse, branchProtection, describeLoss, hasLoss, inspectWorktree, isMergedInto, refuseIfBusy, worktreeGitDir } from '../safety';
+import { branchesInUse, branchProtection, describeLoss, hasLoss, inspectWorktree, isMergedInto, refuseIfBusy, refuseRunningAgents, worktreeGitDir } from '../safety';
 import { bind } from './create';
 import { Task } from './model';
 import { OperationSteps } from './steps';
@@ -27,6 +27,7 @@ export class TaskRemoval extends OperationSteps {
     const present = entry !== undefined && !entry.prunable;
     refuseIfBusy(entry, 'removing it');
     if (present) refuseNested(entry, entries);
+    refuseRunningAgents(this.store.readAgents(), [task.worktreePath], 'removing its worktree');
     if (present && !options.force) {
       const loss = await inspectWorktree(this.git, entry);
       if (hasLoss(loss)) {

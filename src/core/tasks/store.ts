@@ -1,11 +1,11 @@
 import { randomBytes } from 'node:crypto';
-import { promises as fs, readFileSync } from 'node:fs';
+import { promises as fs, readdirSync, readFileSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { TaskWorktreesError } from '../errors';
 import { EventLog } from './events';
 import { isTaskId, uniqueId, validateTaskId } from './ids';
 import { DirectoryLock, LockOptions } from './lock';
-import { RepositoryConfig, Task } from './model';
+import { AgentRecord, RepositoryConfig, Task } from './model';
 import { repositoryConfigProblem, storeDamage, taskRecordProblem } from './records';
 
 export interface StoreProblem {
@@ -33,6 +33,7 @@ const TASK_FILE_SUFFIX = '.json';
 export class TaskStore {
   readonly tasksDir: string;
   readonly configFile: string;
+  readonly agentsDir: string;
   readonly events: EventLog;
   private readonly lock: DirectoryLock;
 
@@ -42,6 +43,7 @@ export class TaskStore {
   ) {
     this.tasksDir = join(dir, 'tasks');
     this.configFile = join(dir, 'config.json');
+    this.agentsDir = join(dir, 'agents');
     this.events = new EventLog(join(dir, 'events.jsonl'));
     this.lock = new DirectoryLock(join(dir, 'lock'), lockOptions);
   }
@@ -161,6 +163,40 @@ export class TaskStore {
       await this.lock.assertHeld();
       await this.events.append(type, taskId, detail);
     });
+  }
+
+  /** Records a running agent (one file per process), so removals and merges in any process see it. */
+  async recordAgent(record: AgentRecord): Promise<void> {
+    await this.withLock(async () => {
+      await fs.mkdir(this.agentsDir, { recursive: true });
+      await this.writeFile(this.agentFile(record.pid, record.host), `${JSON.stringify(record)}\n`);
+    });
+  }
+
+  async clearAgent(pid: number, host: string): Promise<void> {
+    await this.withLock(() => fs.rm(this.agentFile(pid, host), { force: true }));
+  }
+
+  /** The recorded agents; whether each still runs is the reader's to judge (by its pid). */
+  readAgents(): AgentRecord[] {
+    let names: string[];
+    try {
+      names = readdirSync(this.agentsDir).filter((name) => name.endsWith('.json'));
+    } catch {
+      return [];
+    }
+    return names.flatMap((name) => {
+      try {
+        const record = JSON.parse(readFileSync(join(this.agentsDir, name), 'utf8')) as AgentRecord;
+        return Number.isInteger(record.pid) && typeof record.worktreePath === 'string' && typeof record.host === 'string' ? [record] : [];
+      } catch {
+        return [];
+      }
+    });
+  }
+
+  private agentFile(pid: number, host: string): string {
+    return join(this.agentsDir, `${pid}@${host.replace(/[^\w.-]/g, '_')}.json`);
   }
 
   /** The repository's layout settings, or undefined when none are stored or the file is bad (load() lists it). */
