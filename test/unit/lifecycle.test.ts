@@ -1,8 +1,7 @@
 import * as assert from 'node:assert/strict';
 import { chmodSync, existsSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { GitError } from '../../src/core/git/errors';
-import { TaskService } from '../../src/core';
+import { GitError, TaskService } from '../../src/core/index';
 import { rejectsWithCode } from '../fixtures/assertions';
 import { openFreshRepo, TestRepo } from '../fixtures/repo';
 

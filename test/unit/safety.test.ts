@@ -1,9 +1,7 @@
 import * as assert from 'node:assert/strict';
 import { existsSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { isCoded } from '../../src/core/errors';
-import { MergeResult, TaskService } from '../../src/core';
-import { Task } from '../../src/core/tasks/model';
+import { isCoded, MergeResult, Task, TaskService } from '../../src/core/index';
 import { rejectsWithCode } from '../fixtures/assertions';
 import { TestRepo } from '../fixtures/repo';
 
