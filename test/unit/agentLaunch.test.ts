@@ -2,8 +2,9 @@ import * as assert from 'node:assert/strict';
 import { ChildProcess, spawn } from 'node:child_process';
 import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { delimiter, join } from 'node:path';
 import { TaskService } from '../../src/core';
+import { writeCliShim } from '../../src/cli/shim';
 import { agentEnvironment, AgentProfile, launchArgs, parseProfiles, PROMPT_PLACEHOLDER, resolveExecutable, runsThroughShell, taskPrompt } from '../../src/ui/agentLaunch';
 import { hasStarted, hostileSubject, readRecords, release, ROOT, sentinelPath, standinOutput, STANDIN_SCRIPT } from '../fixtures/agentStandin';
 import { openFreshRepo, TestRepo } from '../fixtures/repo';
@@ -131,7 +132,12 @@ suite('the stand-in agent, run directly with a launch argv in a real repository'
     assert.equal(executable, STANDIN_SCRIPT, 'the fixture is an executable file');
     const prompt = taskPrompt(task);
 
-    child = spawn(executable!, launchArgs(profile, prompt), { cwd: task.worktreePath, env: { ...process.env, ...agentEnvironment(task, profile) }, stdio: 'inherit' });
+    // What a window's terminals get: the CLI on PATH (written the way registerCliOnPath writes it).
+    const cliDir = join(output.dir, 'bin');
+    mkdirSync(cliDir);
+    await writeCliShim(cliDir, { node: process.execPath, cli: join(ROOT, 'out', 'src', 'cli', 'main.js') });
+    const agentEnv = { ...process.env, ...agentEnvironment(task, profile), PATH: `${cliDir}${delimiter}${process.env.PATH}` };
+    child = spawn(executable!, launchArgs(profile, prompt), { cwd: task.worktreePath, env: agentEnv, stdio: 'inherit' });
     const exited = new Promise<number | null>((resolve, reject) => {
       child!.on('error', reject);
       child!.on('exit', (code) => resolve(code));
