@@ -3,7 +3,7 @@ import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { TaskService } from '../../src/core/index';
 import { branchExists, commitFile, refusesUnchanged, taskWithCommit } from '../fixtures/attackHelpers';
-import { TestRepo } from '../fixtures/repo';
+import { openFreshRepo, TestRepo } from '../fixtures/repo';
 
 /**
  * Attacks on "a base branch is never deleted" and "merged is a fact about the base now" (issue 8,
@@ -14,11 +14,7 @@ suite('attack A: a task is never bound to a protected branch, a base branch is n
   let repo: TestRepo;
   let service: TaskService;
 
-  setup(async () => {
-    repo = new TestRepo();
-    repo.git('branch', 'develop');
-    service = await TaskService.open(repo.dir);
-  });
+  setup(async () => ({ repo, service } = await openFreshRepo((fresh) => fresh.git('branch', 'develop'))));
   teardown(() => repo.dispose());
 
   test('assign {branch: the task\'s own base} (checked out nowhere) → BranchProtected, nothing changed', async () => {
@@ -80,10 +76,7 @@ suite('attack C: a stale merge record never lets an unmerged branch be deleted',
   let repo: TestRepo;
   let service: TaskService;
 
-  setup(async () => {
-    repo = new TestRepo();
-    service = await TaskService.open(repo.dir);
-  });
+  setup(async () => ({ repo, service } = await openFreshRepo()));
   teardown(() => repo.dispose());
 
   for (const strategy of ['merge', 'squash'] as const) {
@@ -113,10 +106,10 @@ suite('attack J: a tag named like the base changes neither ahead/behind nor the 
   let initial: string;
 
   setup(async () => {
-    repo = new TestRepo();
-    initial = repo.oid('HEAD');
-    commitFile(repo, repo.dir, 'second.txt', 'second\n');
-    service = await TaskService.open(repo.dir);
+    ({ repo, service } = await openFreshRepo((fresh) => {
+      initial = fresh.oid('HEAD');
+      commitFile(fresh, fresh.dir, 'second.txt', 'second\n');
+    }));
   });
   teardown(() => repo.dispose());
 

@@ -4,7 +4,7 @@ import { chmodSync, existsSync, readFileSync, realpathSync, writeFileSync } from
 import { join } from 'node:path';
 import { Task, TaskService } from '../../src/core/index';
 import { branchExists, hasGitFile, rejectsCoded, taskWithCommit } from '../fixtures/attackHelpers';
-import { TestRepo } from '../fixtures/repo';
+import { openFreshRepo, TestRepo } from '../fixtures/repo';
 
 /**
  * Attacks on "concurrent merges never revert each other" and "create's rollback only undoes what it
@@ -111,10 +111,7 @@ suite('attack B: a merge that fails in the base worktree restores it exactly', (
   let repo: TestRepo;
   let service: TaskService;
 
-  setup(async () => {
-    repo = new TestRepo();
-    service = await TaskService.open(repo.dir);
-  });
+  setup(async () => ({ repo, service } = await openFreshRepo()));
   teardown(() => repo.dispose());
 
   const FAILING_HOOKS: Array<['merge' | 'squash', string]> = [

@@ -2,7 +2,7 @@ import * as assert from 'node:assert/strict';
 import { dirname, join } from 'node:path';
 import { Task, TaskService } from '../../src/core/index';
 import { commitFile, commitOnBranch, gitExitCode, hasGitFile, refusesUnchanged, taskWithCommit } from '../fixtures/attackHelpers';
-import { TestRepo } from '../fixtures/repo';
+import { openFreshRepo, TestRepo } from '../fixtures/repo';
 
 /**
  * Attacks on "operations in progress are never trampled" (issue 8, spec case D): a rebase, bisect,
@@ -23,34 +23,26 @@ interface StoppedOperation {
   stop(repo: TestRepo, worktree: string): void;
 }
 
+/**
+ * `command` (applying side) stopped in the task's worktree, after side and the task each wrote
+ * shared.txt: a conflict when the contents differ, an emptied pick when they are the same.
+ */
+function stoppedApplyingSide(name: string, marker: string, command: string[], onSide: string, inTask: string): StoppedOperation {
+  return {
+    name,
+    marker,
+    stop: (repo, worktree) => {
+      sideBranch(repo, 'shared.txt', onSide);
+      commitFile(repo, worktree, 'shared.txt', inTask);
+      assert.notEqual(gitExitCode(worktree, ...command), 0);
+    },
+  };
+}
+
 const STOPPED_IN_TASK_WORKTREE: StoppedOperation[] = [
-  {
-    name: 'cherry-pick stopped on a conflict',
-    marker: 'CHERRY_PICK_HEAD',
-    stop: (repo, worktree) => {
-      sideBranch(repo, 'shared.txt', 'side\n');
-      commitFile(repo, worktree, 'shared.txt', 'task\n');
-      assert.notEqual(gitExitCode(worktree, 'cherry-pick', 'side'), 0);
-    },
-  },
-  {
-    name: 'cherry-pick stopped because it became empty (status clean)',
-    marker: 'CHERRY_PICK_HEAD',
-    stop: (repo, worktree) => {
-      sideBranch(repo, 'shared.txt', 'same\n');
-      commitFile(repo, worktree, 'shared.txt', 'same\n');
-      assert.notEqual(gitExitCode(worktree, 'cherry-pick', 'side'), 0);
-    },
-  },
-  {
-    name: 'merge stopped on a conflict',
-    marker: 'MERGE_HEAD',
-    stop: (repo, worktree) => {
-      sideBranch(repo, 'shared.txt', 'side\n');
-      commitFile(repo, worktree, 'shared.txt', 'task\n');
-      assert.notEqual(gitExitCode(worktree, 'merge', '--no-edit', 'side'), 0);
-    },
-  },
+  stoppedApplyingSide('cherry-pick stopped on a conflict', 'CHERRY_PICK_HEAD', ['cherry-pick', 'side'], 'side\n', 'task\n'),
+  stoppedApplyingSide('cherry-pick stopped because it became empty (status clean)', 'CHERRY_PICK_HEAD', ['cherry-pick', 'side'], 'same\n', 'same\n'),
+  stoppedApplyingSide('merge stopped on a conflict', 'MERGE_HEAD', ['merge', '--no-edit', 'side'], 'side\n', 'task\n'),
   {
     name: 'merge stopped before committing (--no-commit -s ours, status clean)',
     marker: 'MERGE_HEAD',
@@ -88,10 +80,7 @@ suite('attack D: operations in progress are refused, never trampled', () => {
   let repo: TestRepo;
   let service: TaskService;
 
-  setup(async () => {
-    repo = new TestRepo();
-    service = await TaskService.open(repo.dir);
-  });
+  setup(async () => ({ repo, service } = await openFreshRepo()));
   teardown(() => repo.dispose());
 
   for (const operation of STOPPED_IN_TASK_WORKTREE) {

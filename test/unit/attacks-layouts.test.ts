@@ -4,7 +4,7 @@ import { dirname, join, sep } from 'node:path';
 import { TaskService } from '../../src/core/index';
 import { refusesUnchanged, repairWorktree, taskWithCommit } from '../fixtures/attackHelpers';
 import { Layout, LAYOUTS } from '../fixtures/attackLayouts';
-import { TestRepo } from '../fixtures/repo';
+import { openFreshRepo, TestRepo } from '../fixtures/repo';
 
 /**
  * Attacks on repository layouts and places (issue 8, spec cases F, G and K): a separate git dir,
@@ -69,10 +69,7 @@ suite('attack G: folders moved with mv, then repaired', () => {
   let repo: TestRepo;
   let service: TaskService;
 
-  setup(async () => {
-    repo = new TestRepo();
-    service = await TaskService.open(repo.dir);
-  });
+  setup(async () => ({ repo, service } = await openFreshRepo()));
   teardown(() => repo.dispose());
 
   test('the whole repository folder moved: repairWorktree at the new place rebinds the task there (git lists it, status works, uncommitted file kept), nothing made at the old place', async () => {

@@ -1,7 +1,7 @@
 import * as assert from 'node:assert/strict';
 import { MergeStrategy, Task, TaskService } from '../../src/core/index';
 import { commitFile, commitOnBranch, nothingToMerge } from '../fixtures/attackHelpers';
-import { TestRepo } from '../fixtures/repo';
+import { openFreshRepo, TestRepo } from '../fixtures/repo';
 
 /**
  * Attack on "a task with nothing to merge gets a clear answer and no commit" (issue 8, spec case H),
@@ -36,11 +36,7 @@ suite('attack H: a merge with nothing new → { merged: true, nothingToMerge: tr
   let repo: TestRepo;
   let service: TaskService;
 
-  setup(async () => {
-    repo = new TestRepo();
-    repo.git('branch', 'develop');
-    service = await TaskService.open(repo.dir);
-  });
+  setup(async () => ({ repo, service } = await openFreshRepo((fresh) => fresh.git('branch', 'develop'))));
   teardown(() => repo.dispose());
 
   for (const [where, base] of BASES) {

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { Task, TaskService } from '../../src/core/index';
 import { branchExists, commitFile, commitOnBranch, nothingToMerge, refusesUnchanged, rejectsCoded, taskWithCommit } from '../fixtures/attackHelpers';
 import { isReachable, NET_ZERO, netZeroTask, storeDir } from '../fixtures/attackSecondSetups';
-import { TestRepo } from '../fixtures/repo';
+import { openFreshRepo, TestRepo } from '../fixtures/repo';
 
 /**
  * The second outside attack (issue 8) on branches: commits that cancel out are still work, a base
@@ -16,10 +16,7 @@ suite('second attack: a branch whose commits cancel out is unmerged work', () =>
   let repo: TestRepo;
   let service: TaskService;
 
-  setup(async () => {
-    repo = new TestRepo();
-    service = await TaskService.open(repo.dir);
-  });
+  setup(async () => ({ repo, service } = await openFreshRepo()));
   teardown(() => repo.dispose());
 
   for (const how of NET_ZERO) {
@@ -68,8 +65,7 @@ suite('second attack: task b is based on task/a, and b\'s file is unreadable (st
   let a: Task;
 
   setup(async () => {
-    repo = new TestRepo();
-    service = await TaskService.open(repo.dir);
+    ({ repo, service } = await openFreshRepo());
     a = await taskWithCommit(repo, service, 'a');
     const b = await taskWithCommit(repo, service, 'b', a.branch);
     assert.equal(b.baseBranch, a.branch);
@@ -113,10 +109,7 @@ suite('second attack: names, hooks and the base\'s worktree', () => {
   let repo: TestRepo;
   let service: TaskService;
 
-  setup(async () => {
-    repo = new TestRepo();
-    service = await TaskService.open(repo.dir);
-  });
+  setup(async () => ({ repo, service } = await openFreshRepo()));
   teardown(() => repo.dispose());
 
   test('a tag named like the current branch (git tag main): currentBranch() is "main", createTask without a base gets base "main"', async () => {

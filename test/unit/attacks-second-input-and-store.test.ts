@@ -5,7 +5,7 @@ import { isCoded, Task, TaskService, TaskWorktreesError } from '../../src/core/i
 import { DirectoryLock } from '../../src/core/tasks/lock';
 import { branchExists, refusesUnchanged, rejectsCoded, taskWithCommit } from '../fixtures/attackHelpers';
 import { isReachable, settlesWithin, storeDir, watchGit } from '../fixtures/attackSecondSetups';
-import { TestRepo } from '../fixtures/repo';
+import { openFreshRepo, TestRepo } from '../fixtures/repo';
 
 /**
  * The second outside attack (issue 8) on input and on the store: options that are not booleans,
@@ -20,8 +20,7 @@ suite('second attack: options of the wrong type are refused before any git proce
   let git: ReturnType<typeof watchGit>;
 
   setup(async () => {
-    repo = new TestRepo();
-    service = await TaskService.open(repo.dir);
+    ({ repo, service } = await openFreshRepo());
     task = await taskWithCommit(repo, service, 'work');
     repo.write('unsaved.txt', 'not committed\n', task.worktreePath);
     git = watchGit(service);
@@ -67,8 +66,7 @@ suite('second attack: arguments of the wrong shape get a coded error', () => {
   let service: TaskService;
 
   setup(async () => {
-    repo = new TestRepo();
-    service = await TaskService.open(repo.dir);
+    ({ repo, service } = await openFreshRepo());
     await taskWithCommit(repo, service, 'work');
   });
   teardown(() => repo.dispose());
@@ -114,8 +112,7 @@ suite('second attack: a lock directory without an owner file', () => {
   let lock: string;
 
   setup(async () => {
-    repo = new TestRepo();
-    service = await TaskService.open(repo.dir);
+    ({ repo, service } = await openFreshRepo());
     await service.createTask({ subject: 'first' });
     lock = join(storeDir(service), 'lock');
     mkdirSync(lock);
@@ -154,8 +151,7 @@ suite('second attack: store entries of the wrong kind', () => {
   let store: string;
 
   setup(async () => {
-    repo = new TestRepo();
-    service = await TaskService.open(repo.dir);
+    ({ repo, service } = await openFreshRepo());
     await service.createTask({ subject: 'first' });
     store = storeDir(service);
   });

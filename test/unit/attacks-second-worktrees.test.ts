@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { TaskService } from '../../src/core/index';
 import { commitFile, refusesUnchanged, repairWorktree } from '../fixtures/attackHelpers';
 import { bareWithTwoWorktrees, BareWithTwoWorktrees, copyFolder, NESTED_WORKTREE } from '../fixtures/attackSecondSetups';
-import { TestRepo } from '../fixtures/repo';
+import { openFreshRepo, TestRepo } from '../fixtures/repo';
 
 /**
  * The second outside attack (issue 8) on where worktrees are and what they hold: a worktree nested
@@ -29,8 +29,7 @@ suite('second attack: a worktree nested inside a task\'s worktree', () => {
   let inner: string;
 
   setup(async () => {
-    repo = new TestRepo();
-    service = await TaskService.open(repo.dir);
+    ({ repo, service } = await openFreshRepo());
     const task = await service.createTask({ subject: 'outer', createWorktree: true });
     taskId = task.id;
     // The habit of the main worktree, repeated inside the task's: .worktrees/ is excluded there too.
@@ -86,10 +85,7 @@ suite('second attack: a copy of a task\'s worktree folder inside the root', () =
   let repo: TestRepo;
   let service: TaskService;
 
-  setup(async () => {
-    repo = new TestRepo();
-    service = await TaskService.open(repo.dir);
-  });
+  setup(async () => ({ repo, service } = await openFreshRepo()));
   teardown(() => repo.dispose());
 
   test('cp -a .worktrees/x .worktrees/x.bak, original in place: prune leaves git\'s record on the original, the task bound to it, its uncommitted file seen by git status there', async () => {
@@ -113,10 +109,7 @@ suite('second attack: repairWorktree({path}) pointed at the wrong folder', () =>
   let repo: TestRepo;
   let service: TaskService;
 
-  setup(async () => {
-    repo = new TestRepo();
-    service = await TaskService.open(repo.dir);
-  });
+  setup(async () => ({ repo, service } = await openFreshRepo()));
   teardown(() => repo.dispose());
 
   test('a task whose worktree is present, path = its own worktree → InvalidInput, nothing changed, its record unchanged', async () => {

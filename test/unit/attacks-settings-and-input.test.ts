@@ -4,7 +4,7 @@ import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { TaskService } from '../../src/core/index';
 import { branchExists, gitExitCode, refusesUnchanged } from '../fixtures/attackHelpers';
-import { TestRepo } from '../fixtures/repo';
+import { openFreshRepo, TestRepo } from '../fixtures/repo';
 
 /**
  * Attacks on names, input and settings (issue 8, spec cases I, M, N and O): a failed create leaves
@@ -20,9 +20,7 @@ async function taskIds(service: TaskService): Promise<string[]> {
 suite('attack I: a branch-name prefix conflict fails create cleanly', () => {
   let repo: TestRepo;
 
-  setup(() => {
-    repo = new TestRepo();
-  });
+  setup(() => (repo = new TestRepo()));
   teardown(() => repo.dispose());
 
   test('branch task/bar/baz exists: createTask {bar, createWorktree}, tried 4 times → BranchExists naming task/bar/baz each time, nothing changed, no task record left', async () => {
@@ -54,8 +52,7 @@ suite('attack M: bad input is refused with InvalidInput before any git process',
   let spawned: string[][];
 
   setup(async () => {
-    repo = new TestRepo();
-    service = await TaskService.open(repo.dir);
+    ({ repo, service } = await openFreshRepo());
     spawned = [];
     service.git.onSpawn((args) => spawned.push([...args]));
   });
@@ -93,9 +90,7 @@ suite('attack M: bad input is refused with InvalidInput before any git process',
 suite('attack N: where worktrees go', () => {
   let repo: TestRepo;
 
-  setup(() => {
-    repo = new TestRepo();
-  });
+  setup(() => (repo = new TestRepo()));
   teardown(() => repo.dispose());
 
   test('worktreeRoot ~/<name> puts the worktree under the home directory', async () => {
@@ -133,9 +128,7 @@ suite('attack N: where worktrees go', () => {
 suite('attack O: the branch prefix and worktree root are the repository\'s, not a window\'s', () => {
   let repo: TestRepo;
 
-  setup(() => {
-    repo = new TestRepo();
-  });
+  setup(() => (repo = new TestRepo()));
   teardown(() => repo.dispose());
 
   test('service A (prefix feat/) creates the first task, service B (prefix x/) the next: both branches are feat/<id>', async () => {

@@ -2,7 +2,7 @@ import * as assert from 'node:assert/strict';
 import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { isCoded, TaskService } from '../../src/core/index';
-import { TestRepo } from '../fixtures/repo';
+import { openFreshRepo, TestRepo } from '../fixtures/repo';
 
 /**
  * Attacks on the task store (issue 8, spec cases L and P): damaged task files never crash the
@@ -37,8 +37,7 @@ suite('attack L: damaged task files', () => {
   let tasksDir: string;
 
   setup(async () => {
-    repo = new TestRepo();
-    service = await TaskService.open(repo.dir);
+    ({ repo, service } = await openFreshRepo());
     for (const subject of GOOD_SUBJECTS) await service.createTask({ subject });
     tasksDir = join(repo.dir, '.git', 'task-worktrees', 'tasks');
   });

@@ -9,7 +9,7 @@ import { EXIT_CODES } from '../../src/cli/exitCodes';
 import { writeCliShim } from '../../src/cli/shim';
 import { isCoded, Task, TaskEvent, TaskService, TaskView } from '../../src/core';
 import { CLI_ENTRY, cliJson, CliRun, runCliProcess } from '../fixtures/cli';
-import { TestRepo } from '../fixtures/repo';
+import { openFreshRepo, TestRepo } from '../fixtures/repo';
 
 /** The line under a task's id in `list`: its facts (ready, owner, blockers, branch, worktree). */
 function factsUnder(listing: string, taskId: string): string {
@@ -45,10 +45,7 @@ const HOSTILE_SUBJECT = `it's "quoted" $(touch pwned-dollar) \`touch pwned-tick\
 suite('CLI: task-worktrees on the task store', () => {
   let repo: TestRepo;
   let service: TaskService;
-  setup(async () => {
-    repo = new TestRepo();
-    service = await TaskService.open(repo.dir);
-  });
+  setup(async () => ({ repo, service } = await openFreshRepo()));
   teardown(() => repo.dispose());
 
   const cli = (...args: string[]): Promise<CliRun> => runCliProcess(args, repo.dir);

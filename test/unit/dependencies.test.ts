@@ -1,15 +1,12 @@
 import * as assert from 'node:assert/strict';
 import { TaskService } from '../../src/core';
 import { rejectsWithCode } from '../fixtures/assertions';
-import { TestRepo } from '../fixtures/repo';
+import { openFreshRepo, TestRepo } from '../fixtures/repo';
 
 suite('blockedBy: a task waits for the tasks it names', () => {
   let repo: TestRepo;
   let service: TaskService;
-  setup(async () => {
-    repo = new TestRepo();
-    service = await TaskService.open(repo.dir);
-  });
+  setup(async () => ({ repo, service } = await openFreshRepo()));
   teardown(() => repo.dispose());
 
   test('a blocked task cannot be claimed or started; completing its blocker makes it ready and logs task.unblocked', async () => {
