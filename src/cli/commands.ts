@@ -120,8 +120,8 @@ one that starts with "-" goes after "--" (create -- "-x is broken").
     usage: 'claim <id> --owner NAME [--json]',
     summary: 'take a task: in_progress, owned by NAME',
     help: `Sets the task in_progress with NAME as its owner. A task waiting on unfinished tasks is
-refused (Blocked, exit 5) and names them. Claiming a task someone else owns takes it over: look
-at "show <id>" first. --json: the claimed task.`,
+refused (Blocked, exit 5) and names them; so is a task someone else has claimed (TaskClaimed,
+exit 36): they hand it back with "status <id> pending". --json: the claimed task.`,
     options: { owner: { type: 'string' } },
     required: ['owner'],
     async run({ service, args: [taskId], options }) {

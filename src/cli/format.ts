@@ -42,8 +42,8 @@ function taskFacts(task: TaskView): string[] {
   if (task.ready) facts.push('ready');
   if (task.owner) facts.push(`owner ${printable(task.owner)}`);
   if (task.status !== 'completed' && task.blockers.length > 0) facts.push(`blocked by ${task.blockers.join(', ')}`);
-  if (task.merge) facts.push(`merged into ${task.baseBranch}`);
-  if (task.branch) facts.push(`${task.branch}${task.branchMissing ? ' (branch gone)' : ''}`);
+  if (task.merge) facts.push(`merged into ${printable(task.baseBranch)}`);
+  if (task.branch) facts.push(`${printable(task.branch)}${task.branchMissing ? ' (branch gone)' : ''}`);
   facts.push(...worktreeFacts(task));
   return facts;
 }
@@ -58,8 +58,8 @@ export function formatTask(task: TaskView): string {
   const rows: Array<[string, string]> = [
     ['status', task.status + (task.ready ? ' (ready)' : '')],
     ['owner', task.owner ? printable(task.owner) : '-'],
-    ['base', task.baseBranch],
-    ['branch', task.branch ? `${task.branch}${task.branchMissing ? ' (branch gone)' : ''}` : '-'],
+    ['base', printable(task.baseBranch)],
+    ['branch', task.branch ? `${printable(task.branch)}${task.branchMissing ? ' (branch gone)' : ''}` : '-'],
     ['worktree', worktreeFacts(task)[0] ?? '-'],
   ];
   if (task.blockedBy.length > 0) {
@@ -78,7 +78,7 @@ export function formatTask(task: TaskView): string {
 export function formatChange(verb: string, task: Task): string {
   const state = [task.status, task.owner ? `owner ${printable(task.owner)}` : ''].filter(Boolean).join(', ');
   const lines = [`${verb} ${task.id}: ${printable(task.subject)} (${state})`];
-  if (task.branch) lines.push(`  branch    ${task.branch}`);
+  if (task.branch) lines.push(`  branch    ${printable(task.branch)}`);
   if (task.worktreePath) lines.push(`  worktree  ${printable(task.worktreePath)}`);
   return `${lines.join('\n')}\n`;
 }
@@ -92,7 +92,7 @@ export function formatEvents(events: readonly TaskEvent[]): string {
   const lines = events.map((event) => {
     const details = Object.entries(event)
       .filter(([key, value]) => !EVENT_FIELDS.has(key) && value !== undefined)
-      .map(([key, value]) => `${key}=${printable(typeof value === 'string' && !/\s/.test(value) ? value : JSON.stringify(value))}`);
+      .map(([key, value]) => `${printable(key)}=${printable(typeof value === 'string' && !/\s/.test(value) ? value : JSON.stringify(value))}`);
     // Seconds are enough to read a history; --json keeps the milliseconds.
     const at = event.at.replace(/\.\d+Z$/, 'Z');
     return [at, printable(event.type).padEnd(typeWidth), printable(event.taskId ?? '-').padEnd(idWidth), ...details].join('  ').trimEnd();

@@ -56,13 +56,29 @@ export async function inspectWorktree(git: GitAdapter, entry: WorktreeEntry): Pr
  */
 export function refuseRunningAgents(records: readonly AgentRecord[], worktrees: readonly string[], what: string): void {
   const roots = worktrees.map((path) => canonicalPath(path));
-  const running = records.filter(
-    (record) => (record.host !== hostname() || isAlive(record.pid)) && roots.some((root) => isInside(canonicalPath(record.worktreePath), root)),
-  );
+  const running = records.filter((record) => isStillRunning(record) && roots.some((root) => isInside(canonicalPath(record.worktreePath), root)));
   if (running.length > 0) {
-    throw new TaskWorktreesError('AgentRunning', `An agent is still running in ${running[0].worktreePath}; stop it before ${what}.`, running.map((record) => `${record.agent} (pid ${record.pid})`));
+    const [first] = running;
+    throw new TaskWorktreesError(
+      'AgentRunning',
+      `An agent (${first.agent}, pid ${first.pid} on ${first.host}) is still running in ${first.worktreePath}; stop it before ${what}. If it is gone (its window crashed), delete ${first.file ?? 'its record in the store\'s agents folder'}.`,
+      running.map((record) => `${record.agent} (pid ${record.pid} on ${record.host})`),
+    );
   }
 }
+
+/**
+ * This host's agents are alive while their process is; another host's cannot be checked from here,
+ * so they count for a day after they started (a container that restarts under a new name must not
+ * block its worktrees for ever).
+ */
+function isStillRunning(record: AgentRecord): boolean {
+  if (record.host === hostname()) return isAlive(record.pid);
+  const started = Date.parse(record.startedAt);
+  return Number.isFinite(started) && Date.now() - started < OTHER_HOST_AGENT_MS;
+}
+
+const OTHER_HOST_AGENT_MS = 24 * 60 * 60 * 1000;
 
 /** Refuses before anything is touched when a worktree is locked or stopped in the middle of a git operation. */
 export function refuseIfBusy(entry: WorktreeEntry | undefined, what: string): void {

@@ -158,12 +158,10 @@ export class TaskService {
     return this.operations.run('setStatus', taskId, async () => {
       const { tasks } = await this.store.load();
       const current = tasks.find((task) => task.id === taskId);
-      if (status === 'in_progress' && current) {
-        refuseIfBlocked(current, tasks, 'claim or start it');
-        // Two agents taking the same ready task: the second is told, not silently given it.
-        if (newOwner && current.status === 'in_progress' && current.owner && current.owner !== newOwner) {
-          throw new TaskWorktreesError('TaskClaimed', `Task "${taskId}" is already claimed by ${current.owner}; set it back to pending first to hand it over.`, [current.owner]);
-        }
+      if (status === 'in_progress' && current) refuseIfBlocked(current, tasks, 'claim or start it');
+      // Two agents taking the same task: the second is told, not silently given it.
+      if (newOwner && current?.status === 'in_progress' && current.owner && current.owner !== newOwner) {
+        throw new TaskWorktreesError('TaskClaimed', `Task "${taskId}" is claimed by ${current.owner}; they hand it back by setting it to pending (without a new owner).`, [current.owner]);
       }
       const updated = await this.store.update(taskId, (task) => {
         task.status = status;
@@ -185,6 +183,9 @@ export class TaskService {
    */
   async agentStarted(taskId: string, agent: { name: string; command: string; pid?: number }): Promise<void> {
     validateTaskId(taskId);
+    if (agent.pid !== undefined && (!Number.isInteger(agent.pid) || agent.pid <= 0)) {
+      throw new TaskWorktreesError('InvalidInput', `An agent's pid is a positive integer, not ${JSON.stringify(agent.pid)}.`);
+    }
     await this.operations.run('agent', taskId, async () => {
       const task = await this.store.get(taskId);
       if (agent.pid && task.worktreePath) {

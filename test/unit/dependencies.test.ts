@@ -50,4 +50,25 @@ suite('blockedBy: a task waits for the tasks it names', () => {
     assert.deepEqual(view?.blockers, []);
     assert.equal(view?.ready, true);
   });
+
+  test('deleting a task takes it out of every blockedBy, so a new task with the same id is not waited on (no deadlock)', async () => {
+    const gone = await service.createTask({ subject: 'e' });
+    const waiting = await service.createTask({ subject: 'f', blockedBy: [gone.id] });
+    await service.deleteTask(gone.id);
+    assert.deepEqual((await service.task(waiting.id)).blockedBy, []);
+    const reborn = await service.createTask({ subject: 'e', blockedBy: [waiting.id] });
+    assert.equal(reborn.id, gone.id, 'the id is free again');
+    assert.equal((await service.setStatus(waiting.id, 'in_progress', 'codex')).status, 'in_progress');
+  });
+
+  test('a task claimed by one owner cannot be given to another by any status change (TaskClaimed); handing back works', async () => {
+    const task = await service.createTask({ subject: 'held' });
+    await service.setStatus(task.id, 'in_progress', 'x');
+    for (const status of ['in_progress', 'completed', 'pending'] as const) {
+      await rejectsWithCode(service.setStatus(task.id, status, 'y'), 'TaskClaimed');
+    }
+    assert.equal((await service.task(task.id)).owner, 'x');
+    await service.setStatus(task.id, 'pending');
+    assert.equal((await service.setStatus(task.id, 'in_progress', 'y')).owner, 'y');
+  });
 });

@@ -64,7 +64,9 @@ function parseEvent(line: string): TaskEvent | undefined {
   try {
     const value: unknown = JSON.parse(line);
     const event = value as TaskEvent;
-    return typeof value === 'object' && value !== null && !Array.isArray(value) && typeof event.type === 'string' ? event : undefined;
+    const shaped =
+      typeof value === 'object' && value !== null && !Array.isArray(value) && typeof event.type === 'string' && typeof event.at === 'string' && (event.taskId === undefined || typeof event.taskId === 'string');
+    return shaped ? event : undefined;
   } catch {
     return undefined;
   }

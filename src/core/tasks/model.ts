@@ -42,6 +42,8 @@ export interface AgentRecord {
   taskId: string;
   worktreePath: string;
   startedAt: string;
+  /** Where the record is (set when read): named in refusals, so a stale one can be deleted by hand. */
+  file?: string;
 }
 
 export interface RepositoryConfig {

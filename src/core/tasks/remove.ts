@@ -69,6 +69,14 @@ export class TaskRemoval extends OperationSteps {
       throw new TaskWorktreesError('TaskHasWorktree', `Task "${taskId}" still has its worktree at ${task.worktreePath}; remove the worktree first.`);
     }
     await this.store.delete(taskId);
+    // A later task may get this id again: nothing must go on waiting on it by name.
+    const { tasks } = await this.store.load();
+    for (const waiting of tasks.filter((other) => other.blockedBy.includes(taskId))) {
+      await this.store.update(waiting.id, (current) => {
+        current.blockedBy = current.blockedBy.filter((id) => id !== taskId);
+        return { type: 'task.blockedBy', detail: { blockedBy: current.blockedBy, removed: taskId } };
+      });
+    }
   }
 
   /** Deletes the branch of a task without a worktree, only when its base holds all of it. */

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { promises as fs, readdirSync, readFileSync } from 'node:fs';
+import { promises as fs, lstatSync, readdirSync, readFileSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { TaskWorktreesError } from '../errors';
 import { EventLog } from './events';
@@ -186,9 +186,15 @@ export class TaskStore {
       return [];
     }
     return names.flatMap((name) => {
+      const file = join(this.agentsDir, name);
       try {
-        const record = JSON.parse(readFileSync(join(this.agentsDir, name), 'utf8')) as AgentRecord;
-        return Number.isInteger(record.pid) && typeof record.worktreePath === 'string' && typeof record.host === 'string' ? [record] : [];
+        // Only small regular files: a FIFO or a link to a device must not block the read (and the lock).
+        const stats = lstatSync(file);
+        if (!stats.isFile() || stats.size > 4096) return [];
+        const record = JSON.parse(readFileSync(file, 'utf8')) as AgentRecord;
+        const valid =
+          Number.isInteger(record.pid) && record.pid > 0 && ['host', 'agent', 'taskId', 'worktreePath', 'startedAt'].every((key) => typeof record[key as keyof AgentRecord] === 'string');
+        return valid ? [{ ...record, file }] : [];
       } catch {
         return [];
       }
@@ -196,6 +202,8 @@ export class TaskStore {
   }
 
   private agentFile(pid: number, host: string): string {
+    // The pid names the file: only a positive integer can, so nothing lands outside the folder.
+    if (!Number.isInteger(pid) || pid <= 0) throw new TaskWorktreesError('InvalidInput', `An agent's pid is a positive integer, not ${JSON.stringify(pid)}.`);
     return join(this.agentsDir, `${pid}@${host.replace(/[^\w.-]/g, '_')}.json`);
   }
 
