@@ -2,19 +2,10 @@ import * as assert from 'node:assert/strict';
 import { existsSync, realpathSync, rmSync } from 'node:fs';
 import * as vscode from 'vscode';
 import type { AgentInfo } from '../../src/api';
-import type { TaskEvent, TaskView } from '../../src/core';
+import type { Task, TaskEvent, TaskView } from '../../src/core';
 import { hasStarted, hostileSubject, readRecords, release, sentinelPath, standinOutput, STANDIN_SCRIPT } from '../fixtures/agentStandin';
 import { activeApi, command, eventually, git, rejectsWithCode } from './helpers';
 
-interface PublicTask {
-  id: string;
-  subject: string;
-  status: string;
-  owner: string;
-  baseBranch: string;
-  branch?: string;
-  worktreePath?: string;
-}
 
 const AGENT = 'Stand-in';
 const START_TIMEOUT_MS = 20_000;
@@ -56,7 +47,7 @@ suite('agents on tasks: a stand-in agent run in a terminal in the task\'s worktr
 
   test('Start Agent runs the agent in the task\'s new worktree with its TASK_* environment; the board shows it running, then exited and the task completed', async () => {
     const api = await activeApi();
-    const task = await command<PublicTask>('createTask', { subject: 'Let an agent do it' });
+    const task = await command<Task>('createTask', { subject: 'Let an agent do it' });
     const started = await command<AgentInfo>('startAgent', { taskId: task.id, agent: AGENT });
     assert.equal(started.state, 'running');
     assert.equal(started.command, STANDIN_SCRIPT);
@@ -111,7 +102,7 @@ suite('agents on tasks: a stand-in agent run in a terminal in the task\'s worktr
     assert.deepEqual([exitedEvent?.agent, exitedEvent?.code, exitedEvent?.reason], [AGENT, 3, 'process']);
     assert.ok(events.indexOf(startedEvent!) < events.findIndex((event) => event.type === 'task.completed'), 'started before the agent completed the task');
 
-    const removed = await command<PublicTask>('removeWorktree', { taskId: task.id });
+    const removed = await command<Task>('removeWorktree', { taskId: task.id });
     assert.equal(removed.worktreePath, undefined, 'once the agent is gone, the worktree can go');
   });
 
@@ -119,7 +110,7 @@ suite('agents on tasks: a stand-in agent run in a terminal in the task\'s worktr
     const sentinel = sentinelPath();
     const subject = hostileSubject(sentinel);
     const description = `Line two: $(touch ${sentinel})\n\`touch ${sentinel}\` ; touch ${sentinel} # "end"`;
-    const task = await command<PublicTask>('createTask', { subject, description, createWorktree: true });
+    const task = await command<Task>('createTask', { subject, description, createWorktree: true });
     await command<AgentInfo>('startAgent', { taskId: task.id, agent: AGENT });
     await eventually(() => hasStarted(output.dir, task.id), 'the stand-in to start', START_TIMEOUT_MS);
 
@@ -136,8 +127,8 @@ suite('agents on tasks: a stand-in agent run in a terminal in the task\'s worktr
   });
 
   test('an agent is refused before anything moves: an unknown profile, a program not on PATH, a blocked task', async () => {
-    const blocker = await command<PublicTask>('createTask', { subject: 'Lay the groundwork' });
-    const waiting = await command<PublicTask>('createTask', { subject: 'Build on the groundwork', blockedBy: [blocker.id] });
+    const blocker = await command<Task>('createTask', { subject: 'Lay the groundwork' });
+    const waiting = await command<Task>('createTask', { subject: 'Build on the groundwork', blockedBy: [blocker.id] });
     await rejectsWithCode(command('startAgent', { taskId: blocker.id, agent: 'Nobody' }), 'InvalidInput');
     await rejectsWithCode(command('startAgent', { taskId: blocker.id, agent: 'Not installed' }), 'InvalidInput');
     const blocked = await rejectsWithCode(command('startAgent', { taskId: waiting.id, agent: AGENT }), 'Blocked');
@@ -154,10 +145,10 @@ suite('agents on tasks: a stand-in agent run in a terminal in the task\'s worktr
   });
 
   test('Start Agents on Ready Tasks starts the default agent on the oldest ready tasks, each in its own worktree, up to maxAutoAgents running', async () => {
-    const owned = await command<PublicTask>('createTask', { subject: 'Taken by a person' });
+    const owned = await command<Task>('createTask', { subject: 'Taken by a person' });
     await command('setStatus', { taskId: owned.id, status: 'pending', owner: 'alice' });
-    const ready: PublicTask[] = [];
-    for (const subject of ['First ready task', 'Second ready task', 'Third ready task']) ready.push(await command<PublicTask>('createTask', { subject }));
+    const ready: Task[] = [];
+    for (const subject of ['First ready task', 'Second ready task', 'Third ready task']) ready.push(await command<Task>('createTask', { subject }));
     const ids = ready.map((task) => task.id);
     assert.deepEqual((await command<TaskView[]>('listTasks', {})).filter((task) => task.ready).map((task) => task.id), ids, 'only these three are ready');
 

@@ -3,18 +3,9 @@ import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import * as vscode from 'vscode';
-import type { Board, TaskView } from '../../src/core';
+import type { Board, Task, TaskView } from '../../src/core';
 import { activeApi, command, eventually, git, rejectsWithCode, workspaceDir } from './helpers';
 
-interface PublicTask {
-  id: string;
-  subject: string;
-  status: string;
-  owner: string;
-  baseBranch: string;
-  branch?: string;
-  worktreePath?: string;
-}
 
 suite('Task Worktrees in a real VS Code extension host', () => {
   suiteSetup(async () => {
@@ -43,14 +34,14 @@ suite('Task Worktrees in a real VS Code extension host', () => {
 
   test('the whole loop through commands with argument objects: create, claim, work, complete, merge, remove', async () => {
     const repo = workspaceDir();
-    const task = await command<PublicTask>('createTask', { subject: 'Fix login redirect', createWorktree: true });
+    const task = await command<Task>('createTask', { subject: 'Fix login redirect', createWorktree: true });
     assert.equal(task.id, 'fix-login-redirect');
     assert.equal(task.branch, 'task/fix-login-redirect');
     assert.equal(task.baseBranch, 'main');
     assert.ok(task.worktreePath && existsSync(task.worktreePath), 'the worktree exists on disk');
     assert.equal(git(task.worktreePath, 'branch', '--show-current').trim(), 'task/fix-login-redirect');
 
-    const claimed = await command<PublicTask>('setStatus', { taskId: task.id, status: 'in_progress', owner: 'agent-7' });
+    const claimed = await command<Task>('setStatus', { taskId: task.id, status: 'in_progress', owner: 'agent-7' });
     assert.equal(claimed.owner, 'agent-7');
 
     // The agent works and commits in its own worktree.
@@ -60,7 +51,7 @@ suite('Task Worktrees in a real VS Code extension host', () => {
     const listed = await command<TaskView[]>('listTasks', {});
     assert.equal(listed.find((candidate) => candidate.id === task.id)?.worktreeState, 'present');
 
-    const completed = await command<PublicTask>('completeTask', { taskId: task.id });
+    const completed = await command<Task>('completeTask', { taskId: task.id });
     assert.equal(completed.status, 'completed');
 
     const merge = await command<{ merged: boolean; commit?: string }>('mergeTask', { taskId: task.id, removeWorktree: true, deleteBranch: true });
@@ -79,7 +70,7 @@ suite('Task Worktrees in a real VS Code extension host', () => {
 
   test('a conflicting merge changes nothing and names the files', async () => {
     const repo = workspaceDir();
-    const task = await command<PublicTask>('createTask', { subject: 'Conflicting change', createWorktree: true });
+    const task = await command<Task>('createTask', { subject: 'Conflicting change', createWorktree: true });
     writeFile(task.worktreePath!, 'README.md', 'theirs\n');
     git(task.worktreePath!, 'commit', '-q', '-am', 'theirs');
     writeFile(repo, 'README.md', 'ours\n');
@@ -92,14 +83,14 @@ suite('Task Worktrees in a real VS Code extension host', () => {
   });
 
   test('destructive commands refuse with a code instead of asking when called with arguments', async () => {
-    const task = await command<PublicTask>('createTask', { subject: 'Unsaved work', createWorktree: true });
+    const task = await command<Task>('createTask', { subject: 'Unsaved work', createWorktree: true });
     writeFile(task.worktreePath!, 'notes.txt', 'not committed\n');
     await rejectsWithCode(command('removeWorktree', { taskId: task.id }), 'WorktreeDirty');
     assert.ok(existsSync(join(task.worktreePath!, 'notes.txt')), 'the unsaved file is still there');
     await rejectsWithCode(command('deleteTask', { taskId: task.id }), 'TaskHasWorktree');
     await rejectsWithCode(command('createTask', { subject: '--upload-pack=touch /tmp/pwned', baseBranch: '--upload-pack=x' }), 'InvalidInput');
     await rejectsWithCode(command('setStatus', { taskId: '../../etc', status: 'completed' }), 'InvalidInput');
-    const removed = await command<PublicTask>('removeWorktree', { taskId: task.id, force: true });
+    const removed = await command<Task>('removeWorktree', { taskId: task.id, force: true });
     assert.equal(removed.worktreePath, undefined);
     await command('deleteTask', { taskId: task.id });
   });
@@ -108,24 +99,24 @@ suite('Task Worktrees in a real VS Code extension host', () => {
     const repo = workspaceDir();
     const outside = join(repo, '..', 'hand-made-wt');
     git(repo, 'worktree', 'add', '-q', '-b', 'feature/by-hand', outside);
-    const task = await command<PublicTask>('createTask', { subject: 'Adopted work' });
-    const assigned = await command<PublicTask>('assignWorktree', { taskId: task.id, worktreePath: outside });
+    const task = await command<Task>('createTask', { subject: 'Adopted work' });
+    const assigned = await command<Task>('assignWorktree', { taskId: task.id, worktreePath: outside });
     assert.equal(assigned.branch, 'feature/by-hand');
     await rejectsWithCode(command('openTask', { taskId: 'no-such-task' }), 'TaskNotFound');
   });
 
   test('create a worktree later, claim it, lose it by hand, repair it, then prune it', async () => {
-    const task = await command<PublicTask>('createTask', { subject: 'Worktree later' });
+    const task = await command<Task>('createTask', { subject: 'Worktree later' });
     assert.equal(task.worktreePath, undefined);
-    const withWorktree = await command<PublicTask>('createWorktree', { taskId: task.id });
+    const withWorktree = await command<Task>('createWorktree', { taskId: task.id });
     assert.ok(withWorktree.worktreePath && existsSync(withWorktree.worktreePath));
-    const claimed = await command<PublicTask>('claimTask', { taskId: task.id, owner: 'aider' });
+    const claimed = await command<Task>('claimTask', { taskId: task.id, owner: 'aider' });
     assert.deepEqual([claimed.status, claimed.owner], ['in_progress', 'aider']);
 
     git(workspaceDir(), 'worktree', 'remove', '--force', withWorktree.worktreePath);
     const missing = await command<TaskView[]>('listTasks', {});
     assert.equal(missing.find((candidate) => candidate.id === task.id)?.worktreeState, 'missing');
-    const repaired = await command<PublicTask>('repairWorktree', { taskId: task.id });
+    const repaired = await command<Task>('repairWorktree', { taskId: task.id });
     assert.equal(repaired.worktreePath, withWorktree.worktreePath);
     assert.ok(existsSync(repaired.worktreePath!));
 
@@ -156,7 +147,7 @@ suite('Task Worktrees in a real VS Code extension host', () => {
   });
 
   test('opening a task asks VS Code to open its worktree in a new window', async () => {
-    const task = await command<PublicTask>('createTask', { subject: 'Open me', createWorktree: true });
+    const task = await command<Task>('createTask', { subject: 'Open me', createWorktree: true });
     const result = await command<{ opened: string }>('openTask', { taskId: task.id, target: 'newWindow' });
     assert.equal(result.opened, task.worktreePath);
   });
