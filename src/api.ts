@@ -117,9 +117,8 @@ export function createApi(service: () => TaskService, onDidChange: vscode.Event<
         removeWorktree: optional(input, 'removeWorktree', 'boolean'),
         deleteBranch: optional(input, 'deleteBranch', 'boolean'),
       };
-      const touches = await mergeTouches(service(), taskId);
-      refuseUnsavedEditors(touches, vscode.l10n.t('merging'));
-      refuseRunningAgents(agents.runningIn(touches), vscode.l10n.t('merging'));
+      // The worktree list is read only when some editor is unsaved at all; running agents are the core's check.
+      if (vscode.workspace.textDocuments.some((document) => document.isDirty)) refuseUnsavedEditors(await mergeTouches(service(), taskId), vscode.l10n.t('merging'));
       return publicMergeResult(await service().mergeTask(taskId, options));
     },
     removeWorktree: async (input) => {
@@ -127,8 +126,6 @@ export function createApi(service: () => TaskService, onDidChange: vscode.Event<
       const force = optional(input, 'force', 'boolean');
       const task = await service().task(taskId);
       if (!force && task.worktreePath) refuseUnsavedEditors([task.worktreePath], vscode.l10n.t('removing the worktree'));
-      // Not even `force`: the files would go from under a program still working in them.
-      if (task.worktreePath) refuseRunningAgents(agents.runningIn([task.worktreePath]), vscode.l10n.t('removing the worktree'));
       return service().removeWorktree(taskId, { force, deleteBranch: optional(input, 'deleteBranch', 'boolean') });
     },
     deleteTask: async (input) => {
@@ -168,16 +165,6 @@ export function publicAgent(run: AgentRun): AgentInfo {
   if (run.exit?.code !== undefined) info.exitCode = run.exit.code;
   if (run.exit) info.exitedAt = run.exit.at.toISOString();
   return info;
-}
-
-function refuseRunningAgents(runs: AgentRun[], what: string): void {
-  if (runs.length > 0) {
-    throw new TaskWorktreesError(
-      'AgentRunning',
-      vscode.l10n.t('An agent is still running in the worktree: stop it (or let it finish) before {0}.', what),
-      runs.map((run) => vscode.l10n.t('{0} on {1} (terminal "{2}")', run.agent, run.taskId, run.terminal.name)),
-    );
-  }
 }
 
 /** The worktrees a merge changes files in or needs saved: the task's, and wherever its base is checked out. */

@@ -49,20 +49,20 @@ export async function pickRunningAgent(runs: AgentRun[], placeHolder: string): P
 }
 
 /**
- * Asked before a removal or merge while agents work in the worktrees it touches: true only for
- * "… Anyway"; "Show Agent Terminal" shows the (first) agent and drops the action.
+ * Before a removal or merge while agents work in the worktrees it touches: the core refuses it
+ * (AgentRunning) from every process, so the dialog explains and offers the agent's terminal —
+ * no "… Anyway" that could only fail. True when no agent runs there.
  */
-export async function confirmWhileAgentsRun(runs: AgentRun[], message: string, consequence: string, anyway: string): Promise<boolean> {
+export async function noAgentsRunning(runs: AgentRun[], message: string, consequence: string): Promise<boolean> {
   if (runs.length === 0) return true;
   const show = vscode.l10n.t('Show Agent Terminal');
   const choice = await vscode.window.showWarningMessage(
     message,
     { modal: true, detail: `${listForModal(runs.map((run) => `${run.agent} (${run.taskId}) — ${describeRun(run)}`))}\n\n${consequence}` },
     show,
-    anyway,
   );
   if (choice === show) runs[0].terminal.show();
-  return choice === anyway;
+  return false;
 }
 
 export async function confirmReadyStarts(agent: string, tasks: TaskView[]): Promise<boolean> {

@@ -92,11 +92,10 @@ export function registerCommands(
   const removeInteractively = async (task: Task, deleteBranch: boolean): Promise<Task | undefined> => {
     if (
       task.worktreePath &&
-      !(await agentPrompts.confirmWhileAgentsRun(
+      !(await agentPrompts.noAgentsRunning(
         agents.runningIn([task.worktreePath]),
         vscode.l10n.t('An agent is still working in the worktree of "{0}".', task.subject),
-        vscode.l10n.t('Removing the worktree deletes its files from under the agent. Stop it, or let it finish, first.'),
-        vscode.l10n.t('Remove Anyway'),
+        vscode.l10n.t('Removing the worktree would delete its files from under the agent. Stop it, or let it finish, first.'),
       ))
     ) {
       return undefined;
@@ -223,13 +222,12 @@ export function registerCommands(
       const strategy: MergeStrategy = readSettings().mergeStrategy;
       const touches = await mergeTouches(service(), task.id);
       if (!(await saveEditorsFirst(touches, vscode.l10n.t('The merge needs the task\'s work committed and the base\'s files saved.')))) return undefined;
-      const mergeWhileRunning = await agentPrompts.confirmWhileAgentsRun(
+      const noAgents = await agentPrompts.noAgentsRunning(
         agents.runningIn(touches),
         vscode.l10n.t('An agent is still working on "{0}" or its base.', task.subject),
-        vscode.l10n.t('A merge now lands only what is committed so far, and can change files the agent is working on.'),
-        vscode.l10n.t('Merge Anyway'),
+        vscode.l10n.t('A merge now would land only what is committed so far, and change files the agent is working on. Stop it, or let it finish, first.'),
       );
-      if (!mergeWhileRunning) return undefined;
+      if (!noAgents) return undefined;
       const merge = vscode.l10n.t('Merge');
       const sure = await prompts.confirm(
         vscode.l10n.t('Merge "{0}" into {1}?', task.subject, task.baseBranch),
