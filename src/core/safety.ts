@@ -86,6 +86,12 @@ export function refuseIfBusy(entry: WorktreeEntry | undefined, what: string): vo
   if (entry.locked) {
     throw new TaskWorktreesError('WorktreeLocked', `${entry.path} is locked (${entry.locked}); unlock it with "git worktree unlock" first.`);
   }
+  refuseOperationInProgress(entry, what);
+}
+
+/** A merge, rebase, cherry-pick, revert or bisect stopped in the worktree: nothing may touch it. */
+export function refuseOperationInProgress(entry: WorktreeEntry | undefined, what: string): void {
+  if (!entry) return;
   const operation = operationInProgress(entry.path);
   if (operation) {
     throw new TaskWorktreesError(

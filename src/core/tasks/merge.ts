@@ -2,7 +2,7 @@ import { BoardReader, worktreeAt } from '../board';
 import { TaskWorktreesError } from '../errors';
 import { MergeEngine } from '../merge';
 import { Repository } from '../repo';
-import { branchesInUse, describeLoss, hasLoss, inspectWorktree, operationInProgress, refuseRunningAgents } from '../safety';
+import { branchesInUse, describeLoss, hasLoss, inspectWorktree, refuseOperationInProgress, refuseRunningAgents } from '../safety';
 import { MergeStrategy, Task } from './model';
 import { OperationSteps } from './steps';
 
@@ -49,16 +49,10 @@ export class TaskMerge extends OperationSteps {
     if (baseEntry && baseEntry.branch !== task.baseBranch) {
       throw new TaskWorktreesError('OperationInProgress', `${task.baseBranch} is being rebased or bisected in ${baseEntry.path}; finish or abort that first.`, [baseEntry.path]);
     }
-    const baseOperation = baseEntry && operationInProgress(baseEntry.path);
-    if (baseOperation) {
-      throw new TaskWorktreesError('OperationInProgress', `A ${baseOperation} is in progress in ${baseEntry.path}, where ${task.baseBranch} is checked out; finish or abort it first.`, [baseEntry.path]);
-    }
+    refuseOperationInProgress(baseEntry, `merging into ${task.baseBranch}, which is checked out there`);
     const taskEntry = task.worktreePath ? worktreeAt(entries, task.worktreePath) : undefined;
     const taskWorktree = taskEntry && !taskEntry.prunable ? taskEntry : undefined;
-    const taskOperation = taskWorktree && operationInProgress(taskWorktree.path);
-    if (taskOperation) {
-      throw new TaskWorktreesError('OperationInProgress', `A ${taskOperation} is in progress in the worktree of "${taskId}"; finish or abort it before merging.`, [taskWorktree.path]);
-    }
+    refuseOperationInProgress(taskWorktree, `merging task "${taskId}"`);
 
     refuseRunningAgents(this.store.readAgents(), [taskWorktree?.path, baseEntry?.path].filter((path): path is string => path !== undefined), 'merging');
 
