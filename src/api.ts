@@ -12,7 +12,7 @@ export interface TaskWorktreesApi {
   readonly version: 1;
   listTasks(): Promise<TaskView[]>;
   getTask(input: { taskId: string }): Promise<Task>;
-  createTask(input: { subject: string; description?: string; baseBranch?: string; blockedBy?: string[]; createWorktree?: boolean }): Promise<Task>;
+  createTask(input: { subject: string; description?: string; baseBranch?: string; blockedBy?: string[]; createWorktree?: boolean; id?: string }): Promise<Task>;
   createWorktree(input: { taskId: string }): Promise<Task>;
   assignWorktree(input: { taskId: string; worktreePath?: string; branch?: string }): Promise<Task>;
   claimTask(input: { taskId: string; owner: string }): Promise<Task>;
@@ -95,6 +95,7 @@ export function createApi(service: () => TaskService, onDidChange: vscode.Event<
         baseBranch: optional(input, 'baseBranch', 'string'),
         blockedBy: optionalArray(input, 'blockedBy'),
         createWorktree: optional(input, 'createWorktree', 'boolean'),
+        id: optional(input, 'id', 'string'),
       }),
     createWorktree: async (input) => service().createWorktree(field(input, 'taskId', 'string')),
     assignWorktree: async (input) =>

@@ -45,7 +45,9 @@ export type ErrorCode =
   | 'NestedWorktree'
   /** Someone else has claimed the task. */
   | 'TaskClaimed'
-  | 'Untrusted';
+  | 'Untrusted'
+  /** The id asked for a new task is taken: a task, its branch or its folder exists. */
+  | 'TaskIdTaken';
 
 export class TaskWorktreesError extends Error {
   constructor(

@@ -16,3 +16,5 @@ export { GitError } from './git/errors';
 export type { GitAdapterOptions } from './git/adapter';
 export type { Task, TaskStatus, MergeStrategy, MergeRecord } from './tasks/model';
 export type { TaskEvent } from './tasks/events';
+export { previewTaskId } from './tasks/idPreview';
+export type { IdContext, IdPreview, EditedIdProblem } from './tasks/idPreview';

@@ -1,6 +1,8 @@
 import { hostname } from 'node:os';
 import { isAbsolute } from 'node:path';
-import { Board, BoardReader, WorktreeDetails } from './board';
+import { Board, BoardReader, WorktreeDetails, worktreeAt } from './board';
+import { branchProtection, inspectWorktree, LossReport } from './safety';
+import { IdContext } from './tasks/idPreview';
 import { TaskWorktreesError } from './errors';
 import { GitAdapter, GitAdapterOptions } from './git/adapter';
 import { WorktreeEntry } from './git/porcelain';
@@ -275,6 +277,45 @@ export class TaskService {
       throw new TaskWorktreesError('InvalidInput', 'path must be the absolute path of the moved worktree folder.');
     }
     return this.operations.run('repair', taskId, () => this.removal.repairWorktree(taskId, options.path));
+  }
+  // ---- for the people's flows (flows helper) ----------------------------------------------
+
+  /** What the Create Task prompt previews ids against: read once, then previewTaskId runs on each keystroke. */
+  async idContext(): Promise<IdContext> {
+    const [{ tasks }, heads] = await Promise.all([this.store.load(), this.reader.heads()]);
+    const layout = this.repo.layout();
+    return { tasks, branches: new Set(heads.keys()), branchPrefix: layout.branchPrefix, worktreeRoot: layout.root };
+  }
+
+  /** What removing the task's worktree would lose, file by file; undefined when it has no worktree on disk. */
+  async lossReport(taskId: string): Promise<LossReport | undefined> {
+    const task = await this.store.get(validateTaskId(taskId));
+    const entry = task.worktreePath ? worktreeAt(await this.repo.worktrees(), task.worktreePath) : undefined;
+    return entry && !entry.prunable ? inspectWorktree(this.git, entry) : undefined;
+  }
+
+  /** For each local branch that may not be bound to `taskId` (or to a new task), the safety inspector's reason. */
+  async branchProtections(taskId?: string): Promise<Map<string, string>> {
+    if (taskId !== undefined) validateTaskId(taskId);
+    const [{ tasks }, heads, entries] = await Promise.all([this.store.load(), this.reader.heads(), this.repo.worktrees()]);
+    const mainBranch = worktreeAt(entries, this.repo.mainWorktree)?.branch;
+    const reasons = new Map<string, string>();
+    for (const branch of heads.keys()) {
+      const reason = branchProtection(branch, tasks, mainBranch, taskId);
+      if (reason) reasons.set(branch, reason);
+    }
+    return reasons;
+  }
+
+  /** How many commits the task's branch has that its base lacks: what a merge would bring (0 without a branch). */
+  async commitsToMerge(taskId: string): Promise<number> {
+    const task = await this.store.get(validateTaskId(taskId));
+    return task.branch ? (await this.git.aheadBehind(task.baseBranch, task.branch)).ahead : 0;
+  }
+
+  /** git's `user.name`: the owner a person claiming a task is proposed. */
+  async gitUserName(): Promise<string | undefined> {
+    return this.git.userName();
   }
 }
 

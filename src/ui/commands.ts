@@ -1,12 +1,16 @@
 import * as vscode from 'vscode';
 import { mergeTouches, publicAgent, publicMergeResult, TaskWorktreesApi, unsavedEditorsIn } from '../api';
-import { isCoded, MergeStrategy, Task, TaskService, TaskView, TaskWorktreesError } from '../core';
+import { GitError, isCoded, LossReport, MergeStrategy, Task, TaskService, TaskView, TaskWorktreesError } from '../core';
+import { hasLoss } from '../core/safety';
 import * as agentPrompts from './agentPrompts';
 import { AgentRun, Agents } from './agents';
+import { isClaimable, watchBoardContext } from './contextKeys';
+import { EventsView } from './eventsView';
+import { lossDetail } from './flowText';
 import * as prompts from './prompts';
 import { Session } from './session';
 import { readSettings } from './settings';
-import { AgentNode, TaskNode, TasksTreeProvider, TreeNode, UnassignedWorktreeNode, WorktreeNode } from './tasksView';
+import { AgentNode, statusLabel, TaskNode, TasksTreeProvider, TreeNode, UnassignedWorktreeNode, WorktreeNode } from './tasksView';
 
 type Args = Record<string, unknown>;
 type ApiMethod = (input: never) => Promise<unknown>;
@@ -33,11 +37,50 @@ export function registerCommands(
 ): void {
   const service = (): TaskService => session.service;
 
-  /** The task a command is about: from the tree node, or a pick among the board's tasks. */
-  const resolveTask = async ({ node }: Invocation, filter: (task: TaskView) => boolean, placeHolder: string): Promise<Task | undefined> => {
+  /** The task a command is about: from the tree node, or a pick (titled `title`) among the board's tasks; `none` says why none fits. */
+  const resolveTask = async ({ node }: Invocation, filter: (task: TaskView) => boolean, title: string, none?: string, placeHolder?: string): Promise<Task | undefined> => {
     if (node instanceof TaskNode || node instanceof WorktreeNode) return node.task;
     const board = await service().board();
-    return prompts.pickTask(board.tasks.filter(filter), placeHolder);
+    return prompts.pickTask(board.tasks.filter(filter), title, none, placeHolder);
+  };
+
+  const events = new EventsView(service);
+  context.subscriptions.push(events, session.onDidChange(() => events.refresh()), watchBoardContext(tree.onDidRenderBoard));
+
+  const lossLabels = {
+    kind: { changed: vscode.l10n.t('changed'), untracked: vscode.l10n.t('new, never committed'), conflicted: vscode.l10n.t('conflicted') },
+    detached: (commit: string) => vscode.l10n.t('commit {0} on a detached HEAD, on no branch', commit),
+    operation: (operation: string) => vscode.l10n.t('a {0} in progress', operation),
+    more: (count: number) => vscode.l10n.t('… and {0} more', count),
+  };
+
+  /** What the task's worktree holds that is not on its branch, asked of the core's safety inspector. */
+  const lossIn = async (task: Task): Promise<LossReport | undefined> => {
+    const report = await service().lossReport(task.id);
+    return report && hasLoss(report) ? report : undefined;
+  };
+
+  /**
+   * Delete Task acts only on tasks without a worktree on disk; the pick (or the message when none
+   * is left) names the tasks it leaves out and why.
+   */
+  const resolveDeletable = async ({ node }: Invocation): Promise<Task | undefined> => {
+    const withWorktree = node instanceof TaskNode || node instanceof WorktreeNode ? [] : (await service().board()).tasks.filter((task) => task.worktreeState === 'present');
+    const leftOut = withWorktree.length
+      ? vscode.l10n.t('Left out, as they have a worktree (remove it first): {0}', withWorktree.map((task) => task.subject).join(', '))
+      : undefined;
+    const task = await resolveTask(
+      { node },
+      (candidate) => candidate.worktreeState !== 'present',
+      vscode.l10n.t('Delete Task'),
+      leftOut ?? vscode.l10n.t('There is no task to delete.'),
+      leftOut,
+    );
+    if (task && 'worktreeState' in task && task.worktreeState === 'present') {
+      void vscode.window.showInformationMessage(vscode.l10n.t('"{0}" has a worktree: remove it first, then delete the task.', task.subject));
+      return undefined;
+    }
+    return task;
   };
 
   /** Unsaved editors in the worktrees an action touches: saved on request, or the action is dropped. */
@@ -105,11 +148,11 @@ export function registerCommands(
       return await withProgress(vscode.l10n.t('Removing worktree…'), () => service().removeWorktree(task.id, { deleteBranch }));
     } catch (error) {
       if (!isCoded(error, 'WorktreeDirty')) throw error;
-      const removeAnyway = vscode.l10n.t('Remove Anyway');
-      const sure = await prompts.confirm(
+      const loss = await lossIn(task);
+      const sure = await prompts.confirmLoss(
         vscode.l10n.t('The worktree of "{0}" has work that would be lost.', task.subject),
-        `${prompts.listForModal(error.details)}\n\n${vscode.l10n.t('Removing it deletes these changes for good.')}`,
-        removeAnyway,
+        `${loss ? lossDetail(loss, lossLabels) : prompts.listForModal(error.details)}\n\n${vscode.l10n.t('Removing it deletes these changes for good. Keep Worktree (the default) changes nothing.')}`,
+        vscode.l10n.t('Remove Anyway'),
       );
       if (!sure) return undefined;
       return withProgress(vscode.l10n.t('Removing worktree…'), () => service().removeWorktree(task.id, { force: true, deleteBranch }));
@@ -118,18 +161,19 @@ export function registerCommands(
 
   const handlers: Record<string, Handler> = {
     'taskWorktrees.createTask': async () => {
-      const subject = await prompts.askSubject();
-      if (!subject) return undefined;
+      const configuredBase = readSettings().defaultBaseBranch;
+      const named = await prompts.askNewTask(await service().idContext(), configuredBase ? 2 : 3);
+      if (!named) return undefined;
       const [branches, current] = await Promise.all([service().localBranches(), service().currentBranch()]);
-      const baseBranch = readSettings().defaultBaseBranch || (await prompts.askBaseBranch(branches, current));
+      const baseBranch = configuredBase || (await prompts.askBaseBranch(branches, current));
       if (!baseBranch) return undefined;
-      const task = await withProgress(vscode.l10n.t('Creating task and worktree…'), () => service().createTask({ subject, baseBranch, createWorktree: true }));
+      const task = await withProgress(vscode.l10n.t('Creating task and worktree…'), () => service().createTask({ ...named, baseBranch, createWorktree: true }));
       await afterCreate(task);
       return task;
     },
 
     'taskWorktrees.createWorktree': async (invocation) => {
-      const task = await resolveTask(invocation, (candidate) => candidate.worktreeState === 'none', vscode.l10n.t('Task to create a worktree for'));
+      const task = await resolveTask(invocation, (candidate) => candidate.worktreeState === 'none', vscode.l10n.t('Create Worktree for a Task'), vscode.l10n.t('Every task has a worktree already.'));
       if (!task) return undefined;
       const created = await withProgress(vscode.l10n.t('Creating worktree…'), () => service().createWorktree(task.id));
       await afterCreate(created);
@@ -140,36 +184,47 @@ export function registerCommands(
       const { node } = invocation;
       const board = await service().board();
       if (node instanceof UnassignedWorktreeNode) {
-        // Adopting a worktree made outside: into an existing task without one, or a new task named after it.
+        // Adopting a worktree made outside: into an existing task without one, or a new task the person names.
+        const protection = node.entry.branch && (await service().branchProtections()).get(node.entry.branch);
+        if (protection) {
+          void vscode.window.showWarningMessage(vscode.l10n.t('{0} cannot be adopted: {1}, and a task\'s branch must be its own.', node.entry.path, protection));
+          return undefined;
+        }
         const newTask = { label: vscode.l10n.t('$(add) New task for this worktree'), task: undefined as TaskView | undefined };
         const picked = await vscode.window.showQuickPick(
           [newTask, ...board.tasks.filter((task) => task.worktreeState === 'none').map((task) => ({ label: task.subject, description: task.id, task }))],
-          { placeHolder: vscode.l10n.t('Adopt {0} into…', node.entry.path) },
+          { title: vscode.l10n.t('Adopt {0}', node.entry.path), placeHolder: vscode.l10n.t('A new task, or a task without a worktree') },
         );
         if (!picked) return undefined;
-        const task = picked.task ?? (await service().createTask({ subject: node.entry.branch?.split('/').pop() ?? 'adopted worktree', baseBranch: await service().currentBranch() }));
+        let task: Task | undefined = picked.task;
+        if (!task) {
+          const subject = await prompts.askAdoptedSubject(node.entry);
+          if (!subject) return undefined;
+          task = await service().createTask({ subject, baseBranch: await service().currentBranch() });
+        }
         return service().assignWorktree(task.id, { worktreePath: node.entry.path });
       }
-      const task = await resolveTask(invocation, (candidate) => candidate.worktreeState === 'none', vscode.l10n.t('Task to bind'));
+      const task = await resolveTask(invocation, (candidate) => candidate.worktreeState === 'none', vscode.l10n.t('Assign Existing Worktree/Branch'), vscode.l10n.t('Every task has a worktree already.'));
       if (!task) return undefined;
-      const target = await prompts.pickAssignTarget(board.unassigned, await service().localBranches());
+      const [branches, protections] = await Promise.all([service().localBranches(), service().branchProtections(task.id)]);
+      const target = await prompts.pickAssignTarget(task, board.unassigned, branches, protections);
       if (!target) return undefined;
       return withProgress(vscode.l10n.t('Assigning…'), () => service().assignWorktree(task.id, target));
     },
 
     'taskWorktrees.openTask': async (invocation) => {
-      const task = await resolveTask(invocation, (candidate) => candidate.worktreeState === 'present', vscode.l10n.t('Task to open in a new window'));
+      const task = await resolveTask(invocation, (candidate) => candidate.worktreeState === 'present', vscode.l10n.t('Open Task in New Window'), vscode.l10n.t('No task has a worktree to open.'));
       if (!task) return undefined;
       return openTask(task, 'newWindow');
     },
 
     'taskWorktrees.openTaskHere': async (invocation) => {
-      const task = await resolveTask(invocation, (candidate) => candidate.worktreeState === 'present', vscode.l10n.t('Task to open in this window'));
+      const task = await resolveTask(invocation, (candidate) => candidate.worktreeState === 'present', vscode.l10n.t('Open Task in This Window'), vscode.l10n.t('No task has a worktree to open.'));
       return task && openTask(task, 'currentWindow');
     },
 
     'taskWorktrees.openTerminal': async (invocation) => {
-      const task = await resolveTask(invocation, (candidate) => candidate.worktreeState === 'present', vscode.l10n.t('Task to open a terminal in'));
+      const task = await resolveTask(invocation, (candidate) => candidate.worktreeState === 'present', vscode.l10n.t('Open Terminal in a Task\'s Worktree'), vscode.l10n.t('No task has a worktree to open.'));
       if (!task?.worktreePath) return undefined;
       const terminal = vscode.window.createTerminal({ name: vscode.l10n.t('Task: {0}', task.id), cwd: task.worktreePath, iconPath: new vscode.ThemeIcon('git-branch') });
       terminal.show();
@@ -177,7 +232,7 @@ export function registerCommands(
     },
 
     'taskWorktrees.revealInExplorer': async (invocation) => {
-      const task = await resolveTask(invocation, (candidate) => candidate.worktreeState === 'present', vscode.l10n.t('Task to reveal'));
+      const task = await resolveTask(invocation, (candidate) => candidate.worktreeState === 'present', vscode.l10n.t('Reveal a Task\'s Worktree'), vscode.l10n.t('No task has a worktree to open.'));
       if (!task?.worktreePath) return undefined;
       // The OS file manager is on this machine only when the extension runs here too.
       if (vscode.env.remoteName || vscode.env.uiKind === vscode.UIKind.Web) {
@@ -190,21 +245,25 @@ export function registerCommands(
     },
 
     'taskWorktrees.claimTask': async (invocation) => {
-      const task = await resolveTask(invocation, (candidate) => candidate.status !== 'completed', vscode.l10n.t('Task to claim'));
+      const task = await resolveTask(invocation, isClaimable, vscode.l10n.t('Claim Task'), vscode.l10n.t('No task can be claimed: each is completed, blocked or claimed already.'));
       if (!task) return undefined;
-      const owner = await prompts.askOwner(task.owner);
+      if (task.status === 'in_progress' && task.owner) {
+        void vscode.window.showInformationMessage(vscode.l10n.t('"{0}" is claimed by {1}. They hand it back by setting it to Pending.', task.subject, task.owner));
+        return undefined;
+      }
+      const owner = await prompts.askOwner(task, await service().gitUserName());
       return owner === undefined ? undefined : service().setStatus(task.id, 'in_progress', owner);
     },
 
     'taskWorktrees.setStatus': async (invocation) => {
-      const task = await resolveTask(invocation, () => true, vscode.l10n.t('Task to change'));
+      const task = await resolveTask(invocation, () => true, vscode.l10n.t('Set Task Status'));
       if (!task) return undefined;
-      const status = await prompts.pickStatus(task.status);
+      const status = await prompts.pickStatus(task);
       return status && service().setStatus(task.id, status);
     },
 
     'taskWorktrees.setBlockedBy': async (invocation) => {
-      const task = await resolveTask(invocation, (candidate) => candidate.status !== 'completed', vscode.l10n.t('Task that waits'));
+      const task = await resolveTask(invocation, (candidate) => candidate.status !== 'completed', vscode.l10n.t('Set What a Task Waits On'), vscode.l10n.t('Every task is completed.'));
       if (!task) return undefined;
       const board = await service().board();
       const blockedBy = await prompts.pickBlockers(task, board.tasks);
@@ -212,16 +271,28 @@ export function registerCommands(
     },
 
     'taskWorktrees.completeTask': async (invocation) => {
-      const task = await resolveTask(invocation, (candidate) => candidate.status !== 'completed', vscode.l10n.t('Task to complete'));
+      const task = await resolveTask(invocation, (candidate) => candidate.status !== 'completed', vscode.l10n.t('Complete Task'), vscode.l10n.t('Every task is completed.'));
       return task && service().completeTask(task.id);
     },
 
     'taskWorktrees.mergeTask': async (invocation) => {
-      const task = await resolveTask(invocation, (candidate) => !!candidate.branch, vscode.l10n.t('Task to merge into its base'));
+      const task = await resolveTask(invocation, (candidate) => !!candidate.branch, vscode.l10n.t('Merge Task into Its Base'), vscode.l10n.t('No task has a branch to merge.'));
       if (!task) return undefined;
       const strategy: MergeStrategy = readSettings().mergeStrategy;
       const touches = await mergeTouches(service(), task.id);
       if (!(await saveEditorsFirst(touches, vscode.l10n.t('The merge needs the task\'s work committed and the base\'s files saved.')))) return undefined;
+      // Checked before asking: a confirmation followed by "commit first" wastes the person's yes.
+      const uncommitted = await lossIn(task);
+      if (uncommitted) {
+        const openWorktree = vscode.l10n.t('Open Task Worktree');
+        const choice = await vscode.window.showWarningMessage(
+          vscode.l10n.t('"{0}" has work that is not committed to {1}; nothing was merged.', task.subject, task.branch!),
+          { modal: true, detail: `${lossDetail(uncommitted, lossLabels)}\n\n${vscode.l10n.t('Commit it on the task\'s branch (or discard it), then merge again.')}` },
+          openWorktree,
+        );
+        if (choice === openWorktree) await openTask(task, 'newWindow');
+        return undefined;
+      }
       const noAgents = await agentPrompts.noAgentsRunning(
         agents.runningIn(touches),
         vscode.l10n.t('An agent is still working on "{0}" or its base.', task.subject),
@@ -229,9 +300,16 @@ export function registerCommands(
       );
       if (!noAgents) return undefined;
       const merge = vscode.l10n.t('Merge');
+      const commits = await service().commitsToMerge(task.id);
       const sure = await prompts.confirm(
         vscode.l10n.t('Merge "{0}" into {1}?', task.subject, task.baseBranch),
-        vscode.l10n.t('{0} is merged into {1} ({2}). A conflict is reported before anything changes.', task.branch!, task.baseBranch, strategy === 'squash' ? vscode.l10n.t('one squashed commit') : vscode.l10n.t('a merge commit')),
+        vscode.l10n.t(
+          '{0} commit(s) of {1} land on {2} as {3}. A conflict is reported before anything changes.',
+          commits,
+          task.branch!,
+          task.baseBranch,
+          strategy === 'squash' ? vscode.l10n.t('one squashed commit (strategy: squash)') : vscode.l10n.t('a merge commit (strategy: merge)'),
+        ),
         merge,
       );
       if (!sure) return undefined;
@@ -256,7 +334,7 @@ export function registerCommands(
     },
 
     'taskWorktrees.removeWorktree': async (invocation) => {
-      const task = await resolveTask(invocation, (candidate) => candidate.worktreeState !== 'none', vscode.l10n.t('Task whose worktree to remove'));
+      const task = await resolveTask(invocation, (candidate) => candidate.worktreeState !== 'none', vscode.l10n.t('Remove Task Worktree'), vscode.l10n.t('No task has a worktree.'));
       if (!task) return undefined;
       const remove = vscode.l10n.t('Remove Worktree');
       const sure = await prompts.confirm(
@@ -268,7 +346,7 @@ export function registerCommands(
     },
 
     'taskWorktrees.deleteTask': async (invocation) => {
-      const task = await resolveTask(invocation, (candidate) => candidate.worktreeState !== 'present', vscode.l10n.t('Task to delete'));
+      const task = await resolveDeletable(invocation);
       if (!task) return undefined;
       const sure = await prompts.confirm(
         vscode.l10n.t('Delete task "{0}"?', task.subject),
@@ -281,6 +359,11 @@ export function registerCommands(
     },
 
     'taskWorktrees.prune': async () => {
+      const board = await service().board();
+      if (!board.tasks.some((task) => task.worktreeState === 'missing') && !board.unassigned.some((entry) => entry.prunable)) {
+        void vscode.window.showInformationMessage(vscode.l10n.t('Nothing to prune: every worktree git lists is on disk.'));
+        return { unbound: [] };
+      }
       const unbound = await withProgress(vscode.l10n.t('Pruning…'), () => service().prune());
       void vscode.window.showInformationMessage(
         unbound.length ? vscode.l10n.t('Pruned missing worktrees; unbound tasks: {0}. Their branches are kept.', unbound.join(', ')) : vscode.l10n.t('Pruned: no task pointed at a missing worktree.'),
@@ -289,7 +372,7 @@ export function registerCommands(
     },
 
     'taskWorktrees.repairWorktree': async (invocation) => {
-      const task = await resolveTask(invocation, (candidate) => candidate.worktreeState === 'missing', vscode.l10n.t('Task whose missing worktree to repair'));
+      const task = await resolveTask(invocation, (candidate) => candidate.worktreeState === 'missing', vscode.l10n.t('Repair Task Worktree'), vscode.l10n.t('Nothing to repair: every task\'s worktree is where it should be.'));
       if (!task) return undefined;
       const path = await prompts.askMovedWorktree(task);
       if (path === null) return undefined;
@@ -302,18 +385,12 @@ export function registerCommands(
       return repaired;
     },
 
-    'taskWorktrees.showEvents': async () => {
-      const { events, unreadable } = await service().events();
-      const content = events.map((event) => JSON.stringify(event)).join('\n') + (unreadable ? `\n// ${vscode.l10n.t('{0} unreadable line(s) skipped', unreadable)}\n` : '\n');
-      const document = await vscode.workspace.openTextDocument({ content, language: 'jsonl' });
-      await vscode.window.showTextDocument(document, { preview: true });
-      return undefined;
-    },
+    'taskWorktrees.showEvents': async () => events.show(),
 
     'taskWorktrees.listTasks': () => api.listTasks(),
 
     'taskWorktrees.startAgent': async (invocation) => {
-      const task = await resolveTask(invocation, (candidate) => candidate.status !== 'completed', vscode.l10n.t('Task to start an agent on'));
+      const task = await resolveTask(invocation, (candidate) => candidate.status !== 'completed', vscode.l10n.t('Start Agent on a Task'), vscode.l10n.t('Every task is completed.'));
       if (!task) return undefined;
       const agent = await agentPrompts.pickAgent(await agents.installedProfiles(), agents.settings().defaultAgent, vscode.l10n.t('Start Agent on "{0}"', task.subject));
       if (!agent) return undefined;
@@ -345,13 +422,13 @@ export function registerCommands(
     },
 
     'taskWorktrees.showAgentTerminal': async (invocation) => {
-      const run = await resolveAgent(invocation, vscode.l10n.t('Agent whose terminal to show'));
+      const run = await resolveAgent(invocation, vscode.l10n.t('Show Agent Terminal'));
       run?.terminal.show();
       return undefined;
     },
 
     'taskWorktrees.stopAgent': async (invocation) => {
-      const run = await resolveAgent(invocation, vscode.l10n.t('Agent to stop'));
+      const run = await resolveAgent(invocation, vscode.l10n.t('Stop Agent'));
       if (!run || run.exit) return undefined;
       const sure = await prompts.confirm(
         vscode.l10n.t('Stop {0} on "{1}"?', run.agent, run.taskId),
@@ -370,16 +447,20 @@ export function registerCommands(
       const folder = session.folder;
       const task = folder && (await service().taskAt(folder.fsPath));
       if (!task) return undefined;
-      const actions: Array<{ label: string; command: string }> = [
-        { label: vscode.l10n.t('$(person) Claim Task'), command: 'taskWorktrees.claimTask' },
+      const view = (await service().board()).tasks.find((candidate) => candidate.id === task.id);
+      const claimedBy = task.status === 'in_progress' && task.owner ? task.owner : undefined;
+      const actions: Array<{ label: string; description?: string; command: string }> = [
+        ...(view && isClaimable(view) ? [{ label: vscode.l10n.t('$(person) Claim Task'), command: 'taskWorktrees.claimTask' }] : []),
         { label: vscode.l10n.t('$(check) Complete Task'), command: 'taskWorktrees.completeTask' },
         { label: vscode.l10n.t('$(git-merge) Merge into {0}', task.baseBranch), command: 'taskWorktrees.mergeTask' },
         { label: vscode.l10n.t('$(terminal) Open Terminal in Worktree'), command: 'taskWorktrees.openTerminal' },
         { label: vscode.l10n.t('$(list-tree) Show Board'), command: 'taskWorktrees.tasks.focus' },
       ];
-      const picked = await vscode.window.showQuickPick(actions, { placeHolder: task.subject });
+      const picked = await vscode.window.showQuickPick(actions, {
+        title: vscode.l10n.t('Task: {0}', task.subject),
+        placeHolder: claimedBy ? vscode.l10n.t('{0} · claimed by {1}', statusLabel(task.status), claimedBy) : statusLabel(task.status),
+      });
       if (!picked) return undefined;
-      const view = (await service().board()).tasks.find((candidate) => candidate.id === task.id);
       return vscode.commands.executeCommand(picked.command, view ? new TaskNode(view) : undefined);
     },
   };
@@ -443,7 +524,7 @@ export function registerCommands(
         } catch (error) {
           log.error(`${id} failed: ${describeError(error)}`);
           if (args) throw error;
-          void showError(error as Error, log);
+          void showError(error, log);
           return undefined;
         }
       }),
@@ -460,16 +541,20 @@ function argumentObject(arg: unknown): Args | undefined {
   return arg && typeof arg === 'object' && !isTreeNode(arg) && !(arg instanceof vscode.Uri) ? (arg as Args) : undefined;
 }
 
-/** The log line for a failure: its code and what git said, so Show Log explains it. */
-function describeError(error: unknown): string {
+/** The log line for a failure: its code, its message and, for a git process, the command, exit code and what git said. */
+export function describeError(error: unknown): string {
   if (!(error instanceof TaskWorktreesError)) return error instanceof Error ? (error.stack ?? error.message) : String(error);
   const details = error.details.length ? ` [${error.details.join(', ')}]` : '';
-  return `${error.code}: ${error.message}${details}`;
+  const git = error instanceof GitError ? ` — git ${error.args.join(' ')} exited ${error.exitCode}: ${(error.stderr || error.stdout).trim() || '(no output)'}` : '';
+  return `${error.code}: ${error.message}${details}${git}`;
 }
 
-async function showError(error: Error, log: vscode.LogOutputChannel): Promise<void> {
-  const details = error instanceof TaskWorktreesError && error.details.length ? ` (${error.details.slice(0, 5).join(', ')}${error.details.length > 5 ? ', …' : ''})` : '';
+/** What a person sees: the message (never a stack trace) and a way to the log line that explains it. */
+async function showError(error: unknown, log: vscode.LogOutputChannel): Promise<void> {
+  const coded = error instanceof TaskWorktreesError;
+  const message = coded ? error.message : vscode.l10n.t('Task Worktrees hit an unexpected error: {0}', error instanceof Error ? error.message : String(error));
+  const details = coded && error.details.length ? ` (${error.details.slice(0, 5).join(', ')}${error.details.length > 5 ? ', …' : ''})` : '';
   const showLog = vscode.l10n.t('Show Log');
-  const choice = await vscode.window.showErrorMessage(`${error.message}${details}`, showLog);
+  const choice = await vscode.window.showErrorMessage(`${message}${details}`, showLog);
   if (choice === showLog) log.show();
 }

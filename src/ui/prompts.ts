@@ -1,28 +1,83 @@
-import { userInfo } from 'node:os';
+import { existsSync } from 'node:fs';
 import * as vscode from 'vscode';
-import { Task, TaskView } from '../core';
+import { IdContext, IdPreview, previewTaskId, Task, TaskView } from '../core';
 import { WorktreeEntry } from '../core/git/porcelain';
-import { validateSubject } from '../core/tasks/ids';
+import { MAX_ID_LENGTH, validateSubject } from '../core/tasks/ids';
 import { TASK_STATUSES, TaskStatus } from '../core/tasks/model';
 import { statusLabel } from './tasksView';
 
 /** The only place that asks the user for input. Every function resolves undefined on Escape. */
 
-export async function askSubject(): Promise<string | undefined> {
-  return vscode.window.showInputBox({
-    title: vscode.l10n.t('Create Task (1/2)'),
+/** A new task's subject and, when the person changed it, its id: the id, branch and folder are shown as they type. */
+export async function askNewTask(context: IdContext, steps: number): Promise<{ subject: string; id?: string } | undefined> {
+  const where = (preview: IdPreview): string => vscode.l10n.t('Branch {0} · folder {1}', preview.branch, vscode.workspace.asRelativePath(preview.folder));
+  const subject = await vscode.window.showInputBox({
+    title: vscode.l10n.t('Create Task (1/{0})', steps),
     prompt: vscode.l10n.t('What is the task? It names the branch and the worktree folder.'),
     placeHolder: vscode.l10n.t('e.g. Fix the login redirect'),
     ignoreFocusOut: true,
     validateInput: (value) => {
-      try {
-        validateSubject(value);
-        return undefined;
-      } catch (error) {
-        return (error as Error).message;
-      }
+      const problem = subjectProblem(value);
+      if (problem) return problem;
+      return subjectPreviewMessage(previewTaskId(value, context, existsSync), where);
     },
   });
+  if (!subject) return undefined;
+  const proposed = previewTaskId(subject, context, existsSync).id;
+  const id = await vscode.window.showInputBox({
+    title: vscode.l10n.t('Create Task (2/{0})', steps),
+    prompt: vscode.l10n.t('The task\'s id names its branch ({0}<id>) and folder. Change it or press Enter.', context.branchPrefix),
+    value: proposed,
+    ignoreFocusOut: true,
+    validateInput: (value) => {
+      const preview = previewTaskId(subject, context, existsSync, value.trim());
+      return preview.problem ? editedIdProblemText(preview) : { message: where(preview), severity: vscode.InputBoxValidationSeverity.Info };
+    },
+  });
+  if (id === undefined) return undefined;
+  // Unchanged, the core picks the same id itself, under its lock.
+  return id.trim() === proposed ? { subject } : { subject, id: id.trim() };
+}
+
+function subjectProblem(value: string): string | undefined {
+  try {
+    validateSubject(value);
+    return undefined;
+  } catch (error) {
+    return (error as Error).message;
+  }
+}
+
+/** What the subject box says under the text: the branch and folder, warning on a twin subject or a subject with no usable id. */
+export function subjectPreviewMessage(preview: IdPreview, where: (preview: IdPreview) => string): vscode.InputBoxValidationMessage {
+  if (preview.sameSubject.length > 0) {
+    return {
+      message: vscode.l10n.t('A task with this subject exists already ({0}): this makes another one. {1}', preview.sameSubject.join(', '), where(preview)),
+      severity: vscode.InputBoxValidationSeverity.Warning,
+    };
+  }
+  if (preview.fallback) {
+    return {
+      message: vscode.l10n.t('No letter or digit here can name a branch, so the id would be "{0}"; you can change it in the next step. {1}', preview.id, where(preview)),
+      severity: vscode.InputBoxValidationSeverity.Warning,
+    };
+  }
+  return { message: where(preview), severity: vscode.InputBoxValidationSeverity.Info };
+}
+
+function editedIdProblemText(preview: IdPreview): string {
+  switch (preview.problem) {
+    case 'notAnId':
+      return vscode.l10n.t('Use lowercase letters, digits and single dashes (at most {0}).', MAX_ID_LENGTH);
+    case 'taskExists':
+      return vscode.l10n.t('A task "{0}" exists already.', preview.id);
+    case 'branchExists':
+      return vscode.l10n.t('A branch {0} exists already.', preview.branch);
+    case 'branchInvalid':
+      return vscode.l10n.t('{0} is not a valid branch name (check the branch prefix).', preview.branch);
+    default:
+      return vscode.l10n.t('The folder {0} exists already.', preview.folder);
+  }
 }
 
 export async function askBaseBranch(branches: string[], current: string | undefined): Promise<string | undefined> {
@@ -33,54 +88,68 @@ export async function askBaseBranch(branches: string[], current: string | undefi
       description: branch === current ? vscode.l10n.t('current branch') : undefined,
       iconPath: new vscode.ThemeIcon('git-branch'),
     })),
-    { title: vscode.l10n.t('Create Task (2/2)'), placeHolder: vscode.l10n.t('Branch to start from and merge back into'), ignoreFocusOut: true },
+    { title: vscode.l10n.t('Create Task (3/3)'), placeHolder: vscode.l10n.t('Branch to start from and merge back into'), ignoreFocusOut: true },
   );
   return picked?.label;
 }
 
-export async function pickTask(tasks: TaskView[], placeHolder: string): Promise<TaskView | undefined> {
+/** A pick among `tasks`; `title` is the command's name, `none` says why there is nothing to pick. */
+export async function pickTask(tasks: TaskView[], title: string, none = vscode.l10n.t('There is no task for this action.'), placeHolder = vscode.l10n.t('Type to filter by subject or branch')): Promise<TaskView | undefined> {
   if (tasks.length === 0) {
-    void vscode.window.showInformationMessage(vscode.l10n.t('There is no task for this action.'));
+    void vscode.window.showInformationMessage(none);
     return undefined;
   }
   const picked = await vscode.window.showQuickPick(
     tasks.map((task) => ({ label: task.subject, description: task.branch ?? task.id, detail: statusLabel(task.status), task })),
-    { placeHolder, matchOnDescription: true },
+    { title, placeHolder, matchOnDescription: true },
   );
   return picked?.task;
 }
 
-export async function pickStatus(current: TaskStatus): Promise<TaskStatus | undefined> {
+export async function pickStatus(task: Task): Promise<TaskStatus | undefined> {
   const picked = await vscode.window.showQuickPick(
-    TASK_STATUSES.map((status) => ({ label: statusLabel(status), description: status === current ? vscode.l10n.t('current') : undefined, status })),
-    { placeHolder: vscode.l10n.t('New status') },
+    TASK_STATUSES.map((status) => ({ label: statusLabel(status), description: status === task.status ? vscode.l10n.t('current') : undefined, status })),
+    { title: vscode.l10n.t('Set Status of "{0}"', task.subject), placeHolder: vscode.l10n.t('New status') },
   );
   return picked?.status;
 }
 
-export async function askOwner(current: string): Promise<string | undefined> {
+/** The owner for a claim: proposed is git's user.name, the name the task's commits will carry. */
+export async function askOwner(task: Task, proposed: string | undefined): Promise<string | undefined> {
   return vscode.window.showInputBox({
+    title: vscode.l10n.t('Claim "{0}"', task.subject),
     prompt: vscode.l10n.t('Who works on this task? (you, or an agent\'s name)'),
-    value: current || safeUserName(),
+    value: task.owner || proposed || '',
     ignoreFocusOut: true,
   });
 }
 
 export type AssignTarget = { worktreePath: string } | { branch: string };
 
-export async function pickAssignTarget(unassigned: WorktreeEntry[], branches: string[]): Promise<AssignTarget | undefined> {
+/**
+ * A worktree or branch to bind to `task`: only those the core would accept — none whose branch the
+ * safety inspector protects (`protections`: branch → why), none checked out in another worktree.
+ */
+export async function pickAssignTarget(task: Task, unassigned: WorktreeEntry[], branches: string[], protections: ReadonlyMap<string, string>): Promise<AssignTarget | undefined> {
   const checkedOut = new Set(unassigned.map((entry) => entry.branch));
+  const worktrees = unassigned.filter((entry) => !entry.prunable && !(entry.branch && protections.has(entry.branch)));
+  const free = branches.filter((branch) => !checkedOut.has(branch) && !protections.has(branch));
+  if (worktrees.length === 0 && free.length === 0) {
+    void vscode.window.showInformationMessage(
+      vscode.l10n.t('No worktree or branch can be bound to "{0}": every other branch is a base, the main worktree\'s, or another task\'s.', task.subject),
+    );
+    return undefined;
+  }
   const items: Array<vscode.QuickPickItem & { target?: AssignTarget }> = [
     { label: vscode.l10n.t('Worktrees'), kind: vscode.QuickPickItemKind.Separator },
-    ...unassigned
-      .filter((entry) => !entry.prunable)
-      .map((entry) => ({ label: entry.branch ?? vscode.l10n.t('(detached HEAD)'), description: entry.path, iconPath: new vscode.ThemeIcon('repo-forked'), target: { worktreePath: entry.path } })),
+    ...worktrees.map((entry) => ({ label: entry.branch ?? vscode.l10n.t('(detached HEAD)'), description: entry.path, iconPath: new vscode.ThemeIcon('repo-forked'), target: { worktreePath: entry.path } })),
     { label: vscode.l10n.t('Branches (a worktree is made for it)'), kind: vscode.QuickPickItemKind.Separator },
-    ...branches
-      .filter((branch) => !checkedOut.has(branch))
-      .map((branch) => ({ label: branch, iconPath: new vscode.ThemeIcon('git-branch'), target: { branch } })),
+    ...free.map((branch) => ({ label: branch, iconPath: new vscode.ThemeIcon('git-branch'), target: { branch } })),
   ];
-  const picked = await vscode.window.showQuickPick(items, { placeHolder: vscode.l10n.t('Worktree or branch to bind to the task') });
+  const picked = await vscode.window.showQuickPick(items, {
+    title: vscode.l10n.t('Assign a Worktree or Branch to "{0}"', task.subject),
+    placeHolder: vscode.l10n.t('Worktree or branch to bind to the task (bases, the main worktree\'s branch and other tasks\' branches are left out)'),
+  });
   return picked?.target;
 }
 
@@ -113,6 +182,28 @@ export async function pickBlockers(task: Task, tasks: readonly TaskView[]): Prom
   return picked?.map((item) => item.id);
 }
 
+/**
+ * The modal before work is lost: its first button — the one Enter presses — keeps everything;
+ * the destructive `action` must be clicked. Resolves true only when it was.
+ */
+export async function confirmLoss(message: string, detail: string, action: string): Promise<boolean> {
+  const keep: vscode.MessageItem = { title: vscode.l10n.t('Keep Worktree') };
+  const destroy: vscode.MessageItem = { title: action };
+  return (await vscode.window.showWarningMessage(message, { modal: true, detail }, keep, destroy)) === destroy;
+}
+
+/** The subject of a task made for a worktree found on disk, prefilled from its branch. */
+export async function askAdoptedSubject(entry: WorktreeEntry): Promise<string | undefined> {
+  const fromBranch = entry.branch?.split('/').pop()?.replace(/[-_]+/g, ' ').trim();
+  return vscode.window.showInputBox({
+    title: vscode.l10n.t('Adopt {0}', entry.path),
+    prompt: vscode.l10n.t('The subject of the new task for this worktree (its branch {0} is kept).', entry.branch ?? vscode.l10n.t('(detached HEAD)')),
+    value: fromBranch || '',
+    ignoreFocusOut: true,
+    validateInput: subjectProblem,
+  });
+}
+
 /** A modal with one destructive choice; resolves true only when it was chosen. */
 export async function confirm(message: string, detail: string, action: string): Promise<boolean> {
   return (await vscode.window.showWarningMessage(message, { modal: true, detail }, action)) === action;
@@ -123,12 +214,4 @@ export function listForModal(items: readonly string[], max = 12): string {
   const shown = items.slice(0, max).map((item) => `• ${item}`);
   if (items.length > max) shown.push(vscode.l10n.t('… and {0} more', items.length - max));
   return shown.join('\n');
-}
-
-function safeUserName(): string {
-  try {
-    return userInfo().username;
-  } catch {
-    return '';
-  }
 }

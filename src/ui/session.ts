@@ -51,7 +51,8 @@ export class Session implements vscode.Disposable {
       const gitPath = configuredGitPath();
       this.current = await TaskService.open(folder.fsPath, readSettings(), {
         gitPath,
-        log: (line) => this.log.info(line),
+        // Routine git lines are debug: at the default level the log shows failures, so Show Log opens at them.
+        log: (line) => this.log.debug(line),
       });
       this.repositoryDisposables.push(
         watchBoard(this.current.store.dir, this.current.commonDir, () => this.changed.fire(), this.log),

@@ -18,14 +18,31 @@ export class TaskStatusBar implements vscode.Disposable {
       this.item.hide();
       return;
     }
-    this.item.text = `$(tasklist) ${task.id}`;
-    this.item.tooltip = new vscode.MarkdownString(
-      vscode.l10n.t('**Task:** {0}  \n**Status:** {1}  \n**Branch:** {2} → {3}  \nClick for the task\'s actions.', task.subject, statusLabel(task.status), task.branch ?? '', task.baseBranch),
-    );
+    const status = statusLabel(task.status);
+    const owner = task.status === 'in_progress' && task.owner ? task.owner : undefined;
+    const subject = task.subject.length > 40 ? `${task.subject.slice(0, 39)}…` : task.subject;
+    this.item.text = `$(tasklist) ${escapeIcons(subject)} · ${status}`;
+    // Screen readers get plain words, not the tooltip's markdown.
+    this.item.accessibilityInformation = {
+      label: owner
+        ? vscode.l10n.t('Task {0}, {1}, claimed by {2}, on branch {3}. Activate for the task\'s actions.', task.subject, status, owner, task.branch ?? '')
+        : vscode.l10n.t('Task {0}, {1}, on branch {2}. Activate for the task\'s actions.', task.subject, status, task.branch ?? ''),
+    };
+    const tooltip = new vscode.MarkdownString();
+    tooltip.appendMarkdown(`**${vscode.l10n.t('Task')}:** `).appendText(task.subject).appendMarkdown('  \n');
+    tooltip.appendMarkdown(`**${vscode.l10n.t('Status')}:** `).appendText(owner ? vscode.l10n.t('{0}, claimed by {1}', status, owner) : status).appendMarkdown('  \n');
+    tooltip.appendMarkdown(`**${vscode.l10n.t('Branch')}:** `).appendText(`${task.branch ?? ''} → ${task.baseBranch}`).appendMarkdown('  \n');
+    tooltip.appendText(vscode.l10n.t('Click for the task\'s actions.'));
+    this.item.tooltip = tooltip;
     this.item.show();
   }
 
   dispose(): void {
     this.item.dispose();
   }
+}
+
+/** A subject is text, never `$(icon)` syntax. */
+function escapeIcons(text: string): string {
+  return text.replace(/\$\(/g, '\\$(');
 }

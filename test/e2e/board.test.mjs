@@ -54,10 +54,12 @@ suite('UI end to end: the board in a real workbench', function () {
     const { page } = workbench;
     await runFromPalette(page, 'Task Worktrees: Create Task');
     const input = page.locator('.quick-input-widget input');
-    await page.locator('.quick-input-widget', { hasText: 'Create Task (1/2)' }).waitFor();
+    await page.locator('.quick-input-widget', { hasText: 'Create Task (1/3)' }).waitFor();
     await input.fill('Write the docs');
     await page.keyboard.press('Enter');
-    await page.locator('.quick-input-widget', { hasText: 'Create Task (2/2)' }).waitFor();
+    await page.locator('.quick-input-widget', { hasText: 'Create Task (2/3)' }).waitFor();
+    await page.keyboard.press('Enter'); // the id proposed from the subject
+    await page.locator('.quick-input-widget', { hasText: 'Create Task (3/3)' }).waitFor();
     await page.keyboard.press('Enter'); // base: the current branch, offered first
     await waitForRow(page, 'Write the docs');
     await waitForRow(page, 'task/write-the-docs');
@@ -118,7 +120,7 @@ suite('UI end to end: the board in a real workbench', function () {
     await openBoard(taskWindow);
     await waitForRow(taskWindow, 'Fix login redirect', 60_000);
     await waitForRow(taskWindow, 'Write the docs');
-    await taskWindow.locator('.statusbar-item', { hasText: 'add-search-box' }).first().waitFor({ timeout: 20_000 });
+    await taskWindow.locator('.statusbar-item', { hasText: 'Add search box' }).first().waitFor({ timeout: 20_000 });
     await taskWindow.screenshot({ path: join(results, 'task-window.png') });
   });
 });

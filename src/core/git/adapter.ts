@@ -388,6 +388,12 @@ export class GitAdapter {
   async headCommit(cwd: string): Promise<string> {
     return (await this.exec(['rev-parse', 'HEAD'], { cwd, readOnly: true })).stdout.trim();
   }
+
+  /** `git config user.name` as git resolves it here (repository, then global); undefined when unset. */
+  async userName(): Promise<string | undefined> {
+    const { stdout, exitCode } = await this.exec(['config', '--get', 'user.name'], { readOnly: true, mayPrintNothing: true, okExitCodes: [1] });
+    return exitCode === 0 ? stdout.trim() || undefined : undefined;
+  }
 }
 
 /** The full ref of a branch, so a tag or a remote-tracking branch of the same name is never taken instead. */

@@ -5,7 +5,7 @@ import { isCoded, TaskWorktreesError } from '../errors';
 import { BranchHead, WorktreeEntry } from '../git/porcelain';
 import { canonicalPath, Layout, Repository } from '../repo';
 import { branchesInUse, branchProtection } from '../safety';
-import { validateBlockedBy, validateBranchName, validateSubject } from './ids';
+import { validateBlockedBy, validateBranchName, validateSubject, validateTaskId } from './ids';
 import { checkBlockers } from './dependencies';
 import { Task } from './model';
 import { OperationSteps } from './steps';
@@ -15,6 +15,8 @@ export interface CreateTaskInput {
   description?: string;
   baseBranch?: string;
   blockedBy?: string[];
+  /** The id to use instead of the one made from the subject (it names the branch and the folder); refused when taken. */
+  id?: string;
 }
 
 export interface ValidCreateInput {
@@ -23,6 +25,7 @@ export interface ValidCreateInput {
   requestedBase: string;
   blockedBy: string[];
   createWorktree: boolean;
+  id?: string;
 }
 
 /** Checked before the operation starts, so bad input never reaches git nor waits for the lock. */
@@ -34,7 +37,8 @@ export function validateCreateInput(input: CreateTaskInput & { createWorktree?: 
   }
   const requestedBase = input.baseBranch || defaultBase;
   if (requestedBase) validateBranchName(requestedBase, 'base branch');
-  return { subject, description: input.description ?? '', requestedBase, blockedBy: validateBlockedBy(input.blockedBy ?? []), createWorktree: input.createWorktree === true };
+  const id = input.id === undefined ? undefined : validateTaskId(input.id);
+  return { subject, description: input.description ?? '', requestedBase, blockedBy: validateBlockedBy(input.blockedBy ?? []), createWorktree: input.createWorktree === true, id };
 }
 
 /** Task creation and binding. Every function here runs inside an operation (the lock is held). */
@@ -52,14 +56,18 @@ export class TaskCreation extends OperationSteps {
     if (!baseBranch) throw new TaskWorktreesError('InvalidInput', 'HEAD is detached: choose a base branch for the task.');
     if (!heads.has(baseBranch)) throw new TaskWorktreesError('BranchNotFound', `The base branch "${baseBranch}" does not exist.`);
     const isTaken = (id: string): boolean => heads.has(`${layout.branchPrefix}${id}`) || existsSync(this.repo.worktreePathFor(id, layout));
+    if (input.id !== undefined && isTaken(input.id)) {
+      throw new TaskWorktreesError('TaskIdTaken', `The id "${input.id}" is taken: the branch ${layout.branchPrefix}${input.id} or the folder ${this.repo.worktreePathFor(input.id, layout)} exists.`);
+    }
     if (input.createWorktree) {
       // Checked before the record is written: git could not make this branch, whatever the id.
-      const id = await this.store.nextId(input.subject, isTaken);
+      const id = input.id ?? (await this.store.nextId(input.subject, isTaken));
       refuseRefConflict(this.repo.branchFor(id, layout), heads);
     }
     const task = await this.store.create(
       { subject: input.subject, description: input.description, status: 'pending', owner: '', baseBranch, blockedBy: input.blockedBy },
       isTaken,
+      input.id,
     );
     if (!input.createWorktree) return task;
     try {

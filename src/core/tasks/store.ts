@@ -111,12 +111,16 @@ export class TaskStore {
     return uniqueId(subject, (candidate) => existing.has(candidate) || isTaken(candidate));
   }
 
-  async create(fields: NewTask, isTaken: (id: string) => boolean = () => false): Promise<Task> {
+  /** Makes the task under a free id made from its subject, or under `requestedId` (refused when a task has it). */
+  async create(fields: NewTask, isTaken: (id: string) => boolean = () => false, requestedId?: string): Promise<Task> {
     return this.withLock(async () => {
       await fs.mkdir(this.tasksDir, { recursive: true }).catch((error) => {
         throw storeDamage(error, this.tasksDir, 'the folder of task files');
       });
-      const id = await this.nextId(fields.subject, isTaken);
+      const id = requestedId ?? (await this.nextId(fields.subject, isTaken));
+      if (requestedId !== undefined && (await this.taskFileNames()).includes(`${requestedId}${TASK_FILE_SUFFIX}`)) {
+        throw new TaskWorktreesError('TaskIdTaken', `A task "${requestedId}" already exists.`);
+      }
       const now = new Date().toISOString();
       const task: Task = { ...fields, id, createdAt: now, updatedAt: now };
       refuseInvalidRecord(task, id, 'The new task');
