@@ -213,6 +213,10 @@ export function registerCommands(
     },
 
     'taskWorktrees.openTask': async (invocation) => {
+      if (invocation.node instanceof UnassignedWorktreeNode) {
+        await vscode.commands.executeCommand('vscode.openFolder', vscode.Uri.file(invocation.node.entry.path), { forceNewWindow: true });
+        return { opened: invocation.node.entry.path };
+      }
       const task = await resolveTask(invocation, (candidate) => candidate.worktreeState === 'present', vscode.l10n.t('Open Task in New Window'), vscode.l10n.t('No task has a worktree to open.'));
       if (!task) return undefined;
       return openTask(task, 'newWindow');
@@ -224,6 +228,12 @@ export function registerCommands(
     },
 
     'taskWorktrees.openTerminal': async (invocation) => {
+      if (invocation.node instanceof UnassignedWorktreeNode) {
+        const { entry } = invocation.node;
+        const terminal = vscode.window.createTerminal({ name: vscode.l10n.t('Worktree: {0}', entry.branch ?? entry.path), cwd: entry.path, iconPath: new vscode.ThemeIcon('repo-forked') });
+        terminal.show();
+        return { terminal: terminal.name };
+      }
       const task = await resolveTask(invocation, (candidate) => candidate.worktreeState === 'present', vscode.l10n.t('Open Terminal in a Task\'s Worktree'), vscode.l10n.t('No task has a worktree to open.'));
       if (!task?.worktreePath) return undefined;
       const terminal = vscode.window.createTerminal({ name: vscode.l10n.t('Task: {0}', task.id), cwd: task.worktreePath, iconPath: new vscode.ThemeIcon('git-branch') });

@@ -8,7 +8,8 @@ export function isClaimable(task: TaskView): boolean {
 
 /**
  * Context keys the palette's `when` clauses read, so commands with nothing to act on are not
- * offered; set from each board the tree renders (no git call of their own).
+ * offered; set from each board the tree renders (no git call of their own). Until the board has
+ * been read once (`taskWorktrees.boardKnown`), the commands are offered and say why when idle.
  */
 export function watchBoardContext(onDidRenderBoard: vscode.Event<Board>): vscode.Disposable {
   const last = new Map<string, boolean>();
@@ -18,6 +19,7 @@ export function watchBoardContext(onDidRenderBoard: vscode.Event<Board>): vscode
     void vscode.commands.executeCommand('setContext', key, value);
   };
   return onDidRenderBoard((board) => {
+    set('taskWorktrees.boardKnown', true);
     const missing = board.tasks.some((task) => task.worktreeState === 'missing');
     set('taskWorktrees.canRepair', missing);
     set('taskWorktrees.canPrune', missing || board.unassigned.some((entry) => entry.prunable));

@@ -6,6 +6,7 @@ import { StoreProblem } from '../core/tasks/store';
 import { TaskStatus } from '../core/tasks/model';
 import { AgentRun, Agents, describeRun } from './agents';
 import { Session } from './session';
+import { unassignedTooltip } from './unassigned';
 
 const STATUS_ORDER: TaskStatus[] = ['in_progress', 'pending', 'completed'];
 
@@ -138,7 +139,7 @@ export class UnassignedWorktreeNode {
     item.description = entry.path;
     item.iconPath = new vscode.ThemeIcon(entry.prunable ? 'error' : 'repo-forked');
     item.contextValue = entry.prunable ? 'unassignedWorktree;prunable' : 'unassignedWorktree';
-    item.tooltip = entry.prunable ? vscode.l10n.t('Its directory is gone: {0}', entry.prunable) : entry.path;
+    item.tooltip = unassignedTooltip(entry);
     return item;
   }
 }

@@ -1,0 +1,39 @@
+import * as assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+
+const root = resolve(__dirname, '..', '..', '..');
+const script = join(root, 'scripts', 'l10n.mjs');
+
+function list(dir: string): { messages: string[]; dynamic: string[] } {
+  return JSON.parse(execFileSync(process.execPath, [script, '--list', dir], { encoding: 'utf8' }));
+}
+
+suite('l10n: the bundle holds every vscode.l10n.t message', () => {
+  test('every message in src/ is in l10n/bundle.l10n.json, and none is built at run time', () => {
+    const { messages, dynamic } = list(join(root, 'src'));
+    const bundle = JSON.parse(readFileSync(join(root, 'l10n', 'bundle.l10n.json'), 'utf8')) as Record<string, string>;
+    assert.deepEqual(dynamic, []);
+    assert.ok(messages.length > 100, `found ${messages.length}`);
+    assert.deepEqual(messages.filter((message) => bundle[message] !== message), [], 'missing from the bundle: run npm run l10n');
+    assert.deepEqual(Object.keys(bundle).filter((key) => !messages.includes(key)), [], 'in the bundle but no longer in the code');
+  });
+
+  test('the extractor reads calls split over lines and with quotes, and reports a message that is not a literal', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'tw-l10n-'));
+    try {
+      writeFileSync(
+        join(dir, 'sample.ts'),
+        "const a = vscode.l10n.t('It\\'s {0}', x);\nconst b = vscode.l10n\n  .t(\n    \"second\",\n  );\nconst c = vscode.l10n.t(`third`);\nconst d = vscode.l10n.t(message);\n// vscode.l10n.t('in a comment')\n",
+      );
+      const { messages, dynamic } = list(dir);
+      assert.deepEqual(messages, ["It's {0}", 'second', 'third']);
+      assert.equal(dynamic.length, 1);
+      assert.match(dynamic[0], /sample\.ts:7$/);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
