@@ -1,0 +1,138 @@
+// UI end-to-end: the flows a new user walks — naming a task (the id preview), the modal before work
+// is lost (Enter keeps it), and the events view (read-only, newest first).
+import * as assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { join } from 'node:path';
+import { startWorkbench } from '../runner/codeServer.mjs';
+import { makeWorkspaceRepo, removeWorkspaceRepo } from '../runner/workspace.mjs';
+import { openBoard, pick, results, root, runFromPalette, waitForRow } from './workbench.mjs';
+
+const { TaskService } = createRequire(import.meta.url)(join(root, 'out', 'src', 'core', 'index.js'));
+
+/** The text under the quick input's box: its validation message or prompt. */
+async function quickInputMessage(page) {
+  return (await page.locator('.quick-input-widget .quick-input-message').innerText()).replace(/\u00a0/g, ' ');
+}
+
+async function waitForMessage(page, pattern) {
+  const deadline = Date.now() + 10_000;
+  let last = '';
+  while (Date.now() < deadline) {
+    last = await quickInputMessage(page).catch(() => '');
+    if (pattern.test(last)) return last;
+    await page.waitForTimeout(100);
+  }
+  assert.fail(`the quick input said ${JSON.stringify(last)}, not ${pattern}`);
+}
+
+suite('UI end to end: the flows a new user walks', function () {
+  let repo;
+  let workbench;
+  let service;
+  let dirty;
+
+  suiteSetup(async () => {
+    mkdirSync(results, { recursive: true });
+    repo = makeWorkspaceRepo();
+    service = await TaskService.open(repo);
+    dirty = await service.createWorktree((await service.createTask({ subject: 'Fix login redirect' })).id);
+    writeFileSync(join(dirty.worktreePath, 'src', 'login.js'), 'export function login() {\n  return false;\n}\n');
+    writeFileSync(join(dirty.worktreePath, 'notes.md'), '# not committed\n');
+    await service.createTask({ subject: 'Write docs' });
+    workbench = await startWorkbench({ workspace: repo, extensionDevelopmentPath: root, onHostLog: () => undefined });
+    await openBoard(workbench.page);
+    await waitForRow(workbench.page, 'Fix login redirect', 60_000);
+  });
+
+  suiteTeardown(async () => {
+    await workbench?.close();
+    if (repo) removeWorkspaceRepo(repo);
+  });
+
+  test('Create Task shows the branch and folder as you type, warns on a twin subject and an unusable one, and makes the edited id', async () => {
+    const { page } = workbench;
+    await runFromPalette(page, 'Task Worktrees: Create Task');
+    await page.locator('.quick-input-widget', { hasText: 'Create Task (1/3)' }).waitFor();
+    const input = page.locator('.quick-input-widget input');
+    await input.pressSequentially('Ship it', { delay: 20 });
+    await waitForMessage(page, /Branch task\/ship-it · folder \.worktrees\/ship-it/);
+    await input.fill('Write docs');
+    const twin = await waitForMessage(page, /exists already/);
+    assert.match(twin, /\(write-docs\)/, 'names the task with the same subject');
+    assert.match(twin, /task\/write-docs-2/, 'and the branch this one would get');
+    await input.fill('!!!');
+    assert.match(await waitForMessage(page, /No letter or digit/), /"task".*task\/task/);
+    await page.screenshot({ path: join(results, 'create-task-preview.png') });
+    await input.fill('Ship it');
+    await waitForMessage(page, /task\/ship-it/);
+    await page.keyboard.press('Enter');
+    await page.locator('.quick-input-widget', { hasText: 'Create Task (2/3)' }).waitFor();
+    assert.equal(await input.inputValue(), 'ship-it', 'the id proposed from the subject');
+    await input.fill('Bad Id');
+    await waitForMessage(page, /lowercase letters, digits and single dashes/);
+    await input.fill('ship-now');
+    await waitForMessage(page, /Branch task\/ship-now · folder \.worktrees\/ship-now/);
+    await page.keyboard.press('Enter');
+    await page.locator('.quick-input-widget', { hasText: 'Create Task (3/3)' }).waitFor();
+    await page.keyboard.press('Enter'); // base: the current branch, offered first
+    await waitForRow(page, 'Ship it');
+    const worktree = join(repo, '.worktrees', 'ship-now');
+    const deadline = Date.now() + 20_000;
+    while (!existsSync(worktree) && Date.now() < deadline) await page.waitForTimeout(100);
+    assert.equal(execFileSync('git', ['branch', '--show-current'], { cwd: worktree, encoding: 'utf8' }).trim(), 'task/ship-now');
+  });
+
+  test('the "work that would be lost" modal lists each file with what it is, and Enter keeps the worktree', async () => {
+    const { page } = workbench;
+    await runFromPalette(page, 'Task Worktrees: Remove Worktree');
+    await pick(page, 'Fix login redirect');
+    const dialog = page.locator('.monaco-dialog-box');
+    await dialog.getByText('Remove the worktree of', { exact: false }).waitFor({ timeout: 20_000 });
+    await dialog.locator('.monaco-button', { hasText: 'Remove Worktree' }).click();
+    await dialog.getByText('has work that would be lost', { exact: false }).waitFor({ timeout: 20_000 });
+    const text = (await dialog.innerText()).replace(/\u00a0/g, ' ');
+    assert.match(text, /src\/login\.js — changed/);
+    assert.match(text, /notes\.md — new, never committed/);
+    const focused = await page.evaluate(() => document.activeElement?.textContent?.trim());
+    assert.equal(focused, 'Keep Worktree', 'the focused (default) button keeps the work');
+    await page.screenshot({ path: join(results, 'loss-modal.png') });
+    await page.keyboard.press('Enter');
+    await dialog.waitFor({ state: 'detached' });
+    await page.waitForTimeout(1_000); // a removal, had Enter chosen it, would have started by now
+    assert.ok(existsSync(join(dirty.worktreePath, 'notes.md')), 'the new file is still there');
+    assert.match(readFileSync(join(dirty.worktreePath, 'src', 'login.js'), 'utf8'), /return false/, 'the change is still there');
+    assert.equal((await service.task(dirty.id)).worktreePath, dirty.worktreePath, 'the task keeps its worktree');
+  });
+
+  test('Show Events opens a read-only view, newest first', async () => {
+    const { page } = workbench;
+    await runFromPalette(page, 'Task Worktrees: Show Events');
+    const tab = page.locator('.tabs-container .tab', { hasText: 'Task Worktrees Events' });
+    await tab.waitFor({ timeout: 20_000 });
+    const editor = page.locator('.editor-instance .monaco-editor').first();
+    await editor.locator('.view-line').first().waitFor();
+    const lines = async () =>
+      editor.evaluate((element) =>
+        [...element.querySelectorAll('.view-line')]
+          .map((line) => ({ top: parseFloat(line.style.top), text: line.textContent.replace(/\u00a0/g, ' ') }))
+          .sort((a, b) => a.top - b.top)
+          .map((line) => line.text),
+      );
+    const shown = (await lines()).filter((line) => line.trim());
+    const { events } = await service.events();
+    assert.ok(events.length > 5 && events.length < 30, `all ${events.length} events fit on the screen`);
+    assert.deepEqual(
+      shown.map((line) => line.split('  ').slice(0, 2).join('  ')),
+      [...events].reverse().map((event) => `${event.at}  ${event.type}`),
+      'one line per event, newest first',
+    );
+    await editor.click();
+    await page.keyboard.type('typed');
+    await page.locator('.monaco-editor-overlaymessage', { hasText: 'read-only' }).waitFor({ timeout: 10_000 });
+    assert.ok(!(await lines()).some((line) => line.includes('typed')), 'typing changes nothing');
+    assert.equal(await tab.evaluate((element) => element.classList.contains('dirty')), false, 'nothing to save');
+    await page.screenshot({ path: join(results, 'events-view.png') });
+  });
+});
