@@ -36,14 +36,14 @@ export async function pickAgent(installed: InstalledProfile[], defaultAgent: str
   return picked?.agent;
 }
 
-export async function pickRunningAgent(runs: AgentRun[], placeHolder: string): Promise<AgentRun | undefined> {
+export async function pickRunningAgent(runs: AgentRun[], title: string): Promise<AgentRun | undefined> {
   if (runs.length === 0) {
     void vscode.window.showInformationMessage(vscode.l10n.t('No agent started in this window is running.'));
     return undefined;
   }
   const picked = await vscode.window.showQuickPick(
     runs.map((run) => ({ label: run.agent, description: run.taskId, detail: describeRun(run), run })),
-    { placeHolder, matchOnDescription: true },
+    { title, placeHolder: vscode.l10n.t('A running agent, by task'), matchOnDescription: true },
   );
   return picked?.run;
 }

@@ -60,6 +60,12 @@ export function registerCommands(
     return report && hasLoss(report) ? report : undefined;
   };
 
+  /** A failure a person should see: logged first with its code and git's output, then shown without a stack. */
+  const reportFailure = (id: string, error: unknown): void => {
+    log.error(`${id} failed: ${describeError(error)}`);
+    void showError(error, log);
+  };
+
   /**
    * Delete Task acts only on tasks without a worktree on disk; the pick (or the message when none
    * is left) names the tasks it leaves out and why.
@@ -121,15 +127,19 @@ export function registerCommands(
     if (choice === 'nothing') return;
     // Offered, not awaited: the command is done whether or not the notification is answered.
     const open = vscode.l10n.t('Open in New Window');
-    void vscode.window.showInformationMessage(vscode.l10n.t('Task "{0}" is ready in {1} on {2}.', task.subject, task.worktreePath!, task.branch!), open).then((picked) => {
-      if (picked === open) return openTask(task, 'newWindow');
-      return undefined;
+    void vscode.window.showInformationMessage(vscode.l10n.t('Task "{0}" is ready in {1} on {2}.', task.subject, task.worktreePath!, task.branch!), open).then(async (picked) => {
+      try {
+        if (picked === open) await openTask(task, 'newWindow');
+      } catch (error) {
+        // The command has returned: its wrapper no longer catches this.
+        reportFailure('taskWorktrees.openTask', error);
+      }
     });
   };
 
   /** The agent a command is about: from its tree row, or a pick among the running ones. */
-  const resolveAgent = async ({ node }: Invocation, placeHolder: string): Promise<AgentRun | undefined> =>
-    node instanceof AgentNode ? node.run : agentPrompts.pickRunningAgent(agents.running(), placeHolder);
+  const resolveAgent = async ({ node }: Invocation, title: string): Promise<AgentRun | undefined> =>
+    node instanceof AgentNode ? node.run : agentPrompts.pickRunningAgent(agents.running(), title);
 
   /** Removal with the safety dialog: a refusal listing unsaved work becomes a modal "Remove Anyway". */
   const removeInteractively = async (task: Task, deleteBranch: boolean): Promise<Task | undefined> => {
@@ -532,9 +542,11 @@ export function registerCommands(
           if (args && programmatic) return await (programmatic as (input: Args) => Promise<unknown>)(args);
           return await handler({ node: isTreeNode(arg) ? arg : undefined });
         } catch (error) {
-          log.error(`${id} failed: ${describeError(error)}`);
-          if (args) throw error;
-          void showError(error, log);
+          if (args) {
+            log.error(`${id} failed: ${describeError(error)}`);
+            throw error;
+          }
+          reportFailure(id, error);
           return undefined;
         }
       }),
