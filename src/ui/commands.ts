@@ -1,12 +1,12 @@
 import * as vscode from 'vscode';
 import { mergeTouches, publicAgent, publicMergeResult, TaskWorktreesApi, unsavedEditorsIn } from '../api';
-import { GitError, isCoded, LossReport, MergeStrategy, Task, TaskService, TaskView, TaskWorktreesError } from '../core';
+import { isCoded, LossReport, MergeStrategy, Task, TaskService, TaskView, TaskWorktreesError } from '../core';
 import { hasLoss } from '../core/safety';
 import * as agentPrompts from './agentPrompts';
 import { AgentRun, Agents } from './agents';
 import { isClaimable, watchBoardContext } from './contextKeys';
 import { EventsView } from './eventsView';
-import { lossDetail } from './flowText';
+import { describeError, lossDetail } from './flowText';
 import * as prompts from './prompts';
 import { Session } from './session';
 import { readSettings } from './settings';
@@ -561,14 +561,6 @@ function isTreeNode(arg: unknown): arg is TreeNode {
 /** An argument object from code, as opposed to a tree node, a URI or nothing (a person clicked). */
 function argumentObject(arg: unknown): Args | undefined {
   return arg && typeof arg === 'object' && !isTreeNode(arg) && !(arg instanceof vscode.Uri) ? (arg as Args) : undefined;
-}
-
-/** The log line for a failure: its code, its message and, for a git process, the command, exit code and what git said. */
-export function describeError(error: unknown): string {
-  if (!(error instanceof TaskWorktreesError)) return error instanceof Error ? (error.stack ?? error.message) : String(error);
-  const details = error.details.length ? ` [${error.details.join(', ')}]` : '';
-  const git = error instanceof GitError ? ` — git ${error.args.join(' ')} exited ${error.exitCode}: ${(error.stderr || error.stdout).trim() || '(no output)'}` : '';
-  return `${error.code}: ${error.message}${details}${git}`;
 }
 
 /** What a person sees: the message (never a stack trace) and a way to the log line that explains it. */

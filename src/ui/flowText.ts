@@ -1,3 +1,5 @@
+import { TaskWorktreesError } from '../core/errors';
+import { GitError } from '../core/git/errors';
 import type { LossReport } from '../core/safety';
 import type { TaskEvent } from '../core/tasks/events';
 
@@ -34,4 +36,12 @@ export function eventsText(events: readonly TaskEvent[], unreadableLine?: string
   });
   if (unreadableLine) lines.push('', unreadableLine);
   return `${lines.join('\n')}\n`;
+}
+
+/** The log line for a failure: its code, its message and, for a git process, the command, exit code and what git said. */
+export function describeError(error: unknown): string {
+  if (!(error instanceof TaskWorktreesError)) return error instanceof Error ? (error.stack ?? error.message) : String(error);
+  const details = error.details.length ? ` [${error.details.join(', ')}]` : '';
+  const git = error instanceof GitError ? ` — git ${error.args.join(' ')} exited ${error.exitCode}: ${(error.stderr || error.stdout).trim() || '(no output)'}` : '';
+  return `${error.code}: ${error.message}${details}${git}`;
 }

@@ -3,7 +3,7 @@ import { existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { previewTaskId, TaskService } from '../../src/core/index';
 import { TaskEvent } from '../../src/core/tasks/events';
-import { eventsText, lossDetail, LossLabels } from '../../src/ui/flowText';
+import { describeError, eventsText, lossDetail, LossLabels } from '../../src/ui/flowText';
 import { rejectsWithCode } from '../fixtures/assertions';
 import { openFreshRepo, TestRepo } from '../fixtures/repo';
 
@@ -116,6 +116,17 @@ suite('flows: the id preview, the id a person edits, what a loss modal lists', (
     repo.commitAll('two', task.worktreePath!);
     assert.equal(await service.commitsToMerge(task.id), 2);
     assert.equal(await service.gitUserName(), 'Test User');
+  });
+
+  test('a failed git process is logged with its code, the command, its exit code and what git said', async () => {
+    const failed = await service.git.exec(['rev-parse', '--verify', 'no-such-branch']).then(
+      () => assert.fail('git should have failed'),
+      (error: unknown) => error,
+    );
+    const line = describeError(failed);
+    assert.match(line, /^GitFailed: /);
+    assert.match(line, / — git rev-parse --verify no-such-branch exited 128: fatal: Needed a single revision$/);
+    assert.equal(describeError(new Error('plain')).split('\n')[0], 'Error: plain', 'an unexpected error keeps its stack for the log');
   });
 
   test('the events view text is newest first, one line per event with its detail', () => {

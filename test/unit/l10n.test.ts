@@ -1,6 +1,6 @@
 import * as assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 
@@ -35,5 +35,20 @@ suite('l10n: the bundle holds every vscode.l10n.t message', () => {
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
+  });
+
+  test('the manifest: every %key% has its text in package.nls.json, the bundle is declared, and each walkthrough step has its page', () => {
+    const manifestText = readFileSync(join(root, 'package.json'), 'utf8');
+    const manifest = JSON.parse(manifestText);
+    const nls = JSON.parse(readFileSync(join(root, 'package.nls.json'), 'utf8')) as Record<string, string>;
+    const keys = [...manifestText.matchAll(/"%([^%"]+)%"/g)].map((match) => match[1]);
+    assert.deepEqual(keys.filter((key) => !(key in nls)), []);
+    assert.equal(manifest.l10n, './l10n');
+    const [walkthrough] = manifest.contributes.walkthroughs;
+    assert.deepEqual(
+      walkthrough.steps.map((step: { id: string }) => step.id),
+      ['createTask', 'openTask', 'startAgent', 'mergeTask'],
+    );
+    for (const step of walkthrough.steps) assert.ok(existsSync(join(root, step.media.markdown)), step.media.markdown);
   });
 });
