@@ -2,7 +2,7 @@
 // is lost (Enter keeps it), and the events view (read-only, newest first).
 import * as assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { startWorkbench } from '../runner/codeServer.mjs';
@@ -32,6 +32,7 @@ suite('UI end to end: the flows a new user walks', function () {
   let workbench;
   let service;
   let dirty;
+  let side;
 
   suiteSetup(async () => {
     mkdirSync(results, { recursive: true });
@@ -41,6 +42,9 @@ suite('UI end to end: the flows a new user walks', function () {
     writeFileSync(join(dirty.worktreePath, 'src', 'login.js'), 'export function login() {\n  return false;\n}\n');
     writeFileSync(join(dirty.worktreePath, 'notes.md'), '# not committed\n');
     await service.createTask({ subject: 'Write docs' });
+    // A worktree made by hand, outside the extension: the board lists it as unassigned.
+    side = join(repo, '..', 'side-worktree');
+    execFileSync('git', ['worktree', 'add', '-q', '-b', 'feature/search_box', side], { cwd: repo });
     workbench = await startWorkbench({ workspace: repo, extensionDevelopmentPath: root, onHostLog: () => undefined });
     await openBoard(workbench.page);
     await waitForRow(workbench.page, 'Fix login redirect', 60_000);
@@ -134,5 +138,47 @@ suite('UI end to end: the flows a new user walks', function () {
     assert.ok(!(await lines()).some((line) => line.includes('typed')), 'typing changes nothing');
     assert.equal(await tab.evaluate((element) => element.classList.contains('dirty')), false, 'nothing to save');
     await page.screenshot({ path: join(results, 'events-view.png') });
+  });
+
+  test('an unassigned worktree has a context menu; adopting it asks for the subject, prefilled from its branch', async () => {
+    const { page } = workbench;
+    const row = page.locator('[id="workbench.parts.sidebar"] .monaco-list-row', { hasText: 'feature/search_box' }).first();
+    await row.waitFor({ timeout: 20_000 });
+    await row.click({ button: 'right' });
+    await page.locator('.context-view .action-label', { hasText: 'Assign Existing Worktree/Branch…' }).click();
+    await page.locator('.quick-input-widget', { hasText: 'Adopt' }).waitFor();
+    await pick(page, 'New task for this worktree');
+    const input = page.locator('.quick-input-widget input');
+    await page.locator('.quick-input-widget', { hasText: 'The subject of the new task' }).waitFor();
+    assert.equal(await input.inputValue(), 'search box', 'prefilled from the branch');
+    await input.fill('Search box for the docs');
+    await page.keyboard.press('Enter');
+    await waitForRow(page, 'Search box for the docs');
+    const adopted = (await service.board()).tasks.find((task) => task.subject === 'Search box for the docs');
+    assert.equal(adopted?.branch, 'feature/search_box');
+    assert.equal(adopted?.worktreeState, 'present');
+  });
+
+  test('Prune is offered in the palette only while a worktree is missing', async () => {
+    const { page } = workbench;
+    const paletteRows = async (query) => {
+      await page.keyboard.press('F1');
+      const input = page.locator('.quick-input-widget input');
+      await input.fill('>Task Worktrees: Show Log');
+      await page.locator('.quick-input-list .monaco-list-row', { hasText: 'Task Worktrees: Show Log' }).first().waitFor();
+      await input.fill(`>${query}`);
+      await page.waitForTimeout(500);
+      const rows = await page.locator('.quick-input-list .monaco-list-row').allInnerTexts();
+      await page.keyboard.press('Escape');
+      return rows.join('\n');
+    };
+    assert.doesNotMatch(await paletteRows('Task Worktrees: Prune Missing Worktrees'), /Prune Missing Worktrees/);
+    // The folder of "Ship it" is deleted behind git's back: its worktree is now missing.
+    rmSync(join(repo, '.worktrees', 'ship-now'), { recursive: true, force: true });
+    await runFromPalette(page, 'Task Worktrees: Refresh');
+    const deadline = Date.now() + 20_000;
+    let rows = '';
+    while (!/Prune Missing Worktrees/.test(rows) && Date.now() < deadline) rows = await paletteRows('Task Worktrees: Prune Missing Worktrees');
+    assert.match(rows, /Prune Missing Worktrees/, 'offered once the board shows the missing worktree');
   });
 });
