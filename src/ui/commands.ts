@@ -469,7 +469,7 @@ export function registerCommands(
       if (!task) return undefined;
       const view = (await service().board()).tasks.find((candidate) => candidate.id === task.id);
       const claimedBy = task.status === 'in_progress' && task.owner ? task.owner : undefined;
-      const actions: Array<{ label: string; description?: string; command: string }> = [
+      const actions: Array<{ label: string; command: string }> = [
         ...(view && isClaimable(view) ? [{ label: vscode.l10n.t('$(person) Claim Task'), command: 'taskWorktrees.claimTask' }] : []),
         { label: vscode.l10n.t('$(check) Complete Task'), command: 'taskWorktrees.completeTask' },
         { label: vscode.l10n.t('$(git-merge) Merge into {0}', task.baseBranch), command: 'taskWorktrees.mergeTask' },

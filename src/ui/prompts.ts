@@ -49,7 +49,7 @@ function subjectProblem(value: string): string | undefined {
 }
 
 /** What the subject box says under the text: the branch and folder, warning on a twin subject or a subject with no usable id. */
-export function subjectPreviewMessage(preview: IdPreview, where: (preview: IdPreview) => string): vscode.InputBoxValidationMessage {
+function subjectPreviewMessage(preview: IdPreview, where: (preview: IdPreview) => string): vscode.InputBoxValidationMessage {
   if (preview.sameSubject.length > 0) {
     return {
       message: vscode.l10n.t('A task with this subject exists already ({0}): this makes another one. {1}', preview.sameSubject.join(', '), where(preview)),
