@@ -6,6 +6,7 @@ import { AgentRun, Agents } from './agents';
 import * as prompts from './prompts';
 import { Session } from './session';
 import { readSettings } from './settings';
+import { taskEnvironment } from './taskEnvironment';
 import { AgentNode, TaskNode, TasksTreeProvider, TreeNode, UnassignedWorktreeNode, WorktreeNode } from './tasksView';
 
 type Args = Record<string, unknown>;
@@ -171,7 +172,7 @@ export function registerCommands(
     'taskWorktrees.openTerminal': async (invocation) => {
       const task = await resolveTask(invocation, (candidate) => candidate.worktreeState === 'present', vscode.l10n.t('Task to open a terminal in'));
       if (!task?.worktreePath) return undefined;
-      const terminal = vscode.window.createTerminal({ name: vscode.l10n.t('Task: {0}', task.id), cwd: task.worktreePath, iconPath: new vscode.ThemeIcon('git-branch') });
+      const terminal = vscode.window.createTerminal({ name: vscode.l10n.t('Task: {0}', task.id), cwd: task.worktreePath, env: taskEnvironment(task), iconPath: new vscode.ThemeIcon('git-branch') });
       terminal.show();
       return { terminal: terminal.name };
     },
