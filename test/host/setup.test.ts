@@ -7,9 +7,11 @@ import type { Task } from '../../src/core';
 import { activeApi, command, eventually, workspaceDir } from './helpers';
 
 const MARKER_TASK = 'tw-setup-marker';
-const SETUP_TIMEOUT_MS = 20_000;
+/** A terminal task starts in seconds, but a loaded 2-core machine has taken 20 s. */
+const SETUP_TIMEOUT_MS = 90_000;
 
-suite('setup on create: the worktreeCreated tasks and the setup command run in the new worktree', () => {
+suite('setup on create: the worktreeCreated tasks and the setup command run in the new worktree', function () {
+  this.timeout(2 * SETUP_TIMEOUT_MS);
   const out = mkdtempSync(join(tmpdir(), 'tw-setup-out-'));
   const vscodeDir = (): string => join(workspaceDir(), '.vscode');
   const config = (): vscode.WorkspaceConfiguration => vscode.workspace.getConfiguration('taskWorktrees');
