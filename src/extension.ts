@@ -7,6 +7,7 @@ import { TaskStatusBar } from './ui/statusBar';
 import { TasksTreeProvider } from './ui/tasksView';
 import { registerCliOnPath } from './ui/cliOnPath';
 import { registerTools } from './ui/tools';
+import { WorktreeSetup } from './ui/setup';
 
 /** Returns the API (see api.ts) to other extensions, with the activation report our host tests read. */
 export function activate(context: vscode.ExtensionContext): TaskWorktreesApi & ActivationReport {
@@ -18,6 +19,7 @@ export function activate(context: vscode.ExtensionContext): TaskWorktreesApi & A
   const view = vscode.window.createTreeView('taskWorktrees.tasks', { treeDataProvider: tree, showCollapseAll: true });
   const statusBar = new TaskStatusBar(session);
   context.subscriptions.push(log, session, agents, tree, view, statusBar);
+  context.subscriptions.push(new WorktreeSetup(session, log));
 
   const api = createApi(() => session.service, session.onDidChange, agents);
   registerCommands(context, session, tree, log, api, agents);

@@ -11,12 +11,15 @@ export type OperationKind =
   | 'deleteBranch'
   | 'prune'
   | 'repair'
-  | 'agent';
+  | 'agent'
+  | 'setup';
 
 export interface OperationOutcome {
   kind: OperationKind;
   taskId?: string;
   error?: Error;
+  /** What the operation returned (e.g. the task a create made), when it succeeded. */
+  result?: unknown;
 }
 
 /**
@@ -37,7 +40,7 @@ export class Operations {
     this.queue = result.catch(() => undefined);
     return result.then(
       (value) => {
-        this.notify({ kind, taskId });
+        this.notify({ kind, taskId, result: value });
         return value;
       },
       (error: Error) => {

@@ -6,7 +6,8 @@ import { TaskWorktreesError } from './errors';
 import { GitAdapter } from './git/adapter';
 import { WorktreeEntry } from './git/porcelain';
 import { validateBranchName } from './tasks/ids';
-import { MergeStrategy, RepositoryConfig } from './tasks/model';
+import { MergeStrategy, PortSettings, RepositoryConfig } from './tasks/model';
+import { DEFAULT_PORTS } from './tasks/ports';
 import { TaskStore } from './tasks/store';
 
 export interface LifecycleSettings {
@@ -16,6 +17,10 @@ export interface LifecycleSettings {
   /** Empty: the branch checked out where the task is created. */
   defaultBaseBranch: string;
   mergeStrategy: MergeStrategy;
+  /** Seeds the repository's port blocks, like the layout: the recorded ones win. */
+  ports: PortSettings;
+  /** gitignore patterns of ignored files to copy into new worktrees, besides the committed `.worktreeinclude`. */
+  includePatterns: string[];
 }
 
 export const DEFAULT_SETTINGS: LifecycleSettings = {
@@ -23,6 +28,8 @@ export const DEFAULT_SETTINGS: LifecycleSettings = {
   branchPrefix: 'task/',
   defaultBaseBranch: '',
   mergeStrategy: 'merge',
+  ports: DEFAULT_PORTS,
+  includePatterns: [],
 };
 
 /**
@@ -87,7 +94,7 @@ export class Repository {
   async ensureLayout(): Promise<Layout> {
     const recorded = this.recordedConfig();
     if (recorded) return this.resolveLayout(recorded);
-    const config = { worktreeRoot: this.settings.worktreeRoot || DEFAULT_SETTINGS.worktreeRoot, branchPrefix: this.settings.branchPrefix };
+    const config = { worktreeRoot: this.settings.worktreeRoot || DEFAULT_SETTINGS.worktreeRoot, branchPrefix: this.settings.branchPrefix, ports: this.settings.ports };
     const layout = this.resolveLayout(config);
     await this.store.writeConfig(config);
     return layout;
@@ -100,6 +107,11 @@ export class Repository {
       throw new TaskWorktreesError('StoreCorrupt', `${this.store.configFile} cannot be read, so where this repository's worktrees go is unknown; fix or delete it.`);
     }
     return recorded;
+  }
+
+  /** The recorded port blocks, or the ones the settings would record. */
+  portSettings(): PortSettings {
+    return this.recordedConfig()?.ports ?? this.settings.ports;
   }
 
   branchFor(id: string, layout: Layout): string {

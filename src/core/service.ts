@@ -12,7 +12,9 @@ import { CreateTaskInput, TaskCreation, validateCreateInput, validateWorktreePat
 import { checkBlockers, refuseIfBlocked, unblockedBy } from './tasks/dependencies';
 import { validateBlockedBy, validateBranchName, validateOwner, validateTaskId } from './tasks/ids';
 import { MergeResult, TaskMerge, validateStrategy } from './tasks/merge';
-import { isTaskStatus, MergeStrategy, Task, TaskStatus } from './tasks/model';
+import { validateIncludePatterns } from './tasks/include';
+import { isTaskStatus, MergeStrategy, SETUP_STATES, SetupState, Task, TaskStatus } from './tasks/model';
+import { validatePortSettings } from './tasks/ports';
 import { TaskRemoval } from './tasks/remove';
 import { TaskStore } from './tasks/store';
 
@@ -38,7 +40,7 @@ export class TaskService {
 
   static async open(repoDir: string, settings: Partial<LifecycleSettings> = {}, gitOptions: GitAdapterOptions = {}): Promise<TaskService> {
     const git = new GitAdapter(repoDir, gitOptions);
-    return new TaskService(await Repository.open(git, { ...DEFAULT_SETTINGS, ...settings }));
+    return new TaskService(await Repository.open(git, validSettings({ ...DEFAULT_SETTINGS, ...settings })));
   }
 
   get git(): GitAdapter {
@@ -59,7 +61,7 @@ export class TaskService {
 
   /** A window's settings: they seed the repository's layout until its first task records it. */
   updateSettings(settings: Partial<LifecycleSettings>): void {
-    this.repo.settings = { ...this.repo.settings, ...settings };
+    this.repo.settings = validSettings({ ...this.repo.settings, ...settings });
   }
 
   /** Called after every operation of this service, failed or not. */
@@ -317,6 +319,39 @@ export class TaskService {
   async gitUserName(): Promise<string | undefined> {
     return this.git.userName();
   }
+
+  // ---- setup on create -------------------------------------------------------------------
+
+  /**
+   * Records how getting the task's worktree ready goes (a window's setup commands): running, then
+   * done, failed or cancelled. The count of copied files is kept unless given.
+   */
+  async recordSetup(taskId: string, setup: { state: SetupState; message?: string; copied?: number }): Promise<Task> {
+    validateTaskId(taskId);
+    if (typeof setup !== 'object' || setup === null || !(SETUP_STATES as readonly unknown[]).includes(setup.state)) {
+      throw new TaskWorktreesError('InvalidInput', `A setup state is one of ${SETUP_STATES.join(', ')}.`);
+    }
+    if (setup.message !== undefined && typeof setup.message !== 'string') throw new TaskWorktreesError('InvalidInput', 'A setup message is text.');
+    if (setup.copied !== undefined && !(Number.isInteger(setup.copied) && setup.copied >= 0)) throw new TaskWorktreesError('InvalidInput', 'copied is a count of files.');
+    const message = setup.message?.slice(0, MAX_SETUP_MESSAGE);
+    return this.operations.run('setup', taskId, async () => {
+      const task = await this.store.get(taskId);
+      if (!task.worktreePath) throw new TaskWorktreesError('TaskHasNoWorktree', `Task "${taskId}" has no worktree to set up.`);
+      return this.store.update(taskId, (current) => {
+        const copied = setup.copied ?? current.setup?.copied;
+        current.setup = { state: setup.state, at: new Date().toISOString(), ...(message && { message }), ...(copied !== undefined && { copied }) };
+        return { type: 'worktree.setup', detail: { state: setup.state, message } };
+      });
+    });
+  }
+}
+
+/** Long command output is for the log, not the task file. */
+const MAX_SETUP_MESSAGE = 2000;
+
+/** Settings that reach the disk or git as data are checked once, when given. */
+function validSettings(settings: LifecycleSettings): LifecycleSettings {
+  return { ...settings, ports: validatePortSettings(settings.ports), includePatterns: validateIncludePatterns(settings.includePatterns) };
 }
 
 /**

@@ -2,6 +2,7 @@ import { constants, promises as fs } from 'node:fs';
 import { isAbsolute, join } from 'node:path';
 import type { Task } from '../core';
 import { containsUnsafeText } from '../core/tasks/ids';
+import { taskEnvironment } from './taskEnvironment';
 
 /**
  * How an agent program is launched: which executable, which argv, which environment. No `vscode`
@@ -42,15 +43,7 @@ export function launchArgs(profile: Pick<AgentProfile, 'args'>, prompt: string):
 
 /** The terminal's environment: the profile's, then the task's (which the profile cannot override). */
 export function agentEnvironment(task: Task, profile: AgentProfile): Record<string, string> {
-  return {
-    ...profile.env,
-    TASK_ID: task.id,
-    TASK_SUBJECT: task.subject,
-    TASK_BRANCH: task.branch ?? '',
-    TASK_BASE: task.baseBranch,
-    TASK_WORKTREE: task.worktreePath ?? '',
-    TASK_AGENT: profile.name,
-  };
+  return { ...profile.env, ...taskEnvironment(task), TASK_AGENT: profile.name };
 }
 
 /**

@@ -11,6 +11,7 @@ import * as prompts from './prompts';
 import { Session } from './session';
 import { readSettings } from './settings';
 import { AgentNode, statusLabel, TaskNode, TasksTreeProvider, TreeNode, UnassignedWorktreeNode, WorktreeNode } from './tasksView';
+import { taskEnvironment } from './taskEnvironment';
 
 type Args = Record<string, unknown>;
 type ApiMethod = (input: never) => Promise<unknown>;
@@ -246,7 +247,7 @@ export function registerCommands(
       }
       const task = await resolveTask(invocation, (candidate) => candidate.worktreeState === 'present', vscode.l10n.t('Open Terminal in a Task\'s Worktree'), vscode.l10n.t('No task has a worktree to open.'));
       if (!task?.worktreePath) return undefined;
-      const terminal = vscode.window.createTerminal({ name: vscode.l10n.t('Task: {0}', task.id), cwd: task.worktreePath, iconPath: new vscode.ThemeIcon('git-branch') });
+      const terminal = vscode.window.createTerminal({ name: vscode.l10n.t('Task: {0}', task.id), cwd: task.worktreePath, env: taskEnvironment(task), iconPath: new vscode.ThemeIcon('git-branch') });
       terminal.show();
       return { terminal: terminal.name };
     },

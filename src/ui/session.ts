@@ -25,7 +25,7 @@ export class Session implements vscode.Disposable {
       vscode.workspace.onDidChangeWorkspaceFolders(() => this.start()),
       vscode.workspace.onDidChangeConfiguration((event) => {
         if (event.affectsConfiguration('git.path')) void this.start();
-        else if (event.affectsConfiguration('taskWorktrees')) this.current?.updateSettings(readSettings());
+        else if (event.affectsConfiguration('taskWorktrees') || event.affectsConfiguration('git.worktreeIncludeFiles')) this.current?.updateSettings(readSettings());
       }),
     );
   }

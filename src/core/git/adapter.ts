@@ -385,6 +385,15 @@ export class GitAdapter {
     await this.exec(['reset', '--merge'], { cwd });
   }
 
+  /**
+   * The untracked files git ignores in the worktree `cwd`, relative to it, '/'-separated (one
+   * process for the whole tree). Nested repositories and worktrees come as `dir/` and are left to the caller.
+   */
+  async ignoredUntrackedFiles(cwd: string): Promise<string[]> {
+    const { stdout } = await this.exec(['ls-files', '--others', '--ignored', '--exclude-standard', '-z'], { cwd, readOnly: true, mayPrintNothing: true });
+    return stdout.split('\0').filter(Boolean);
+  }
+
   async headCommit(cwd: string): Promise<string> {
     return (await this.exec(['rev-parse', 'HEAD'], { cwd, readOnly: true })).stdout.trim();
   }

@@ -7,7 +7,9 @@ import { canonicalPath, Layout, Repository } from '../repo';
 import { branchesInUse, branchProtection } from '../safety';
 import { validateBlockedBy, validateBranchName, validateSubject, validateTaskId } from './ids';
 import { checkBlockers } from './dependencies';
-import { Task } from './model';
+import { copyIncludedFiles } from './include';
+import { SetupRecord, Task } from './model';
+import { portBlockFor } from './ports';
 import { OperationSteps } from './steps';
 
 export interface CreateTaskInput {
@@ -104,10 +106,11 @@ export class TaskCreation extends OperationSteps {
       this.store.log('worktree.create.before', task.id, { branch, path, base: task.baseBranch }),
       this.git.addWorktreeWithNewBranch(path, branch, baseOid),
     ]);
+    let bound: Task;
     try {
       if (added.status === 'rejected') throw added.reason;
       if (logged.status === 'rejected') throw logged.reason;
-      return await bind(this.repo, task.id, path, branch, 'worktree.create.after');
+      bound = await bind(this.repo, task.id, path, branch, 'worktree.create.after');
     } catch (error) {
       // git refused before creating anything (someone else made this branch or folder): nothing of ours to undo.
       const gitMadeNothing = added.status === 'rejected' && (isCoded(added.reason, 'BranchExists') || isCoded(added.reason, 'WorktreePathExists'));
@@ -115,6 +118,31 @@ export class TaskCreation extends OperationSteps {
       await this.store.log('worktree.create.failed', task.id, { branch, path, error: (error as Error).message, leftBehind });
       throw error;
     }
+    // After the worktree is bound: nothing that goes wrong while copying undoes or fails the create.
+    return this.copyIgnoredFiles(bound);
+  }
+
+  /** Copies the included ignored files from the main worktree; the outcome is recorded on the task. */
+  private async copyIgnoredFiles(task: Task): Promise<Task> {
+    let setup: SetupRecord;
+    let detail: Record<string, unknown>;
+    try {
+      const result = await copyIncludedFiles(this.git, this.repo.mainWorktree, task.worktreePath!, this.repo.settings.includePatterns);
+      if (!result) return task;
+      const { copied, skipped, failed } = result;
+      const message = failed.length > 0 ? `${failed.length} ignored file(s) not copied: ${failed.slice(0, 5).map((item) => `${item.path} (${item.error})`).join('; ')}` : undefined;
+      setup = { state: failed.length > 0 ? 'failed' : 'done', at: new Date().toISOString(), copied, ...(message && { message }) };
+      detail = { copied, skipped: skipped.length, failed: failed.map((item) => item.path) };
+    } catch (error) {
+      setup = { state: 'failed', at: new Date().toISOString(), copied: 0, message: `Ignored files were not copied: ${(error as Error).message}` };
+      detail = { error: (error as Error).message };
+    }
+    return this.store
+      .update(task.id, (current) => {
+        current.setup = setup;
+        return { type: 'worktree.files.copied', detail };
+      })
+      .catch(() => task);
   }
 
   /**
@@ -192,11 +220,16 @@ export class TaskCreation extends OperationSteps {
   }
 }
 
+/** Binds the worktree and gives the task its port block, read and written under one hold of the store lock. */
 export async function bind(repo: Repository, taskId: string, path: string, branch: string | undefined, eventType: string): Promise<Task> {
-  return repo.store.update(taskId, (task) => {
-    task.worktreePath = canonicalPath(path);
-    task.branch = branch;
-    return { type: eventType, detail: { path, branch } };
+  return repo.store.withLock(async () => {
+    const ports = portBlockFor(taskId, (await repo.store.load()).tasks, repo.portSettings());
+    return repo.store.update(taskId, (task) => {
+      task.worktreePath = canonicalPath(path);
+      task.branch = branch;
+      task.ports = ports;
+      return { type: eventType, detail: { path, branch, ports } };
+    });
   });
 }
 

@@ -27,6 +27,33 @@ export interface Task {
   createdAt: string;
   updatedAt: string;
   merge?: MergeRecord;
+  /** The task's own ports while it has a worktree: unique across the repository's tasks. */
+  ports?: PortBlock;
+  /** How getting the worktree ready went (ignored files copied, setup commands run). */
+  setup?: SetupRecord;
+}
+
+/** Ports `first` … `first + count - 1`. */
+export interface PortBlock {
+  first: number;
+  count: number;
+}
+
+export const SETUP_STATES = ['running', 'done', 'failed', 'cancelled'] as const;
+export type SetupState = (typeof SETUP_STATES)[number];
+
+export interface SetupRecord {
+  state: SetupState;
+  at: string;
+  message?: string;
+  /** Ignored files copied into the worktree when it was made. */
+  copied?: number;
+}
+
+/** Where task port blocks start, and how many ports each task gets. */
+export interface PortSettings {
+  base: number;
+  blockSize: number;
 }
 
 export function isTaskStatus(value: unknown): value is TaskStatus {
@@ -51,4 +78,6 @@ export interface RepositoryConfig {
   worktreeRoot: string;
   /** Put before a task id to name its branch. */
   branchPrefix: string;
+  /** The tasks' port blocks; recorded with the layout, so the CLI and every window allocate alike. */
+  ports?: PortSettings;
 }

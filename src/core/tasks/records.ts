@@ -1,7 +1,8 @@
 import { isAbsolute } from 'node:path';
 import { TaskWorktreesError } from '../errors';
 import { branchNameProblem, containsUnsafeText, isTaskId } from './ids';
-import { isTaskStatus, RepositoryConfig, Task } from './model';
+import { isTaskStatus, RepositoryConfig, SETUP_STATES, Task } from './model';
+import { portBlockProblem, portSettingsProblem } from './ports';
 
 /**
  * What a task file and the config file must hold. Files are written by other processes, other
@@ -28,7 +29,25 @@ export function taskRecordProblem(value: unknown, id: string): string | undefine
     return `worktreePath ${describe(task.worktreePath)} is not an absolute path`;
   }
   if (!Array.isArray(task.blockedBy) || !task.blockedBy.every(isTaskId)) return `blockedBy ${describe(task.blockedBy)} is not a list of task ids`;
+  if (task.ports !== undefined) {
+    const ports = portBlockProblem(task.ports);
+    if (ports) return ports;
+  }
+  if (task.setup !== undefined) {
+    const setup = setupRecordProblem(task.setup);
+    if (setup) return setup;
+  }
   if (task.merge !== undefined) return mergeRecordProblem(task.merge);
+  return undefined;
+}
+
+function setupRecordProblem(value: unknown): string | undefined {
+  if (!isObject(value)) return 'setup is not a setup record';
+  const setup = value as Record<string, unknown>;
+  if (!(SETUP_STATES as readonly unknown[]).includes(setup.state)) return `setup.state ${describe(setup.state)} is not one of ${SETUP_STATES.join(', ')}`;
+  if (typeof setup.at !== 'string') return `setup.at ${describe(setup.at)} is not text`;
+  if (setup.message !== undefined && typeof setup.message !== 'string') return `setup.message ${describe(setup.message)} is not text`;
+  if (setup.copied !== undefined && !(Number.isInteger(setup.copied) && (setup.copied as number) >= 0)) return `setup.copied ${describe(setup.copied)} is not a count`;
   return undefined;
 }
 
@@ -43,6 +62,10 @@ export function repositoryConfigProblem(value: unknown): string | undefined {
   // Every task branch is the prefix plus an id; "x" stands for any id.
   const prefixed = branchNameProblem(`${config.branchPrefix}x`);
   if (prefixed) return `branchPrefix ${describe(config.branchPrefix)} makes invalid branch names: ${prefixed}`;
+  if (config.ports !== undefined) {
+    const ports = portSettingsProblem(config.ports);
+    if (ports) return `ports: ${ports}`;
+  }
   return undefined;
 }
 

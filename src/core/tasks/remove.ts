@@ -50,6 +50,7 @@ export class TaskRemoval extends OperationSteps {
     const branchError = branchToDelete ? await this.git.deleteBranch(branchToDelete.name, branchToDelete.oid).then(() => undefined, (error: Error) => error) : undefined;
     const removed = await this.store.update(taskId, (current) => {
       current.worktreePath = undefined;
+      freeWorktreeState(current);
       if (branchToDelete && !branchError) current.branch = undefined;
       return { type: 'worktree.remove.after', detail: { branchDeleted: branchError ? undefined : branchToDelete?.name } };
     });
@@ -109,6 +110,7 @@ export class TaskRemoval extends OperationSteps {
       if (await this.rebindMoved(task, entries, board.tasks, layout)) continue;
       await this.store.update(task.id, (current) => {
         current.worktreePath = undefined;
+        freeWorktreeState(current);
         return { type: 'worktree.pruned', detail: { path: task.worktreePath } };
       });
       unbound.push(task.id);
@@ -143,6 +145,7 @@ export class TaskRemoval extends OperationSteps {
     }
     return this.store.update(taskId, (current) => {
       current.worktreePath = undefined;
+      freeWorktreeState(current);
       return { type: 'worktree.unbound', detail: { path: task.worktreePath, reason: 'branch gone or in use elsewhere' } };
     });
   }
@@ -280,6 +283,12 @@ function refuseNested(entry: WorktreeEntry, entries: readonly WorktreeEntry[]): 
   if (nested.length > 0) {
     throw new TaskWorktreesError('NestedWorktree', `${entry.path} contains other worktrees; removing it would delete them and their work. Remove or move them first.`, nested.map((other) => other.path));
   }
+}
+
+/** What belongs to a worktree goes with it: its ports are free for the next task. */
+function freeWorktreeState(task: Task): void {
+  task.ports = undefined;
+  task.setup = undefined;
 }
 
 function isFile(path: string): boolean {

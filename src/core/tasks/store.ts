@@ -219,7 +219,7 @@ export class TaskStore {
   async writeConfig(config: RepositoryConfig): Promise<void> {
     const problem = repositoryConfigProblem(config);
     if (problem) throw new TaskWorktreesError('InvalidInput', `Invalid repository configuration: ${problem}.`);
-    const stored: RepositoryConfig = { worktreeRoot: config.worktreeRoot, branchPrefix: config.branchPrefix };
+    const stored = configFields(config);
     await this.withLock(async () => {
       const before = await fs.readFile(this.configFile, 'utf8').catch((error: NodeJS.ErrnoException) => {
         if (error.code === 'ENOENT') return undefined;
@@ -243,8 +243,7 @@ export class TaskStore {
     }
     const problem = repositoryConfigProblem(value);
     if (problem) return { problem: { file, message: `${file} is not a repository configuration: ${problem}; it is kept as it is.` } };
-    const { worktreeRoot, branchPrefix } = value as RepositoryConfig;
-    return { config: { worktreeRoot, branchPrefix } };
+    return { config: configFields(value as RepositoryConfig) };
   }
 
   /** After a change is written, its event: if that cannot be logged, the change is undone and the call fails. */
@@ -302,6 +301,11 @@ export class TaskStore {
 /** Dot-prefixed so load() never reads it; in the target's directory so a rename replaces the target atomically. */
 function tempFileFor(file: string): string {
   return join(dirname(file), `.${basename(file)}.${process.pid}.${randomBytes(6).toString('hex')}.tmp`);
+}
+
+/** Only the known fields, so nothing else in a file is carried along. */
+function configFields({ worktreeRoot, branchPrefix, ports }: RepositoryConfig): RepositoryConfig {
+  return { worktreeRoot, branchPrefix, ...(ports && { ports: { base: ports.base, blockSize: ports.blockSize } }) };
 }
 
 function taskText(task: Task): string {
