@@ -45,4 +45,7 @@ export const EXIT_CODES: Readonly<Record<ErrorCode, number>> = {
   MergeConflict: 34,
   NestedWorktree: 35,
   TaskClaimed: 36,
+  SnapshotNotFound: 50,
+  SnapshotConflict: 51,
+  SnapshotFailed: 52,
 };

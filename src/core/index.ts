@@ -16,3 +16,6 @@ export { GitError } from './git/errors';
 export type { GitAdapterOptions } from './git/adapter';
 export type { Task, TaskStatus, MergeStrategy, MergeRecord } from './tasks/model';
 export type { TaskEvent } from './tasks/events';
+export type { Snapshot, SnapshotReason, AppliedSnapshot } from './snapshots';
+export type { RestoreResult, MoveChangesResult, MergedTask, CleanUpReport } from './tasks/recovery';
+export type { ChangedFile, TaskChanges, DiskUsage } from './review';

@@ -11,7 +11,11 @@ export type OperationKind =
   | 'deleteBranch'
   | 'prune'
   | 'repair'
-  | 'agent';
+  | 'agent'
+  | 'snapshot'
+  | 'restore'
+  | 'moveChanges'
+  | 'cleanUp';
 
 export interface OperationOutcome {
   kind: OperationKind;

@@ -16,6 +16,8 @@ export interface LifecycleSettings {
   /** Empty: the branch checked out where the task is created. */
   defaultBaseBranch: string;
   mergeStrategy: MergeStrategy;
+  /** Snapshots kept per task; the oldest go first. */
+  maxSnapshots: number;
 }
 
 export const DEFAULT_SETTINGS: LifecycleSettings = {
@@ -23,6 +25,7 @@ export const DEFAULT_SETTINGS: LifecycleSettings = {
   branchPrefix: 'task/',
   defaultBaseBranch: '',
   mergeStrategy: 'merge',
+  maxSnapshots: 20,
 };
 
 /**
