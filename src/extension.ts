@@ -25,7 +25,7 @@ export function activate(context: vscode.ExtensionContext): TaskWorktreesApi & A
   registerCommands(context, session, tree, log, api, agents);
   registerTools(context, api);
   registerReview(context, session);
-  registerRecovery(context, session, log);
+  registerRecovery(context, session, log, api);
   // Terminals of this window get `task-worktrees` on PATH; a window that cannot write its storage just goes without.
   registerCliOnPath(context).catch((error: Error) => log.warn(`task-worktrees CLI not put on PATH: ${error.message}`));
   context.subscriptions.push(

@@ -1,4 +1,5 @@
 import * as vscode from 'vscode';
+import { TaskWorktreesApi } from '../api';
 import { Snapshot, TaskService, TaskView, TaskWorktreesError } from '../core';
 import * as prompts from './prompts';
 import { isArgumentObject } from './review';
@@ -12,7 +13,7 @@ type Args = Record<string, unknown>;
  * asks and confirms when a person runs it; called with an argument object (code, agents, tests) it
  * runs the core's method directly, returns the result and throws coded errors.
  */
-export function registerRecovery(context: vscode.ExtensionContext, session: Session, log: vscode.LogOutputChannel): void {
+export function registerRecovery(context: vscode.ExtensionContext, session: Session, log: vscode.LogOutputChannel, api: TaskWorktreesApi): void {
   const service = (): TaskService => session.service;
   const progress = <T>(title: string, work: () => Promise<T>): Promise<T> =>
     Promise.resolve(vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title }, work));
@@ -67,7 +68,7 @@ export function registerRecovery(context: vscode.ExtensionContext, session: Sess
       ignoreFocusOut: true,
     });
     if (!subject) return undefined;
-    const result = await progress(vscode.l10n.t('Moving changes to a new task…'), () => service().moveChangesToNewTask(source, { subject }));
+    const result = await progress(vscode.l10n.t('Moving changes to a new task…'), () => api.moveChangesToNewTask({ sourcePath: source, subject }));
     const kept = result.keptInSource.length ? ' ' + vscode.l10n.t('{0} file(s) changed again meanwhile stayed here.', result.keptInSource.length) : '';
     void vscode.window.showInformationMessage(vscode.l10n.t('{0} file(s) moved to task "{1}" (snapshot {2}).', result.moved.length, result.task.subject, result.snapshot.ref) + kept);
     return result;
@@ -91,7 +92,7 @@ export function registerRecovery(context: vscode.ExtensionContext, session: Sess
       remove,
     );
     if (choice !== remove) return undefined;
-    const report = await progress(vscode.l10n.t('Cleaning up merged tasks…'), () => service().cleanUpMerged({ taskIds: merged.map((task) => task.taskId) }));
+    const report = await progress(vscode.l10n.t('Cleaning up merged tasks…'), () => api.cleanUpMerged({ taskIds: merged.map((task) => task.taskId) }));
     for (const skip of report.skipped) log.warn(`clean-up skipped ${skip.taskId}: ${skip.reason}`);
     const summary = vscode.l10n.t('Cleaned up {0} task(s); {1} skipped; {2} snapshot(s) kept.', report.cleaned.length, report.skipped.length, report.snapshots.length);
     const detail = report.skipped.map((skip) => `${skip.taskId}: ${skip.reason}`);
@@ -103,26 +104,26 @@ export function registerRecovery(context: vscode.ExtensionContext, session: Sess
   const commands: Record<string, { person: (arg: unknown) => Promise<unknown>; code: (args: Args) => Promise<unknown> }> = {
     'taskWorktrees.snapshots': {
       person: snapshots,
-      code: (args) => service().listSnapshots(args.taskId as string),
+      code: (args) => api.listSnapshots(args as { taskId: string }),
     },
     'taskWorktrees.snapshotWorktree': {
       person: async (arg) => {
         const task = await taskOf(arg, service(), vscode.l10n.t('Snapshot the worktree of which task?'));
         return task && service().snapshotWorktree(task.id);
       },
-      code: (args) => service().snapshotWorktree(args.taskId as string),
+      code: (args) => api.snapshotWorktree(args as { taskId: string }),
     },
     'taskWorktrees.restoreSnapshot': {
       person: snapshots,
-      code: (args) => service().restoreSnapshot(args.ref as string, args as { into: 'worktree' | 'newTask' }),
+      code: (args) => api.restoreSnapshot(args as { ref: string; into: 'worktree' | 'newTask' }),
     },
     'taskWorktrees.moveChangesToNewTask': {
       person: moveChanges,
-      code: (args) => service().moveChangesToNewTask(args.sourcePath as string, args as { subject: string }),
+      code: (args) => api.moveChangesToNewTask(args as { sourcePath: string; subject: string }),
     },
     'taskWorktrees.cleanUpMerged': {
       person: cleanUp,
-      code: (args) => service().cleanUpMerged(args as { taskIds?: string[] }),
+      code: (args) => api.cleanUpMerged(args),
     },
   };
   for (const [id, { person, code }] of Object.entries(commands)) {
