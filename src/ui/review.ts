@@ -24,18 +24,20 @@ class OriginalContent implements vscode.TextDocumentContentProvider {
 /**
  * The three URIs `vscode.changes` wants for one file: the resource, the original (at the merge-base)
  * and the modified side (the file on disk in the worktree, or at the branch's commit without one).
- * Added files have no original, deleted ones no modified side. The task tree's per-file children
- * open the same pair with `vscode.diff`.
+ * An added file's original and a deleted file's modified side are empty documents rather than
+ * absent: the editor's tab input (TabInputTextMultiDiff.textDiffs) then lists every file. The task
+ * tree's per-file children can open the same pair with `vscode.diff`.
  */
-export function diffUris(changes: TaskChanges, file: ChangedFile): [vscode.Uri, vscode.Uri | undefined, vscode.Uri | undefined] {
+export function diffUris(changes: TaskChanges, file: ChangedFile): [vscode.Uri, vscode.Uri, vscode.Uri] {
+  const empty = originalUri(undefined, file.path);
   const modified =
     file.status === 'D'
-      ? undefined
+      ? empty
       : changes.worktreePath
         ? vscode.Uri.joinPath(vscode.Uri.file(changes.worktreePath), ...file.path.split('/'))
         : originalUri(changes.head, file.path);
-  const original = file.status === 'A' ? undefined : originalUri(changes.base, file.originalPath ?? file.path);
-  return [modified ?? original!, original, modified];
+  const original = file.status === 'A' ? empty : originalUri(changes.base, file.originalPath ?? file.path);
+  return [file.status === 'D' ? original : modified, original, modified];
 }
 
 /** Opens VS Code's multi-diff editor on every file the task changed against its merge-base. */

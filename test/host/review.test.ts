@@ -25,12 +25,12 @@ suite('Review Task: the multi-diff editor', () => {
     const opened = await command<{ title: string; files: number }>('reviewTask', { taskId: task.id });
     assert.equal(opened.files, 3);
 
-    const tab = await eventually(
-      () => vscode.window.tabGroups.all.flatMap((group) => group.tabs).find((candidate) => candidate.label === opened.title),
-      'a tab titled like the review',
+    const tabs = (): vscode.Tab[] => vscode.window.tabGroups.all.flatMap((group) => group.tabs);
+    const tab = await eventually(() => tabs().find((candidate) => candidate.label.startsWith(opened.title)), 'a tab titled like the review', 15_000).catch((error: Error) =>
+      assert.fail(`${error.message}; the tabs: ${JSON.stringify(tabs().map((candidate) => [candidate.label, candidate.input?.constructor?.name]))}`),
     );
     const MultiDiff = (vscode as unknown as { TabInputTextMultiDiff?: new (...args: never[]) => MultiDiffInput }).TabInputTextMultiDiff;
-    console.log(`review tab input: ${tab.input?.constructor?.name ?? String(tab.input)}; vscode.TabInputTextMultiDiff ${MultiDiff ? 'exists' : 'does not exist'} in ${vscode.version}`);
+    console.log(`review tab "${tab.label}", input ${tab.input?.constructor?.name ?? String(tab.input)}; vscode.TabInputTextMultiDiff ${MultiDiff ? 'exists' : 'does not exist'} in ${vscode.version}`);
     assert.ok(!(tab.input instanceof vscode.TabInputText) && !(tab.input instanceof vscode.TabInputTextDiff), 'not a single-file editor');
     if (MultiDiff) {
       assert.ok(tab.input instanceof MultiDiff, 'the tab is a multi-diff editor');
