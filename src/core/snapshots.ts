@@ -80,8 +80,9 @@ export class WorktreeSnapshots {
         : undefined;
     const commit = await this.git.commitTree(tree, staged ? [head, staged] : [head], `${subject}\n\n${body}`, SNAPSHOT_IDENTITY);
     const ref = await this.createRef(taskId, commit);
-    await this.dropBeyondBound(taskId);
-    return this.get(ref);
+    const snapshots = await this.list(taskId);
+    await this.dropBeyondBound(taskId, snapshots);
+    return snapshots.find((snapshot) => snapshot.ref === ref)!;
   }
 
   /** The task's snapshots, oldest first. */
@@ -237,9 +238,8 @@ export class WorktreeSnapshots {
     }
   }
 
-  private async dropBeyondBound(taskId: string): Promise<void> {
+  private async dropBeyondBound(taskId: string, snapshots: readonly Snapshot[]): Promise<void> {
     const bound = Math.max(1, Math.floor(this.repo.settings.maxSnapshots || 20));
-    const snapshots = await this.list(taskId);
     const dropped = snapshots.slice(0, Math.max(0, snapshots.length - bound));
     await this.git.updateRefs(
       dropped.map((snapshot) => ({ ref: snapshot.ref, oldOid: snapshot.commit, newOid: null })),
