@@ -2,7 +2,9 @@ import * as assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { chmodSync, existsSync, lstatSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
-import { Task, TaskService } from '../../src/core/index';
+import { DEFAULT_SETTINGS, Task, TaskService } from '../../src/core/index';
+import { Repository } from '../../src/core/repo';
+import { WorktreeSnapshots } from '../../src/core/snapshots';
 import { rejectsWithCode } from '../fixtures/assertions';
 import { openFreshRepo, TestRepo } from '../fixtures/repo';
 
@@ -133,6 +135,38 @@ suite('snapshots: save and restore a worktree\'s uncommitted work', () => {
     await rejectsWithCode(service.removeWorktree(task.id, { force: true }), 'SnapshotFailed');
     assert.equal(repo.read('src/file-1.txt', worktree), 'precious\n');
     assert.equal((await service.task(task.id)).worktreePath, worktree);
+  });
+
+  test('restoring on a HEAD that moved on: files the commits since did not touch are applied, a file they changed differently is a conflict', async () => {
+    repo.write('src/file-0.txt', 'snapshotted edit\n', worktree);
+    const snapshot = await service.snapshotWorktree(task.id);
+    repo.gitIn(worktree, 'checkout', '-q', '--', '.');
+    repo.write('other.txt', 'committed since\n', worktree);
+    repo.commitAll('unrelated', worktree);
+    const restored = await service.restoreSnapshot(snapshot.ref, { into: 'worktree' });
+    assert.deepEqual(restored.written, ['src/file-0.txt']);
+    assert.equal(repo.read('src/file-0.txt', worktree), 'snapshotted edit\n');
+
+    repo.gitIn(worktree, 'checkout', '-q', '--', '.');
+    repo.write('src/file-0.txt', 'committed differently\n', worktree);
+    repo.commitAll('clash', worktree);
+    const error = await rejectsWithCode(service.restoreSnapshot(snapshot.ref, { into: 'worktree' }), 'SnapshotConflict');
+    assert.deepEqual((error as unknown as { details: string[] }).details, ['src/file-0.txt']);
+    assert.equal(repo.read('src/file-0.txt', worktree), 'committed differently\n');
+  });
+
+  test('taking the changes out of the source leaves a file that changed after the snapshot, and reports it', async () => {
+    repo.write('src/file-0.txt', 'moved\n', worktree);
+    repo.write('src/file-1.txt', 'snapshotted\n', worktree);
+    repo.write('new.txt', 'new\n', worktree);
+    const snapshots = new WorktreeSnapshots(await Repository.open(service.git, { ...DEFAULT_SETTINGS }));
+    const snapshot = await snapshots.take(task.id, worktree, 'move-changes');
+    repo.write('src/file-1.txt', 'edited after the snapshot\n', worktree);
+    const { removed, kept } = await snapshots.removeFrom(snapshot, worktree);
+    assert.deepEqual(removed.sort(), ['new.txt', 'src/file-0.txt']);
+    assert.deepEqual(kept, ['src/file-1.txt']);
+    assert.equal(repo.gitIn(worktree, 'status', '--porcelain'), ' M src/file-1.txt\n');
+    assert.equal(repo.read('src/file-1.txt', worktree), 'edited after the snapshot\n');
   });
 
   test('at most maxSnapshots are kept per task, the oldest dropped', async () => {
