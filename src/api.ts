@@ -1,5 +1,6 @@
 import * as vscode from 'vscode';
 import { Board, canonicalPath, MergeResult, MergeStrategy, Task, TaskEvent, TaskService, TaskStatus, TaskView, TaskWorktreesError } from './core';
+import type { CleanUpReport, MergedTask, MoveChangesResult, RestoreResult, Snapshot, TaskChanges } from './core';
 import { isInside } from './core/repo';
 import { AgentRun, Agents } from './ui/agents';
 
@@ -47,6 +48,20 @@ export interface TaskWorktreesApi {
   listAgents(): Promise<AgentInfo[]>;
   /** Fired after every change this window made and every change another process made to the store. */
   readonly onDidChange: vscode.Event<void>;
+  /** The task's snapshots (refs/task-worktrees/snapshots/<task id>/<n>), oldest first. */
+  listSnapshots(input: { taskId: string }): Promise<Snapshot[]>;
+  /** Saves the task's worktree files (uncommitted, staged, untracked) as a snapshot; the worktree is not touched. */
+  snapshotWorktree(input: { taskId: string }): Promise<Snapshot>;
+  /** Into the task's worktree (made again if gone) or a new task; refuses (SnapshotConflict) to overwrite uncommitted work. */
+  restoreSnapshot(input: { ref: string; into: 'worktree' | 'newTask'; subject?: string; baseBranch?: string }): Promise<RestoreResult>;
+  /** The uncommitted changes of a worktree become a new task's (snapshot first). Refuses (WorktreeDirty) while this window has unsaved editors there. */
+  moveChangesToNewTask(input: { sourcePath: string; subject: string; description?: string; baseBranch?: string }): Promise<MoveChangesResult>;
+  /** Tasks whose branch is merged into their base, with what a clean-up would snapshot. */
+  mergedTasks(): Promise<MergedTask[]>;
+  /** Removes worktree and branch of the merged tasks (or those named), snapshotting work first. Refuses (WorktreeDirty) while this window has unsaved editors in them. */
+  cleanUpMerged(input: { taskIds?: string[] }): Promise<CleanUpReport>;
+  /** The task's files against the merge-base with its base: committed and uncommitted, with status letters. */
+  changedFiles(input: { taskId: string }): Promise<TaskChanges>;
 }
 
 export interface AgentInfo {
@@ -150,6 +165,28 @@ export function createApi(service: () => TaskService, onDidChange: vscode.Event<
       return { started: started.map(publicAgent), skipped };
     },
     listAgents: async () => agents.all().map(publicAgent),
+    listSnapshots: async (input) => service().listSnapshots(field(input, 'taskId', 'string')),
+    snapshotWorktree: async (input) => service().snapshotWorktree(field(input, 'taskId', 'string')),
+    restoreSnapshot: async (input) =>
+      service().restoreSnapshot(field(input, 'ref', 'string'), {
+        into: field(input, 'into', 'string') as 'worktree' | 'newTask',
+        subject: optional(input, 'subject', 'string'),
+        baseBranch: optional(input, 'baseBranch', 'string'),
+      }),
+    moveChangesToNewTask: async (input) => {
+      const sourcePath = field(input, 'sourcePath', 'string');
+      const task = { subject: field(input, 'subject', 'string'), description: optional(input, 'description', 'string'), baseBranch: optional(input, 'baseBranch', 'string') };
+      refuseUnsavedEditors([sourcePath], vscode.l10n.t('moving the changes'));
+      return service().moveChangesToNewTask(sourcePath, task);
+    },
+    mergedTasks: async () => service().mergedTasks(),
+    cleanUpMerged: async (input) => {
+      const taskIds = optionalArray(input, 'taskIds');
+      const going = (await service().mergedTasks()).filter((task) => task.worktreePath && (!taskIds || taskIds.includes(task.taskId)));
+      refuseUnsavedEditors(going.map((task) => task.worktreePath!), vscode.l10n.t('removing the merged worktrees'));
+      return service().cleanUpMerged({ taskIds });
+    },
+    changedFiles: async (input) => service().changedFiles(field(input, 'taskId', 'string')),
   };
 }
 

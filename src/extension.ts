@@ -8,6 +8,8 @@ import { TasksTreeProvider } from './ui/tasksView';
 import { registerCliOnPath } from './ui/cliOnPath';
 import { registerTools } from './ui/tools';
 import { WorktreeSetup } from './ui/setup';
+import { registerRecovery } from './ui/recovery';
+import { registerReview } from './ui/review';
 
 /** Returns the API (see api.ts) to other extensions, with the activation report our host tests read. */
 export function activate(context: vscode.ExtensionContext): TaskWorktreesApi & ActivationReport {
@@ -24,6 +26,8 @@ export function activate(context: vscode.ExtensionContext): TaskWorktreesApi & A
   const api = createApi(() => session.service, session.onDidChange, agents);
   registerCommands(context, session, tree, log, api, agents);
   registerTools(context, api);
+  registerReview(context, session);
+  registerRecovery(context, session, log, api);
   // Terminals of this window get `task-worktrees` on PATH; a window that cannot write its storage just goes without.
   registerCliOnPath(context).catch((error: Error) => log.warn(`task-worktrees CLI not put on PATH: ${error.message}`));
   context.subscriptions.push(

@@ -46,4 +46,7 @@ export const EXIT_CODES: Readonly<Record<ErrorCode, number>> = {
   NestedWorktree: 35,
   TaskClaimed: 36,
   TaskIdTaken: 55,
+  SnapshotNotFound: 50,
+  SnapshotConflict: 51,
+  SnapshotFailed: 52,
 };

@@ -47,7 +47,13 @@ export type ErrorCode =
   | 'TaskClaimed'
   | 'Untrusted'
   /** The id asked for a new task is taken: a task, its branch or its folder exists. */
-  | 'TaskIdTaken';
+  | 'TaskIdTaken'
+  /** No snapshot has that ref (it was never taken, or dropped by the bound on snapshots per task). */
+  | 'SnapshotNotFound'
+  /** Restoring a snapshot would overwrite uncommitted changes, or files changed by commits since (named in `details`). */
+  | 'SnapshotConflict'
+  /** The work could not be saved as a snapshot, so what would have destroyed it did not happen. */
+  | 'SnapshotFailed';
 
 export class TaskWorktreesError extends Error {
   constructor(

@@ -21,3 +21,6 @@ export { describePortBlock } from './tasks/ports';
 export type { TaskEvent } from './tasks/events';
 export { previewTaskId } from './tasks/idPreview';
 export type { IdContext, IdPreview, EditedIdProblem } from './tasks/idPreview';
+export type { Snapshot, SnapshotReason, AppliedSnapshot } from './snapshots';
+export type { RestoreResult, MoveChangesResult, MergedTask, CleanUpReport } from './tasks/recovery';
+export type { ChangedFile, TaskChanges, DiskUsage } from './review';

@@ -12,7 +12,11 @@ export type OperationKind =
   | 'prune'
   | 'repair'
   | 'agent'
-  | 'setup';
+  | 'setup'
+  | 'snapshot'
+  | 'restore'
+  | 'moveChanges'
+  | 'cleanUp';
 
 export interface OperationOutcome {
   kind: OperationKind;

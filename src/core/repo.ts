@@ -21,6 +21,8 @@ export interface LifecycleSettings {
   ports: PortSettings;
   /** gitignore patterns of ignored files to copy into new worktrees, besides the committed `.worktreeinclude`. */
   includePatterns: string[];
+  /** Snapshots kept per task; the oldest go first. */
+  maxSnapshots: number;
 }
 
 export const DEFAULT_SETTINGS: LifecycleSettings = {
@@ -30,6 +32,7 @@ export const DEFAULT_SETTINGS: LifecycleSettings = {
   mergeStrategy: 'merge',
   ports: DEFAULT_PORTS,
   includePatterns: [],
+  maxSnapshots: 20,
 };
 
 /**

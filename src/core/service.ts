@@ -17,6 +17,9 @@ import { isTaskStatus, MergeStrategy, SETUP_STATES, SetupState, Task, TaskStatus
 import { validatePortSettings } from './tasks/ports';
 import { TaskRemoval } from './tasks/remove';
 import { TaskStore } from './tasks/store';
+import { changedFiles, DiskUsage, DiskUsageCache, TaskChanges } from './review';
+import { Snapshot, validateSnapshotRef, WorktreeSnapshots } from './snapshots';
+import { CleanUpReport, MergedTask, MoveChangesResult, RestoreResult, TaskRecovery } from './tasks/recovery';
 
 /**
  * The task/worktree lifecycle of one repository: a facade over the read model (board), the
@@ -343,6 +346,81 @@ export class TaskService {
         return { type: 'worktree.setup', detail: { state: setup.state, message } };
       });
     });
+  }
+  // ---- snapshots, moving changes, clean-up, review (see snapshots.ts, tasks/recovery.ts, review.ts) ----
+
+  private recoverySteps: TaskRecovery | undefined;
+  private readonly diskUsageCache = new DiskUsageCache();
+
+  private get recovery(): TaskRecovery {
+    this.recoverySteps ??= new TaskRecovery(this.repo, this.reader);
+    return this.recoverySteps;
+  }
+
+  /** Saves the task's worktree files (uncommitted, staged, untracked) as its next snapshot; the worktree is not touched. */
+  async snapshotWorktree(taskId: string): Promise<Snapshot> {
+    validateTaskId(taskId);
+    return this.operations.run('snapshot', taskId, () => this.recovery.takeSnapshot(taskId));
+  }
+
+  /** The task's snapshots, oldest first. */
+  async listSnapshots(taskId: string): Promise<Snapshot[]> {
+    return new WorktreeSnapshots(this.repo).list(validateTaskId(taskId));
+  }
+
+  /**
+   * Puts a snapshot's files back: into its task's worktree (made again when it is gone) or a new
+   * task. Refuses (SnapshotConflict) before writing anything that would overwrite uncommitted work.
+   */
+  async restoreSnapshot(ref: string, given: { into: 'worktree' | 'newTask'; subject?: string; baseBranch?: string }): Promise<RestoreResult> {
+    validateSnapshotRef(ref);
+    const options = validOptions(given, []);
+    if (options.into !== 'worktree' && options.into !== 'newTask') throw new TaskWorktreesError('InvalidInput', 'into must be "worktree" or "newTask".');
+    if (options.into === 'worktree') return this.operations.run('restore', undefined, () => this.recovery.restoreIntoWorktree(ref));
+    const subject = options.subject ?? `Restored ${ref.slice('refs/task-worktrees/snapshots/'.length)}`;
+    const input = validateCreateInput({ subject, baseBranch: options.baseBranch }, '');
+    return this.operations.run('restore', undefined, () => this.recovery.restoreIntoNewTask(ref, input));
+  }
+
+  /**
+   * The uncommitted changes of a worktree (often the main one) become a new task's: snapshot first,
+   * then the new task's worktree from the source's branch (or `baseBranch`), then the source is
+   * cleaned of exactly the files snapshotted. A failure at any step loses nothing.
+   */
+  async moveChangesToNewTask(sourcePath: string, input: CreateTaskInput): Promise<MoveChangesResult> {
+    validateWorktreePathInput(sourcePath);
+    const valid = validateCreateInput(input, '');
+    return this.operations.run('moveChanges', undefined, () => this.recovery.moveChanges(sourcePath, valid));
+  }
+
+  /** Tasks whose branch is merged into their base, each with what removing its worktree would lose (a snapshot keeps it). */
+  async mergedTasks(): Promise<MergedTask[]> {
+    return this.recovery.mergedTasks();
+  }
+
+  /** Removes the worktree and branch of every merged task (or only `taskIds`), snapshotting first where work would be lost. */
+  async cleanUpMerged(given?: { taskIds?: string[] } | null): Promise<CleanUpReport> {
+    const options = validOptions(given, []);
+    if (options.taskIds !== undefined && !Array.isArray(options.taskIds)) throw new TaskWorktreesError('InvalidInput', 'taskIds is a list of task ids.');
+    const only = options.taskIds ? new Set(options.taskIds.map((id) => validateTaskId(id))) : undefined;
+    return this.operations.run('cleanUp', undefined, () => this.recovery.cleanUpMerged(only));
+  }
+
+  /** The task's files against the merge-base with its base: committed on its branch and uncommitted in its worktree. */
+  async changedFiles(taskId: string): Promise<TaskChanges> {
+    return changedFiles(this.repo, await this.store.get(validateTaskId(taskId)));
+  }
+
+  /** A file's text at a commit (the original side of a review diff); undefined when the commit has no such file. */
+  async fileAtCommit(commit: string, path: string): Promise<string | undefined> {
+    return this.git.fileAt(commit, path);
+  }
+
+  /** The worktree's disk use, measured off the UI's path (asynchronous walk) and cached while HEAD stays. */
+  async diskUsage(worktreePath: string): Promise<DiskUsage> {
+    validateWorktreePathInput(worktreePath);
+    const head = await this.git.headCommit(worktreePath).catch(() => '');
+    return this.diskUsageCache.measure(worktreePath, head);
   }
 }
 

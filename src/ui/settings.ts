@@ -17,6 +17,7 @@ export function readSettings(): ExtensionSettings {
     branchPrefix: config.get<string>('branchPrefix', 'task/'),
     defaultBaseBranch: config.get<string>('defaultBaseBranch', ''),
     mergeStrategy: config.get<'merge' | 'squash'>('mergeStrategy', 'merge'),
+    maxSnapshots: config.get<number>('maxSnapshots', 20),
     afterCreate: config.get<AfterCreate>('afterCreate', 'ask'),
     deleteBranchAfterMerge: config.get<DeleteBranchAfterMerge>('deleteBranchAfterMerge', 'ask'),
     ports: portSettings(config),

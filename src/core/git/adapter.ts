@@ -1,4 +1,5 @@
 import { existsSync } from 'node:fs';
+import { isAbsolute } from 'node:path';
 import { TaskWorktreesError } from '../errors';
 import { classifyGitOutput, GitError } from './errors';
 import {
@@ -112,6 +113,7 @@ export class GitAdapter {
     if (args.length === 0 || args[0].startsWith('-')) {
       throw new TaskWorktreesError('InvalidInput', `A git command must start with a subcommand, not ${JSON.stringify(args[0] ?? '')}.`);
     }
+    if (options.env) checkGitVariables(options.env);
     const cwd = options.cwd ?? this.repoDir;
     const release = await this.slots.acquire();
     for (const listener of this.spawnListeners) listener(args);
@@ -363,9 +365,16 @@ export class GitAdapter {
     return parseMergeTree(stdout);
   }
 
-  async commitTree(tree: string, parents: string[], message: string): Promise<string> {
+  /** `identity`: author and committer of the commit instead of the user's (whose configuration may name none). */
+  async commitTree(tree: string, parents: string[], message: string, identity?: { name: string; email: string }): Promise<string> {
     const parentArgs = parents.flatMap((parent) => ['-p', objectId(parent)]);
-    const { stdout } = await this.exec(['commit-tree', objectId(tree), ...parentArgs, '-m', message]);
+    const env = identity && {
+      GIT_AUTHOR_NAME: identity.name,
+      GIT_AUTHOR_EMAIL: identity.email,
+      GIT_COMMITTER_NAME: identity.name,
+      GIT_COMMITTER_EMAIL: identity.email,
+    };
+    const { stdout } = await this.exec(['commit-tree', objectId(tree), ...parentArgs, '-m', message], { env });
     return stdout.trim();
   }
 
@@ -403,6 +412,103 @@ export class GitAdapter {
     const { stdout, exitCode } = await this.exec(['config', '--get', 'user.name'], { readOnly: true, mayPrintNothing: true, okExitCodes: [1] });
     return exitCode === 0 ? stdout.trim() || undefined : undefined;
   }
+
+  // ---- working with a worktree's files through a private index (snapshots) --------------------
+
+  /** The tree of what the index file holds (`write-tree`); fails while it has conflicts. */
+  async writeTree(cwd: string, indexFile: string): Promise<string> {
+    const { stdout } = await this.exec(['write-tree'], { cwd, env: { GIT_INDEX_FILE: indexPath(indexFile) } });
+    return stdout.trim();
+  }
+
+  /** Stages every file of the worktree as it is on disk (ignored ones excepted) into `indexFile`, never the worktree's own index. */
+  async stageAllInto(cwd: string, indexFile: string): Promise<void> {
+    await this.exec(['add', '--all', '--', '.'], { cwd, env: { GIT_INDEX_FILE: indexPath(indexFile) } });
+  }
+
+  /** Loads a tree into `indexFile` (`read-tree`), replacing what it held. */
+  async readTreeInto(cwd: string, indexFile: string, tree: string): Promise<void> {
+    await this.exec(['read-tree', objectId(tree)], { cwd, env: { GIT_INDEX_FILE: indexPath(indexFile) } });
+  }
+
+  /**
+   * Writes these paths from an index (the worktree's own, or `indexFile`) to the worktree, over
+   * what is there. Paths go through standard input, taken literally (never as options or patterns).
+   */
+  async checkoutPaths(cwd: string, paths: readonly string[], indexFile?: string): Promise<void> {
+    if (paths.length === 0) return;
+    const env = indexFile === undefined ? undefined : { GIT_INDEX_FILE: indexPath(indexFile) };
+    await this.exec(['checkout-index', '--force', '-z', '--stdin'], { cwd, env, input: nulList(paths) });
+  }
+
+  /** Puts the worktree's index entries of these paths back to what `commit` has (absent there: removed); files are not touched. */
+  async resetPaths(cwd: string, commit: string, paths: readonly string[]): Promise<void> {
+    if (paths.length === 0) return;
+    await this.exec(['reset', '--quiet', objectId(commit), '--pathspec-from-file=-', '--pathspec-file-nul'], {
+      cwd,
+      env: { GIT_LITERAL_PATHSPECS: '1' },
+      input: nulList(paths),
+    });
+  }
+
+  /** Every path whose entry differs between two trees or commits, with both sides (no rename detection). */
+  async diffTrees(from: string, to: string): Promise<TreeChange[]> {
+    const { stdout } = await this.exec(['diff-tree', '-r', '-z', '--raw', '--no-abbrev', '--no-renames', objectId(from), objectId(to)], {
+      readOnly: true,
+      mayPrintNothing: true,
+    });
+    return parseRawDiff(stdout);
+  }
+
+  /** Paths that differ from `commit` in the worktree `cwd` (committed since, staged or not), renames detected. */
+  async diffWorktreeAgainst(cwd: string, commit: string): Promise<NameStatus[]> {
+    const { stdout } = await this.exec(['diff', '--name-status', '-z', '-M', '--no-ext-diff', objectId(commit), '--'], { cwd, readOnly: true, mayPrintNothing: true });
+    return parseNameStatus(stdout);
+  }
+
+  /** Paths that differ between two commits, renames detected. */
+  async diffCommits(from: string, to: string): Promise<NameStatus[]> {
+    const { stdout } = await this.exec(['diff-tree', '-r', '-z', '-M', '--name-status', objectId(from), objectId(to)], { readOnly: true, mayPrintNothing: true });
+    return parseNameStatus(stdout);
+  }
+
+  /** Untracked files that are not ignored, relative to the worktree `cwd`. */
+  async untrackedFiles(cwd: string): Promise<string[]> {
+    const { stdout } = await this.exec(['ls-files', '--others', '--exclude-standard', '-z'], { cwd, readOnly: true, mayPrintNothing: true });
+    return stdout.split('\0').filter((path) => path !== '');
+  }
+
+  /** Paths whose file differs from HEAD in the worktree `cwd`, staged or not, or that are untracked (not ignored). */
+  async uncommittedPaths(cwd: string): Promise<string[]> {
+    const [{ stdout }, untracked] = await Promise.all([
+      this.exec(['diff', '--name-only', '-z', '--no-renames', 'HEAD', '--'], { cwd, readOnly: true, mayPrintNothing: true }),
+      this.untrackedFiles(cwd),
+    ]);
+    return [...stdout.split('\0').filter((path) => path !== ''), ...untracked];
+  }
+
+  /** A file's content at a commit, as text; undefined when the commit has no such file. */
+  async fileAt(commit: string, path: string): Promise<string | undefined> {
+    if (typeof path !== 'string' || path === '' || path.includes('\0')) throw new TaskWorktreesError('InvalidInput', `Not a file path: ${JSON.stringify(path)}.`);
+    const { stdout, exitCode } = await this.exec(['cat-file', 'blob', `${objectId(commit)}:${path}`], { readOnly: true, mayPrintNothing: true, okExitCodes: [128] });
+    return exitCode === 0 ? stdout : undefined;
+  }
+
+  /** Refs under a prefix with their commit, parents, date and subject (refs whose subject holds no newline). */
+  async refsUnder(prefix: string): Promise<RefSummary[]> {
+    if (!/^refs\/[\w./-]+\/$/.test(prefix)) throw new TaskWorktreesError('InvalidInput', `Not a ref prefix: ${JSON.stringify(prefix)}.`);
+    const { stdout } = await this.exec(['for-each-ref', '--format=%(refname)%00%(objectname)%00%(parent)%00%(tree)%00%(creatordate:iso-strict)%00%(contents:subject)', prefix], {
+      readOnly: true,
+      mayPrintNothing: true,
+    });
+    return stdout
+      .split('\n')
+      .filter((line) => line !== '')
+      .map((line) => {
+        const [ref, commit, parents, tree, date, subject] = line.split('\0');
+        return { ref, commit, parents: parents.split(' ').filter(Boolean), tree, date, subject };
+      });
+  }
 }
 
 /** The full ref of a branch, so a tag or a remote-tracking branch of the same name is never taken instead. */
@@ -421,6 +527,86 @@ function branchOrCommit(value: string): string {
 function objectId(oid: string): string {
   if (typeof oid !== 'string' || !FULL_OID.test(oid)) throw new TaskWorktreesError('InvalidInput', `Not a full object id: ${JSON.stringify(oid)}.`);
   return oid;
+}
+
+/** One changed path between two trees, as `diff-tree --raw` tells it (modes in octal, absent side: mode 000000). */
+export interface TreeChange {
+  path: string;
+  oldMode: string;
+  newMode: string;
+  oldOid: string;
+  newOid: string;
+  status: string;
+}
+
+/** One path of a `--name-status` diff; `originalPath` for renames and copies. */
+export interface NameStatus {
+  status: string;
+  path: string;
+  originalPath?: string;
+}
+
+export interface RefSummary {
+  ref: string;
+  commit: string;
+  parents: string[];
+  tree: string;
+  date: string;
+  subject: string;
+}
+
+/** `diff-tree -z --raw`: ":oldmode newmode oldoid newoid status" NUL path NUL, per path. */
+export function parseRawDiff(output: string): TreeChange[] {
+  const fields = output.split('\0');
+  const changes: TreeChange[] = [];
+  for (let i = 0; i + 1 < fields.length; i += 2) {
+    if (!fields[i].startsWith(':')) break;
+    const [oldMode, newMode, oldOid, newOid, status] = fields[i].slice(1).split(' ');
+    changes.push({ path: fields[i + 1], oldMode, newMode, oldOid, newOid, status });
+  }
+  return changes;
+}
+
+/** `--name-status -z`: status NUL path NUL, with a second path after renames (R…) and copies (C…). */
+export function parseNameStatus(output: string): NameStatus[] {
+  const fields = output.split('\0');
+  const files: NameStatus[] = [];
+  for (let i = 0; i < fields.length; ) {
+    const status = fields[i];
+    if (!status) break;
+    if (status[0] === 'R' || status[0] === 'C') {
+      files.push({ status: status[0], originalPath: fields[i + 1], path: fields[i + 2] });
+      i += 3;
+    } else {
+      files.push({ status: status[0], path: fields[i + 1] });
+      i += 2;
+    }
+  }
+  return files;
+}
+
+// The only variables a caller may set for one process: which index file, whose name on a commit,
+// pathspecs taken literally. Nothing that names a program, a config file or another repository.
+const GIT_VARIABLES = new Set(['GIT_INDEX_FILE', 'GIT_AUTHOR_NAME', 'GIT_AUTHOR_EMAIL', 'GIT_COMMITTER_NAME', 'GIT_COMMITTER_EMAIL', 'GIT_LITERAL_PATHSPECS']);
+
+function checkGitVariables(env: Readonly<Record<string, string>>): void {
+  for (const [key, value] of Object.entries(env)) {
+    if (!GIT_VARIABLES.has(key) || typeof value !== 'string' || value.includes('\0')) {
+      throw new TaskWorktreesError('InvalidInput', `${key} is not a variable the adapter sets for git.`);
+    }
+  }
+}
+
+function indexPath(file: string): string {
+  if (typeof file !== 'string' || !isAbsolute(file)) throw new TaskWorktreesError('InvalidInput', `An index file is an absolute path, not ${JSON.stringify(file)}.`);
+  return file;
+}
+
+function nulList(paths: readonly string[]): string {
+  for (const path of paths) {
+    if (typeof path !== 'string' || path === '' || path.includes('\0')) throw new TaskWorktreesError('InvalidInput', `Not a file path: ${JSON.stringify(path)}.`);
+  }
+  return paths.map((path) => `${path}\0`).join('');
 }
 
 function quoteForLog(arg: string): string {

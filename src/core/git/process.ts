@@ -9,6 +9,8 @@ export interface RunOptions {
   mayPrintNothing?: boolean;
   /** Written to git's standard input. */
   input?: string;
+  /** Variables added to the environment of this one process (see GitAdapter's GitVariables). */
+  env?: Readonly<Record<string, string>>;
 }
 
 export interface Finished {
@@ -121,8 +123,9 @@ export class GitProcesses {
   /** Resolves with any exit code; rejects when git could not run or the read time limit stopped it (ReadTimedOut). */
   run(args: string[], cwd: string, options: RunOptions): Promise<Finished> {
     const readOnly = options.readOnly === true;
-    if (readOnly && !options.mayPrintNothing && options.input === undefined) return this.runWithSimpleGit(args, cwd);
-    return this.runDirectly(args, cwd, readOnly ? this.readTimeoutMs : undefined, options.input);
+    // simple-git's clients keep one environment per directory: a process with its own variables runs directly.
+    if (readOnly && !options.mayPrintNothing && options.input === undefined && !options.env) return this.runWithSimpleGit(args, cwd);
+    return this.runDirectly(args, cwd, readOnly ? this.readTimeoutMs : undefined, options.input, options.env);
   }
 
   private client(cwd: string): SimpleGit {
@@ -163,9 +166,10 @@ export class GitProcesses {
   }
 
   /** `silenceLimitMs`: stop the process after that long without output. */
-  private runDirectly(args: string[], cwd: string, silenceLimitMs: number | undefined, input: string | undefined): Promise<Finished> {
+  private runDirectly(args: string[], cwd: string, silenceLimitMs: number | undefined, input: string | undefined, extra?: Readonly<Record<string, string>>): Promise<Finished> {
     return new Promise((resolve, reject) => {
-      const child = spawn(this.binary, args, { cwd, env: this.environment, stdio: 'pipe', windowsHide: true });
+      const env = extra ? { ...this.environment, ...extra } : this.environment;
+      const child = spawn(this.binary, args, { cwd, env, stdio: 'pipe', windowsHide: true });
       const stdout: Buffer[] = [];
       const stderr: Buffer[] = [];
       let exitCode = -1;

@@ -5,6 +5,7 @@ import { TaskWorktreesError } from '../errors';
 import { WorktreeEntry } from '../git/porcelain';
 import { canonicalPath, isInside, Layout } from '../repo';
 import { branchesInUse, branchProtection, describeLoss, hasLoss, inspectWorktree, isMergedInto, refuseIfBusy, refuseRunningAgents, worktreeGitDir } from '../safety';
+import { Snapshot, SnapshotReason, WorktreeSnapshots } from '../snapshots';
 import { bind } from './create';
 import { Task } from './model';
 import { OperationSteps } from './steps';
@@ -21,6 +22,17 @@ export class TaskRemoval extends OperationSteps {
    * branch goes only on request, only when the base holds all of it, and never a protected one.
    */
   async removeWorktree(taskId: string, options: { force?: boolean; deleteBranch?: boolean }): Promise<Task> {
+    return (await this.removeWorktreeKeepingWork(taskId, options)).task;
+  }
+
+  /**
+   * removeWorktree, and with `force` what would be lost is first saved as a snapshot (named in the
+   * result and in the events); when it cannot be saved (SnapshotFailed), nothing is removed.
+   */
+  async removeWorktreeKeepingWork(
+    taskId: string,
+    options: { force?: boolean; deleteBranch?: boolean; reason?: SnapshotReason },
+  ): Promise<{ task: Task; snapshot?: Snapshot }> {
     const [task, entries, snapshot] = await Promise.all([this.store.get(taskId), this.repo.worktrees(), this.store.load()]);
     if (!task.worktreePath) throw new TaskWorktreesError('TaskHasNoWorktree', `Task "${taskId}" has no worktree.`);
     const entry = worktreeAt(entries, task.worktreePath);
@@ -28,23 +40,23 @@ export class TaskRemoval extends OperationSteps {
     refuseIfBusy(entry, 'removing it');
     if (present) refuseNested(entry, entries);
     refuseRunningAgents(this.store.readAgents(), [task.worktreePath], 'removing its worktree');
-    if (present && !options.force) {
-      const loss = await inspectWorktree(this.git, entry);
-      if (hasLoss(loss)) {
-        throw new TaskWorktreesError('WorktreeDirty', `The worktree of "${taskId}" has work that removing it would lose.`, describeLoss(loss));
-      }
+    const loss = present ? await inspectWorktree(this.git, entry) : undefined;
+    if (loss && hasLoss(loss) && !options.force) {
+      throw new TaskWorktreesError('WorktreeDirty', `The worktree of "${taskId}" has work that removing it would lose.`, describeLoss(loss));
     }
     // `force` covers the worktree's files only: a branch with commits the base lacks is never deleted.
     const branchToDelete = options.deleteBranch ? await this.deletableBranch(task, entries, entry, snapshot) : undefined;
     // Git is asked first whether it will delete the branch (hooks included), so a refusal comes
     // before the worktree is gone, not after.
     if (branchToDelete) await this.git.deleteBranch(branchToDelete.name, branchToDelete.oid, { checkOnly: true });
-    await this.store.log('worktree.remove.before', taskId, { path: task.worktreePath, force: !!options.force });
+    // Saved last, after every refusal: a removal that does not happen leaves no snapshot behind.
+    const saved = loss && hasLoss(loss) ? await this.saveBeforeLoss(taskId, entry!.path, options.reason ?? 'forced-removal') : undefined;
+    await this.store.log('worktree.remove.before', taskId, { path: task.worktreePath, force: !!options.force, snapshot: saved?.ref });
     try {
       // A worktree whose directory is gone: git drops its record; there is nothing on disk to lose.
       if (entry) await this.git.removeWorktree(entry.path, present && !!options.force);
     } catch (error) {
-      await this.store.log('worktree.remove.failed', taskId, { error: (error as Error).message });
+      await this.store.log('worktree.remove.failed', taskId, { error: (error as Error).message, snapshot: saved?.ref });
       throw error;
     }
     const branchError = branchToDelete ? await this.git.deleteBranch(branchToDelete.name, branchToDelete.oid).then(() => undefined, (error: Error) => error) : undefined;
@@ -52,14 +64,25 @@ export class TaskRemoval extends OperationSteps {
       current.worktreePath = undefined;
       freeWorktreeState(current);
       if (branchToDelete && !branchError) current.branch = undefined;
-      return { type: 'worktree.remove.after', detail: { branchDeleted: branchError ? undefined : branchToDelete?.name } };
+      return { type: 'worktree.remove.after', detail: { branchDeleted: branchError ? undefined : branchToDelete?.name, snapshot: saved?.ref } };
     });
     if (branchError) {
       // Checked with git just before, yet refused now: another program moved the branch in between.
       const code = branchError instanceof TaskWorktreesError ? branchError.code : 'GitFailed';
       throw new TaskWorktreesError(code, `The worktree of "${taskId}" was removed, but git kept the branch ${branchToDelete!.name}: ${branchError.message}`);
     }
-    return removed;
+    return { task: removed, snapshot: saved };
+  }
+
+  /** A snapshot of the worktree, or SnapshotFailed: the caller must then not destroy anything. */
+  private async saveBeforeLoss(taskId: string, worktreePath: string, reason: SnapshotReason): Promise<Snapshot> {
+    try {
+      const saved = await new WorktreeSnapshots(this.repo).take(taskId, worktreePath, reason);
+      await this.store.log('snapshot.created', taskId, { ref: saved.ref, reason });
+      return saved;
+    } catch (error) {
+      throw new TaskWorktreesError('SnapshotFailed', `The worktree of "${taskId}" was not removed: its work could not be saved as a snapshot first (${(error as Error).message}).`);
+    }
   }
 
   /** Deletes the task record only; its branch is kept. A task with a live worktree must lose it first. */

@@ -1,0 +1,87 @@
+import * as vscode from 'vscode';
+import { ChangedFile, TaskChanges, TaskService, TaskWorktreesError } from '../core';
+import * as prompts from './prompts';
+import { Session } from './session';
+import { TaskNode, WorktreeNode } from './tasksView';
+
+/** Read-only documents of a file at a commit: the original side of review diffs (content from the core, `git cat-file`). */
+export const ORIGINAL_SCHEME = 'task-worktrees-original';
+
+/** `task-worktrees-original:/<path>?<commit>`: the path keeps the file's name and language; an empty commit is an empty file. */
+export function originalUri(commit: string | undefined, path: string): vscode.Uri {
+  return vscode.Uri.from({ scheme: ORIGINAL_SCHEME, path: `/${path}`, query: commit ?? '' });
+}
+
+class OriginalContent implements vscode.TextDocumentContentProvider {
+  constructor(private readonly service: () => TaskService) {}
+
+  async provideTextDocumentContent(uri: vscode.Uri): Promise<string> {
+    if (!uri.query) return '';
+    return (await this.service().fileAtCommit(uri.query, uri.path.slice(1))) ?? '';
+  }
+}
+
+/**
+ * The three URIs `vscode.changes` wants for one file: the resource, the original (at the merge-base)
+ * and the modified side (the file on disk in the worktree, or at the branch's commit without one).
+ * An added file's original and a deleted file's modified side are empty documents rather than
+ * absent: the editor's tab input (TabInputTextMultiDiff.textDiffs) then lists every file. The task
+ * tree's per-file children can open the same pair with `vscode.diff`.
+ */
+export function diffUris(changes: TaskChanges, file: ChangedFile): [vscode.Uri, vscode.Uri, vscode.Uri] {
+  const empty = originalUri(undefined, file.path);
+  const modified =
+    file.status === 'D'
+      ? empty
+      : changes.worktreePath
+        ? vscode.Uri.joinPath(vscode.Uri.file(changes.worktreePath), ...file.path.split('/'))
+        : originalUri(changes.head, file.path);
+  const original = file.status === 'A' ? empty : originalUri(changes.base, file.originalPath ?? file.path);
+  return [file.status === 'D' ? original : modified, original, modified];
+}
+
+/** Opens VS Code's multi-diff editor on every file the task changed against its merge-base. */
+export async function openReview(service: TaskService, taskId: string, subject: string): Promise<{ title: string; files: number }> {
+  const changes = await service.changedFiles(taskId);
+  const title = vscode.l10n.t('Review: {0}', subject);
+  if (changes.files.length === 0) {
+    void vscode.window.showInformationMessage(vscode.l10n.t('Task "{0}" has no changes against its base yet.', subject));
+    return { title, files: 0 };
+  }
+  await vscode.commands.executeCommand('vscode.changes', title, changes.files.map((file) => diffUris(changes, file)));
+  return { title, files: changes.files.length };
+}
+
+/** *Review Task*: from the tree (a task row), the palette (a pick), or code (`{ taskId }`). */
+export function registerReview(context: vscode.ExtensionContext, session: Session): void {
+  const service = (): TaskService => session.service;
+  context.subscriptions.push(
+    vscode.workspace.registerTextDocumentContentProvider(ORIGINAL_SCHEME, new OriginalContent(service)),
+    vscode.commands.registerCommand('taskWorktrees.reviewTask', async (arg?: unknown) => {
+      const byCode = isArgumentObject(arg);
+      try {
+        if (byCode) {
+          const taskId = (arg as { taskId?: unknown }).taskId;
+          if (typeof taskId !== 'string') throw new TaskWorktreesError('InvalidInput', vscode.l10n.t('reviewTask needs a taskId.'));
+          const task = await service().task(taskId);
+          return await openReview(service(), task.id, task.subject);
+        }
+        const task =
+          arg instanceof TaskNode || arg instanceof WorktreeNode
+            ? arg.task
+            : await prompts.pickTask((await service().board()).tasks.filter((view) => view.branch || view.worktreePath), vscode.l10n.t('Review which task?'));
+        if (!task) return undefined;
+        return await openReview(service(), task.id, task.subject);
+      } catch (error) {
+        if (byCode) throw error;
+        void vscode.window.showErrorMessage((error as Error).message);
+        return undefined;
+      }
+    }),
+  );
+}
+
+/** An argument object from code, as opposed to a tree node, a URI or nothing (a person clicked). */
+export function isArgumentObject(arg: unknown): boolean {
+  return typeof arg === 'object' && arg !== null && !(arg instanceof TaskNode) && !(arg instanceof WorktreeNode) && !(arg instanceof vscode.Uri);
+}

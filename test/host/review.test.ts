@@ -1,0 +1,48 @@
+import * as assert from 'node:assert/strict';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import * as vscode from 'vscode';
+import { activeApi, command, eventually, git } from './helpers';
+
+/** The multi-diff editor's tab input, where the host's API has it (finalized after the @types this project builds against). */
+interface MultiDiffInput {
+  textDiffs: ReadonlyArray<{ original: vscode.Uri; modified: vscode.Uri }>;
+}
+
+suite('Review Task: the multi-diff editor', () => {
+  test('Review Task opens one multi-diff editor with the task\'s committed and uncommitted files, originals at the merge-base', async () => {
+    const api = await activeApi();
+    const task = await api.createTask({ subject: 'Review in the host', createWorktree: true });
+    const worktree = task.worktreePath!;
+    writeFileSync(join(worktree, 'reviewed-committed.txt'), 'committed on the branch\n');
+    git(worktree, 'add', '-A');
+    git(worktree, 'commit', '-q', '-m', 'branch work');
+    writeFileSync(join(worktree, 'reviewed-uncommitted.txt'), 'not committed yet\n');
+    const readme = git(worktree, 'ls-files').split('\n').find((path) => path !== '' && !path.startsWith('reviewed-'))!;
+    const originalText = git(worktree, 'show', `HEAD:${readme}`);
+    writeFileSync(join(worktree, readme), 'edited in the worktree\n');
+
+    const opened = await command<{ title: string; files: number }>('reviewTask', { taskId: task.id });
+    assert.equal(opened.files, 3);
+
+    const tabs = (): vscode.Tab[] => vscode.window.tabGroups.all.flatMap((group) => group.tabs);
+    const tab = await eventually(() => tabs().find((candidate) => candidate.label.startsWith(opened.title)), 'a tab titled like the review', 15_000).catch((error: Error) =>
+      assert.fail(`${error.message}; the tabs: ${JSON.stringify(tabs().map((candidate) => [candidate.label, candidate.input?.constructor?.name]))}`),
+    );
+    const MultiDiff = (vscode as unknown as { TabInputTextMultiDiff?: new (...args: never[]) => MultiDiffInput }).TabInputTextMultiDiff;
+    console.log(`review tab "${tab.label}", input ${tab.input?.constructor?.name ?? String(tab.input)}; vscode.TabInputTextMultiDiff ${MultiDiff ? 'exists' : 'does not exist'} in ${vscode.version}`);
+    assert.ok(!(tab.input instanceof vscode.TabInputText) && !(tab.input instanceof vscode.TabInputTextDiff), 'not a single-file editor');
+    if (MultiDiff) {
+      assert.ok(tab.input instanceof MultiDiff, 'the tab is a multi-diff editor');
+      const modified = (tab.input as MultiDiffInput).textDiffs.map((diff) => vscode.workspace.asRelativePath(diff.modified, false)).sort();
+      assert.deepEqual(modified.map((path) => path.split('/').pop()), [readme, 'reviewed-committed.txt', 'reviewed-uncommitted.txt'].sort());
+    }
+
+    const base = git(worktree, 'merge-base', 'HEAD', task.baseBranch).trim();
+    // The extension's read-only provider of originals (review.ts ORIGINAL_SCHEME).
+    const original = await vscode.workspace.openTextDocument(vscode.Uri.from({ scheme: 'task-worktrees-original', path: `/${readme}`, query: base }));
+    assert.equal(original.getText(), originalText, 'the original side is the file at the merge-base');
+    await vscode.commands.executeCommand('workbench.action.closeAllEditors');
+    await api.removeWorktree({ taskId: task.id, force: true });
+  });
+});
