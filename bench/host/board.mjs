@@ -1,6 +1,7 @@
 // `npm run bench:host`: the board in the offline host (code-server + headless Chromium, as the e2e
 // tests), for N tasks with worktrees and N plain worktrees. For each N and each run, a fresh host:
-//   - git processes our extension spawns when the board is first opened and on one Refresh, counted
+//   - git processes our extension spawns when the window first opens the board (activation and
+//     first render) and on one Refresh (the view's title button), counted
 //     by a git wrapper set as `git.path` and first on PATH (each call logged, then the real git);
 //   - the time from the click on the activity-bar item to all rows present, measured in the page:
 //     a capturing pointerdown listener stamps the click, a MutationObserver stamps the first moment
@@ -10,7 +11,7 @@
 // BENCH_SIZES=10,50 and BENCH_KINDS=tasks limit a run (local use).
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
+import { join } from 'node:path';
 import { root } from '../../test/e2e/workbench.mjs';
 import { removeWorkspaceRepo } from '../../test/runner/workspace.mjs';
 import { linkedWorktreeCount, repoWithPlainWorktrees, repoWithTasks } from './fixtures.mjs';
@@ -115,13 +116,16 @@ async function measureOnce(repo, kind, n) {
     const refreshed = await quietCalls(counter, { atLeast: opened.length });
     const calls = counter.calls();
     return {
-      spawnsActivation: activation.length,
-      spawnsOpen: opened.length - activation.length,
+      // The window's first open of the board: activation (it opens the repository) and the first
+      // render. Under load the two overlap (an activation call can come after the click), so only
+      // their sum is reliable; the split is kept as measured.
+      spawnsOpen: opened.length,
+      spawnsBeforeClick: activation.length,
       spawnsRefresh: refreshed.length - opened.length,
       clickToRowsMs: Math.round((rowsAt - clickAt) * 10) / 10,
       clickToAnyRowMs: Math.round((anyRowAt - clickAt) * 10) / 10,
       // Where the time goes: before our first git call (the workbench asking the extension), and after it.
-      clickToFirstGitMs: Math.round(opened[activation.length].at * 1000 - clickWallMs),
+      clickToFirstGitMs: Math.round((opened.find((call) => call.at * 1000 >= clickWallMs)?.at ?? NaN) * 1000 - clickWallMs),
       loadAtClick: Math.round(loadAtClick * 10) / 10,
       routes: [...new Set(calls.filter((call) => call.who === 'ours').map((call) => call.route))],
       refreshCommands: refreshed.slice(opened.length).map((call) => call.args.split(' ')[0]),
@@ -154,7 +158,7 @@ async function main() {
           spawnsOpen: median(runs.map((r) => r.spawnsOpen)),
           spawnsRefresh: median(runs.map((r) => r.spawnsRefresh)),
           clickToRowsMs: median(runs.map((r) => r.clickToRowsMs)),
-          spawnsActivation: median(runs.map((r) => r.spawnsActivation)),
+          spawnsBeforeClick: median(runs.map((r) => r.spawnsBeforeClick)),
           clickToRowsMsAll: runs.map((r) => r.clickToRowsMs),
           clickToAnyRowMs: median(runs.map((r) => r.clickToAnyRowMs)),
           clickToFirstGitMs: median(runs.map((r) => r.clickToFirstGitMs)),
