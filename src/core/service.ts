@@ -283,7 +283,7 @@ export class TaskService {
     }
     return this.operations.run('repair', taskId, () => this.removal.repairWorktree(taskId, options.path));
   }
-  // ---- for the people's flows (flows helper) ----------------------------------------------
+  // ---- what the interactive flows ask before acting ---------------------------------------
 
   /** What the Create Task prompt previews ids against: read once, then previewTaskId runs on each keystroke. */
   async idContext(): Promise<IdContext> {
