@@ -16,3 +16,5 @@ export { GitError } from './git/errors';
 export type { GitAdapterOptions } from './git/adapter';
 export type { Task, TaskStatus, MergeStrategy, MergeRecord } from './tasks/model';
 export type { TaskEvent } from './tasks/events';
+export { WorktreeDetailsCache } from './details';
+export type { TaskDetails, DirtyCounts, DirtyKind, TrackedTask, DetailsCacheOptions } from './details';

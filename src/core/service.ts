@@ -1,6 +1,7 @@
 import { hostname } from 'node:os';
 import { isAbsolute } from 'node:path';
 import { Board, BoardReader, WorktreeDetails } from './board';
+import { DetailsCacheOptions, WorktreeDetailsCache } from './details';
 import { TaskWorktreesError } from './errors';
 import { GitAdapter, GitAdapterOptions } from './git/adapter';
 import { WorktreeEntry } from './git/porcelain';
@@ -275,6 +276,16 @@ export class TaskService {
       throw new TaskWorktreesError('InvalidInput', 'path must be the absolute path of the moved worktree folder.');
     }
     return this.operations.run('repair', taskId, () => this.removal.repairWorktree(taskId, options.path));
+  }
+
+  // ---- board details (issue 12) ----------------------------------------------------------
+
+  /**
+   * A cache of each task's at-a-glance details that watches the worktrees and branch refs (see
+   * WorktreeDetailsCache); the caller feeds it boards with track() and disposes it.
+   */
+  createDetailsCache(options: DetailsCacheOptions = {}): WorktreeDetailsCache {
+    return new WorktreeDetailsCache(this.git, this.commonDir, options);
   }
 }
 
