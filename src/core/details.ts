@@ -78,6 +78,8 @@ export class WorktreeDetailsCache {
   private readonly entries = new Map<string, Entry>();
   private tips = new Map<string, BranchTip>();
   private tipsStale = true;
+  /** Branches the tasks named that the last reading of the tips did not have (a deleted base, say). */
+  private absentAtLastRead = new Set<string>();
   private readonly listeners = new Set<(taskIds: string[]) => void>();
   private readonly refWatchers = new Map<string, FSWatcher>();
   private timer: NodeJS.Timeout | undefined;
@@ -178,8 +180,10 @@ export class WorktreeDetailsCache {
     return entry;
   }
 
+  /** A branch neither the tips nor their absences account for: the refs moved since they were read. */
   private unknownBranch(task: TrackedTask): boolean {
-    return !this.tipsStale && ((task.branch !== undefined && !this.tips.has(task.branch)) || !this.tips.has(task.baseBranch));
+    const names = task.branch === undefined ? [task.baseBranch] : [task.baseBranch, task.branch];
+    return !this.tipsStale && names.some((name) => !this.tips.has(name) && !this.absentAtLastRead.has(name));
   }
 
   private schedule(delayMs = this.debounceMs): void {
@@ -209,6 +213,10 @@ export class WorktreeDetailsCache {
         this.tipsStale = true;
         return this.tips;
       });
+      this.absentAtLastRead = new Set();
+      for (const { task } of this.entries.values()) {
+        for (const name of [task.baseBranch, task.branch]) if (name !== undefined && !this.tips.has(name)) this.absentAtLastRead.add(name);
+      }
     }
     const jobs: Array<() => Promise<void>> = [];
     for (const entry of this.entries.values()) {

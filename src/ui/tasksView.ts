@@ -3,7 +3,7 @@ import * as vscode from 'vscode';
 import { Board, TaskDetails, TaskService, TaskView, WorktreeDetailsCache } from '../core';
 import { BoardFilter, boardRows, BoardSort, isFilterActive } from '../core/board';
 import { WorktreeEntry } from '../core/git/porcelain';
-import { isInside } from '../core/repo';
+import { canonicalPath, isInside } from '../core/repo';
 import { StoreProblem } from '../core/tasks/store';
 import { TaskStatus } from '../core/tasks/model';
 import { AgentRun, Agents, describeRun } from './agents';
@@ -354,7 +354,9 @@ export class TasksTreeProvider implements vscode.TreeDataProvider<TreeNode>, vsc
     this.agentNodes = new Map();
     this.taskNodes = new Map();
     const { filter, sort } = this.viewState;
-    const ownFolder = this.session.folder?.fsPath;
+    // Task worktree paths are canonical (real paths); the window's folder may have been opened through a link.
+    const folder = this.session.folder?.fsPath;
+    const ownFolder = folder === undefined ? undefined : canonicalPath(folder);
     const nodes: TreeNode[] = [];
     const taskNode = (task: TaskView, parent?: GroupNode): TaskNode => {
       const own = ownFolder !== undefined && task.worktreePath !== undefined && isInside(ownFolder, task.worktreePath);

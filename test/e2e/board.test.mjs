@@ -151,7 +151,21 @@ suite('UI end to end: the board in a real workbench', function () {
     await openBoard(taskWindow);
     await waitForRow(taskWindow, 'Fix login redirect', 60_000);
     await waitForRow(taskWindow, 'Write the docs');
+    // The task window's board marks its own task.
+    assert.ok((await rowsText(taskWindow)).some((text) => text.includes('Add search box') && text.includes('this window')), (await rowsText(taskWindow)).join('\n'));
     await taskWindow.locator('.statusbar-item', { hasText: 'add-search-box' }).first().waitFor({ timeout: 20_000 });
     await taskWindow.screenshot({ path: join(results, 'task-window.png') });
+  });
+
+  test('Enter on a selected task row opens its worktree in a new window', async () => {
+    const { page, context } = workbench;
+    await openBoard(page);
+    await page.locator('[id="workbench.parts.sidebar"] .monaco-list-row', { hasText: 'Fix login redirect' }).first().click();
+    const newPage = context.waitForEvent('page', { timeout: 30_000 });
+    await page.keyboard.press('Enter');
+    const taskWindow = await newPage;
+    await taskWindow.waitForLoadState();
+    assert.equal(new URL(taskWindow.url()).searchParams.get('folder'), seeded.login.worktreePath);
+    await taskWindow.close();
   });
 });

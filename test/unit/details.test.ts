@@ -137,4 +137,18 @@ suite('details cache: each task at a glance, recomputed only where something cha
     assert.equal(cache.get(delta.id)!.ahead, 0);
     assert.equal(cache.get(tasks[0].id), undefined, 'a task no longer on the board is dropped');
   });
+
+  test('a task whose base branch was deleted costs no git process on each board read', async () => {
+    repo.git('branch', 'doomed');
+    const orphan = await service.createWorktree((await service.createTask({ subject: 'orphan', baseBranch: 'doomed' })).id);
+    repo.git('branch', '-D', 'doomed');
+    cache.track((await service.board()).tasks);
+    await cache.settled();
+    assert.equal(cache.get(orphan.id)!.ahead, undefined, 'no count against a base that is gone');
+    const board = await service.board();
+    spawns = [];
+    cache.track(board.tasks);
+    await cache.settled();
+    assert.deepEqual(spawns, []);
+  });
 });
