@@ -159,7 +159,8 @@ suite('UI end to end: the board in a real workbench', function () {
 
   test('Enter on a selected task row opens its worktree in a new window', async () => {
     const { page, context } = workbench;
-    await openBoard(page);
+    // The board is open since the first test (clicking its activity-bar item again would close it).
+    if (!(await rowsText(page)).some((text) => text.includes('Fix login redirect'))) await openBoard(page);
     await page.locator('[id="workbench.parts.sidebar"] .monaco-list-row', { hasText: 'Fix login redirect' }).first().click();
     const newPage = context.waitForEvent('page', { timeout: 30_000 });
     await page.keyboard.press('Enter');
