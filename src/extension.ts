@@ -1,6 +1,7 @@
 import * as vscode from 'vscode';
 import { ActivationReport, createApi, TaskWorktreesApi } from './api';
 import { Agents } from './ui/agents';
+import { registerBoardCommands } from './ui/boardCommands';
 import { registerCommands } from './ui/commands';
 import { Session } from './ui/session';
 import { TaskStatusBar } from './ui/statusBar';
@@ -17,7 +18,7 @@ export function activate(context: vscode.ExtensionContext): TaskWorktreesApi & A
   const log = vscode.window.createOutputChannel('Task Worktrees', { log: true });
   const session = new Session(log);
   const agents = new Agents(() => session.service, log);
-  const tree = new TasksTreeProvider(session, agents);
+  const tree = new TasksTreeProvider(session, agents, context.workspaceState);
   const view = vscode.window.createTreeView('taskWorktrees.tasks', { treeDataProvider: tree, showCollapseAll: true });
   const statusBar = new TaskStatusBar(session);
   context.subscriptions.push(log, session, agents, tree, view, statusBar);
@@ -25,6 +26,7 @@ export function activate(context: vscode.ExtensionContext): TaskWorktreesApi & A
 
   const api = createApi(() => session.service, session.onDidChange, agents);
   registerCommands(context, session, tree, log, api, agents);
+  registerBoardCommands(context, session, tree, view);
   registerTools(context, api);
   registerReview(context, session);
   registerRecovery(context, session, log, api);

@@ -2,8 +2,9 @@ import { existsSync } from 'node:fs';
 import { GitAdapter } from './git/adapter';
 import { BranchHead, WorkingTreeStatus, WorktreeEntry } from './git/porcelain';
 import { canonicalPath, isInside, Repository } from './repo';
-import { isReady, openBlockers } from './tasks/dependencies';
-import { Task } from './tasks/model';
+import { isReady, openBlockers, tasksById } from './tasks/dependencies';
+import type { TaskDetails } from './details';
+import { Task, TaskStatus } from './tasks/model';
 import { StoreProblem } from './tasks/store';
 
 export type WorktreeState = 'none' | 'present' | 'missing';
@@ -52,8 +53,9 @@ export class BoardReader {
     const byPath = new Map(entries.map((entry) => [canonicalPath(entry.path), entry]));
     // The main worktree is never a task's, nor offered for adoption.
     const claimed = new Set<string>([this.repo.mainWorktree]);
+    const byId = tasksById(tasks);
     const views = tasks.map((task): TaskView => {
-      const view = { ...task, branchMissing: task.branch !== undefined && !heads.has(task.branch), blockers: openBlockers(task, tasks), ready: isReady(task, tasks) };
+      const view = { ...task, branchMissing: task.branch !== undefined && !heads.has(task.branch), blockers: openBlockers(task, tasks, byId), ready: isReady(task, tasks, byId) };
       if (!task.worktreePath) return { ...view, worktreeState: 'none' };
       const key = canonicalPath(task.worktreePath);
       claimed.add(key);
@@ -90,4 +92,67 @@ export class BoardReader {
 export function worktreeAt(entries: readonly WorktreeEntry[], path: string): WorktreeEntry | undefined {
   const key = canonicalPath(path);
   return entries.find((entry) => canonicalPath(entry.path) === key);
+}
+
+// ---- the board's rows: filter, sort and groups (pure; the tree view draws what this returns) ----
+
+export type BoardSort = 'status' | 'activity' | 'name';
+
+export interface BoardFilter {
+  /** Matched, ignoring case, against each task's subject, id, branch and owner. */
+  text?: string;
+  statuses?: readonly TaskStatus[];
+  /** An owner's name; '' keeps the tasks nobody owns. */
+  owner?: string;
+}
+
+export interface BoardRowGroup {
+  /** A status when sorted by status; 'all' for the one flat list of the other sorts. */
+  key: TaskStatus | 'all';
+  tasks: TaskView[];
+}
+
+const STATUS_ORDER: readonly TaskStatus[] = ['in_progress', 'pending', 'completed'];
+
+export function isFilterActive(filter: BoardFilter): boolean {
+  return Boolean(filter.text?.trim()) || (filter.statuses !== undefined && filter.statuses.length > 0) || filter.owner !== undefined;
+}
+
+/**
+ * The board's task rows in the order shown: status groups (board order within each), or one list
+ * by recent activity (the task's last change or its branch's last commit, newest first) or by
+ * subject. Linear in the tasks apart from the sort, whose keys are computed once per task.
+ */
+export function boardRows(board: Board, details: (taskId: string) => TaskDetails | undefined, options: { sort: BoardSort; filter: BoardFilter }): BoardRowGroup[] {
+  const tasks = board.tasks.filter(taskFilter(options.filter));
+  if (options.sort === 'status') {
+    const groups = new Map<TaskStatus, TaskView[]>(STATUS_ORDER.map((status) => [status, []]));
+    for (const task of tasks) groups.get(task.status)!.push(task);
+    return STATUS_ORDER.filter((status) => groups.get(status)!.length > 0).map((status) => ({ key: status, tasks: groups.get(status)! }));
+  }
+  if (tasks.length === 0) return [];
+  const keyed =
+    options.sort === 'activity'
+      ? tasks.map((task) => ({ task, key: -lastActivity(task, details(task.id)) }))
+      : tasks.map((task) => ({ task, key: task.subject }));
+  const collator = new Intl.Collator(undefined, { numeric: true, sensitivity: 'base' });
+  keyed.sort((a, b) => (typeof a.key === 'number' ? a.key - (b.key as number) : collator.compare(a.key, b.key as string)));
+  return [{ key: 'all', tasks: keyed.map(({ task }) => task) }];
+}
+
+/** When the task last changed: its record, or its branch's last commit, whichever is later (epoch ms). */
+export function lastActivity(task: Task, details: TaskDetails | undefined): number {
+  const updated = Date.parse(task.updatedAt) || 0;
+  const committed = details?.lastCommit ? Date.parse(details.lastCommit.date) || 0 : 0;
+  return Math.max(updated, committed);
+}
+
+function taskFilter(filter: BoardFilter): (task: TaskView) => boolean {
+  const text = filter.text?.trim().toLowerCase();
+  const statuses = filter.statuses && filter.statuses.length > 0 ? new Set(filter.statuses) : undefined;
+  const { owner } = filter;
+  return (task) =>
+    (!statuses || statuses.has(task.status)) &&
+    (owner === undefined || task.owner === owner) &&
+    (!text || [task.subject, task.id, task.branch ?? '', task.owner].some((field) => field.toLowerCase().includes(text)));
 }

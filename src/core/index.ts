@@ -24,3 +24,5 @@ export type { IdContext, IdPreview, EditedIdProblem } from './tasks/idPreview';
 export type { Snapshot, SnapshotReason, AppliedSnapshot } from './snapshots';
 export type { RestoreResult, MoveChangesResult, MergedTask, CleanUpReport } from './tasks/recovery';
 export type { ChangedFile, TaskChanges, DiskUsage } from './review';
+export { WorktreeDetailsCache } from './details';
+export type { TaskDetails, DirtyCounts, DirtyKind, TrackedTask, DetailsCacheOptions } from './details';

@@ -1,6 +1,7 @@
 import { hostname } from 'node:os';
 import { isAbsolute } from 'node:path';
 import { Board, BoardReader, WorktreeDetails, worktreeAt } from './board';
+import { DetailsCacheOptions, WorktreeDetailsCache } from './details';
 import { branchProtection, inspectWorktree, LossReport } from './safety';
 import { IdContext } from './tasks/idPreview';
 import { TaskWorktreesError } from './errors';
@@ -421,6 +422,16 @@ export class TaskService {
     validateWorktreePathInput(worktreePath);
     const head = await this.git.headCommit(worktreePath).catch(() => '');
     return this.diskUsageCache.measure(worktreePath, head);
+  }
+
+  // ---- board details (at a glance) -------------------------------------------------------
+
+  /**
+   * A cache of each task's at-a-glance details that watches the worktrees and branch refs (see
+   * WorktreeDetailsCache); the caller feeds it boards with track() and disposes it.
+   */
+  createDetailsCache(options: DetailsCacheOptions = {}): WorktreeDetailsCache {
+    return new WorktreeDetailsCache(this.git, this.commonDir, options);
   }
 }
 

@@ -1,14 +1,14 @@
 import { isAbsolute, relative } from 'node:path';
 import * as vscode from 'vscode';
-import { Board, TaskView, WorktreeDetails } from '../core';
+import { Board, TaskDetails, TaskService, TaskView, WorktreeDetailsCache } from '../core';
+import { BoardFilter, boardRows, BoardSort, isFilterActive } from '../core/board';
 import { WorktreeEntry } from '../core/git/porcelain';
+import { canonicalPath, isInside } from '../core/repo';
 import { StoreProblem } from '../core/tasks/store';
 import { TaskStatus } from '../core/tasks/model';
 import { AgentRun, Agents, describeRun } from './agents';
 import { Session } from './session';
 import { unassignedTooltip } from './unassigned';
-
-const STATUS_ORDER: TaskStatus[] = ['in_progress', 'pending', 'completed'];
 
 export function statusLabel(status: TaskStatus): string {
   switch (status) {
@@ -21,8 +21,9 @@ export function statusLabel(status: TaskStatus): string {
   }
 }
 
+// In progress is a filled circle: the rotating `sync` read as "syncing".
 const STATUS_ICONS: Record<TaskStatus, vscode.ThemeIcon> = {
-  in_progress: new vscode.ThemeIcon('sync', new vscode.ThemeColor('charts.blue')),
+  in_progress: new vscode.ThemeIcon('circle-large-filled', new vscode.ThemeColor('charts.blue')),
   pending: new vscode.ThemeIcon('circle-large-outline'),
   completed: new vscode.ThemeIcon('pass-filled', new vscode.ThemeColor('charts.green')),
 };
@@ -31,6 +32,25 @@ export type TreeNode = GroupNode | TaskNode | WorktreeNode | AgentNode | Unassig
 
 /** How often running agents' rows are redrawn (their elapsed time). */
 const AGENT_ROW_REFRESH_MS = 30_000;
+
+/** Where the board's filter and sort are remembered (per workspace). */
+const VIEW_STATE_KEY = 'taskWorktrees.boardView';
+
+export interface BoardViewState {
+  filter: BoardFilter;
+  sort: BoardSort;
+}
+
+/**
+ * One piece of a task row, as shown (`text`, may use arrows) and as read aloud (`spoken`, plain
+ * words). Later features (the conflict forecast) add theirs with TasksTreeProvider.addRowPart.
+ */
+export interface RowPart {
+  text: string;
+  spoken?: string;
+}
+
+export type RowPartProvider = (task: TaskView, details: TaskDetails | undefined) => RowPart | undefined;
 
 /** A heading (a status, or the unassigned worktrees) with its rows already built. */
 export class GroupNode {
@@ -51,60 +71,88 @@ export class GroupNode {
   }
 }
 
+/** How a task row is drawn beyond the task itself. */
+export interface TaskRowContext {
+  /** The details cache's entry, read each time the row is drawn. */
+  details?: () => TaskDetails | undefined;
+  /** The task this window has open. */
+  own?: boolean;
+  /** The rows are not grouped by status, so each says its own. */
+  showStatus?: boolean;
+  extraParts?: readonly RowPartProvider[];
+}
+
+/**
+ * A task row. It says everything at a glance — status, owner, worktree state, ahead/behind,
+ * merged, agent — and a click only selects it: opening is the inline button, Enter or the menu.
+ */
 export class TaskNode {
   constructor(
     readonly task: TaskView,
     /** This window's agents on the task, newest first. */
     readonly agents: readonly AgentRun[] = [],
+    readonly row: TaskRowContext = {},
   ) {}
 
+  get details(): TaskDetails | undefined {
+    return this.row.details?.();
+  }
+
   toTreeItem(): vscode.TreeItem {
-    const { task } = this;
+    const { task, details } = this;
     const agentRunning = this.agents.some((run) => !run.exit);
     const hasChild = task.worktreeState !== 'none' || this.agents.length > 0;
     const collapsible = agentRunning ? vscode.TreeItemCollapsibleState.Expanded : hasChild ? vscode.TreeItemCollapsibleState.Collapsed : vscode.TreeItemCollapsibleState.None;
-    const item = new vscode.TreeItem(task.subject, collapsible);
+    const item = new vscode.TreeItem(this.row.own ? { label: task.subject, highlights: [[0, task.subject.length]] } : task.subject, collapsible);
     item.id = `task:${task.id}`;
-    item.iconPath =
-      task.worktreeState === 'missing'
-        ? new vscode.ThemeIcon('warning', new vscode.ThemeColor('list.warningForeground'))
-        : task.blockers.length > 0 && task.status !== 'completed'
-          ? new vscode.ThemeIcon('debug-pause', new vscode.ThemeColor('list.deemphasizedForeground'))
-          : STATUS_ICONS[task.status];
-    const branch = task.branch && task.branchMissing ? vscode.l10n.t('{0} (branch deleted)', task.branch) : task.branch;
-    const waiting = task.blockers.length > 0 ? vscode.l10n.t('blocked by {0}', task.blockers.join(', ')) : task.ready ? vscode.l10n.t('ready') : undefined;
-    item.description = [branch ?? vscode.l10n.t('no worktree'), task.owner && `@${task.owner}`, waiting, agentRunning && vscode.l10n.t('agent running')].filter(Boolean).join(' · ');
-    // Read by `when` clauses in package.json menus.
-    item.contextValue = `task;worktree=${task.worktreeState};status=${task.status}${task.branch ? ';branch' : ''};agent=${agentRunning ? 'running' : 'idle'}`;
-    item.tooltip = taskTooltip(task);
+    item.iconPath = taskIcon(task, details);
+    const parts = taskRowParts(task, details, { agentRunning, own: this.row.own, showStatus: this.row.showStatus });
+    for (const provide of this.row.extraParts ?? []) {
+      const part = provide(task, details);
+      if (part) parts.push(part);
+    }
+    item.description = parts.map((part) => part.text).join(' · ');
+    item.accessibilityInformation = { label: [task.subject, ...(this.row.showStatus ? [] : [statusLabel(task.status)]), ...parts.map((part) => part.spoken ?? part.text)].join(', ') };
+    // Read by `when` clauses in package.json menus; `merge=ready`: the branch has commits its base lacks.
+    const mergeReady = (details?.ahead ?? 0) > 0 && task.worktreeState !== 'missing';
+    item.contextValue = `task;worktree=${task.worktreeState};status=${task.status}${task.branch ? ';branch' : ''};agent=${agentRunning ? 'running' : 'idle'}${mergeReady ? ';merge=ready' : ''}${this.row.own ? ';own' : ''}`;
+    // The tooltip is built when hovered (resolveTreeItem), not for every row on every refresh.
     return item;
+  }
+
+  tooltip(): vscode.MarkdownString {
+    return taskTooltip(this.task, this.details);
   }
 }
 
+/** The task's worktree, under its row: where it is. A click selects it; opening is the inline button. */
 export class WorktreeNode {
   constructor(
     readonly task: TaskView,
-    readonly details: WorktreeDetails | undefined,
+    readonly details: TaskDetails | undefined,
     /** The main worktree: paths inside it are shown relative to it (`.worktrees/<id>`). */
     readonly mainWorktree: string,
   ) {}
 
   toTreeItem(): vscode.TreeItem {
     const { task, details } = this;
-    const missing = task.worktreeState === 'missing';
+    const missing = task.worktreeState === 'missing' || details?.worktree === 'missing';
     const inside = relative(this.mainWorktree, task.worktreePath!);
     const label = inside && !inside.startsWith('..') && !isAbsolute(inside) ? inside : task.worktreePath!;
     const item = new vscode.TreeItem(label, vscode.TreeItemCollapsibleState.None);
     item.id = `worktree:${task.id}`;
     item.resourceUri = vscode.Uri.file(task.worktreePath!);
-    item.iconPath = new vscode.ThemeIcon(missing ? 'error' : task.locked ? 'lock' : 'folder');
-    item.description = missing ? vscode.l10n.t('missing — prune or recreate') : detailsSummary(details);
+    item.iconPath = new vscode.ThemeIcon(missing ? 'error' : details?.locked !== undefined || task.locked ? 'lock' : 'folder');
+    item.description = missing ? vscode.l10n.t('missing — prune or recreate') : [task.branch, worktreeState(task, details)?.text].filter(Boolean).join(' · ');
     item.contextValue = missing ? 'worktree;missing' : 'worktree';
-    item.tooltip = missing
-      ? vscode.l10n.t('The task records this worktree but git does not have it (deleted by hand?). Prune to unbind the task; its branch is kept.')
-      : detailsTooltip(task, details);
-    if (!missing) item.command = { command: 'taskWorktrees.openTask', title: vscode.l10n.t('Open Task in New Window'), arguments: [new TaskNode(task)] };
     return item;
+  }
+
+  tooltip(): vscode.MarkdownString | string {
+    if (this.task.worktreeState === 'missing' || this.details?.worktree === 'missing') {
+      return vscode.l10n.t('The task records this worktree but git does not have it (deleted by hand?). Prune to unbind the task; its branch is kept.');
+    }
+    return taskTooltip(this.task, this.details);
   }
 }
 
@@ -163,7 +211,7 @@ export class TasksTreeProvider implements vscode.TreeDataProvider<TreeNode>, vsc
   private readonly changed = new vscode.EventEmitter<TreeNode | undefined>();
   readonly onDidChangeTreeData = this.changed.event;
   private readonly rendered = new vscode.EventEmitter<Board>();
-  /** Fired with each board the view renders (tests and the activation timing observe it). */
+  /** Fired with each board the view renders, once its rows are built (tests and the activation timing observe it). */
   readonly onDidRenderBoard = this.rendered.event;
   private readonly firstRender: Promise<number>;
   private resolveFirstRender!: (boardMs: number) => void;
@@ -171,20 +219,81 @@ export class TasksTreeProvider implements vscode.TreeDataProvider<TreeNode>, vsc
   /** The agent rows last handed to the view, by run: redrawn in place as their time passes. */
   private agentNodes = new Map<AgentRun, AgentNode>();
   private readonly agentTicker: NodeJS.Timeout;
+  /** The task rows last handed to the view, by task id, with the heading each sits under. */
+  private taskNodes = new Map<string, { node: TaskNode; parent?: GroupNode }>();
+  private details: { service: TaskService; cache: WorktreeDetailsCache; stop: () => void } | undefined;
+  private readonly extraParts: RowPartProvider[] = [];
+  private view: vscode.TreeView<TreeNode> | undefined;
+  private viewState: BoardViewState;
 
   constructor(
     private readonly session: Session,
     private readonly agents: Agents,
+    private readonly memento?: vscode.Memento,
   ) {
+    this.viewState = readViewState(memento);
     this.firstRender = new Promise((resolve) => (this.resolveFirstRender = resolve));
     this.agentTicker = setInterval(() => {
       for (const node of this.agentNodes.values()) if (!node.run.exit) this.changed.fire(node);
     }, AGENT_ROW_REFRESH_MS);
   }
 
+  /** The tree view that shows this provider: its description tells the active filter; reveal() selects in it. */
+  attach(view: vscode.TreeView<TreeNode>): void {
+    this.view = view;
+    this.showViewState();
+  }
+
   /** The rows the board shows under a task for its agents (the host tests read them). */
   agentItems(taskId: string): vscode.TreeItem[] {
     return this.agents.forTask(taskId).map((run) => new AgentNode(run).toTreeItem());
+  }
+
+  /** A later feature's piece of every task row (e.g. the conflict forecast), after the built-in ones. */
+  addRowPart(provider: RowPartProvider): vscode.Disposable {
+    this.extraParts.push(provider);
+    this.refresh();
+    return new vscode.Disposable(() => {
+      this.extraParts.splice(this.extraParts.indexOf(provider), 1);
+      this.refresh();
+    });
+  }
+
+  /** The task row as drawn now (the host tests read it); undefined until the board shows the task. */
+  taskItem(taskId: string): vscode.TreeItem | undefined {
+    return this.taskNodes.get(taskId)?.node.toTreeItem();
+  }
+
+  /** Details of the board's tasks, as the rows show them. */
+  taskDetails(taskId: string): TaskDetails | undefined {
+    return this.details?.cache.get(taskId);
+  }
+
+  get state(): BoardViewState {
+    return this.viewState;
+  }
+
+  /** Sets the filter and sort, remembers them for this workspace and redraws. */
+  async setState(state: BoardViewState): Promise<void> {
+    this.viewState = { filter: { ...state.filter }, sort: state.sort };
+    await this.memento?.update(VIEW_STATE_KEY, this.viewState);
+    this.showViewState();
+    this.refresh();
+  }
+
+  /**
+   * Selects a task's row (after it was created, say), redrawing first when the board does not show it
+   * yet. False when it cannot be shown: no such task, or the filter hides it.
+   */
+  async reveal(taskId: string): Promise<boolean> {
+    if (!this.taskNodes.has(taskId)) {
+      await this.rootNodes();
+      this.refresh();
+    }
+    const shown = this.taskNodes.get(taskId);
+    if (!shown || !this.view) return false;
+    await this.view.reveal(shown.node, { select: true, focus: false, expand: false });
+    return true;
   }
 
   /** Resolves with how long the first board render took (our code and its two git calls). */
@@ -200,6 +309,18 @@ export class TasksTreeProvider implements vscode.TreeDataProvider<TreeNode>, vsc
     return node.toTreeItem();
   }
 
+  resolveTreeItem(item: vscode.TreeItem, node: TreeNode): vscode.TreeItem {
+    if (node instanceof TaskNode || node instanceof WorktreeNode) item.tooltip = node.tooltip();
+    return item;
+  }
+
+  getParent(node: TreeNode): TreeNode | undefined {
+    if (node instanceof TaskNode) return this.taskNodes.get(node.task.id)?.parent;
+    if (node instanceof WorktreeNode) return this.taskNodes.get(node.task.id)?.node;
+    if (node instanceof AgentNode) return this.taskNodes.get(node.run.taskId)?.node;
+    return undefined;
+  }
+
   async getChildren(node?: TreeNode): Promise<TreeNode[]> {
     if (!node) {
       const started = performance.now();
@@ -212,11 +333,7 @@ export class TasksTreeProvider implements vscode.TreeDataProvider<TreeNode>, vsc
     if (node instanceof GroupNode) return node.children;
     if (node instanceof TaskNode) {
       const children: TreeNode[] = [];
-      if (node.task.worktreePath) {
-        // Dirty state and ahead/behind are asked for only when a task is expanded.
-        const details = node.task.worktreeState === 'present' ? await this.session.service.worktreeDetails(node.task).catch(() => undefined) : undefined;
-        children.push(new WorktreeNode(node.task, details, this.session.service.mainWorktree));
-      }
+      if (node.task.worktreePath) children.push(new WorktreeNode(node.task, node.details, this.session.service.mainWorktree));
       return [...children, ...node.agents.map((run) => this.agentNode(run))];
     }
     return [];
@@ -230,16 +347,37 @@ export class TasksTreeProvider implements vscode.TreeDataProvider<TreeNode>, vsc
 
   private async rootNodes(): Promise<TreeNode[]> {
     if (this.session.state !== 'ready') return [];
-    const board = await this.session.service.board();
-    this.rendered.fire(board);
+    const service = this.session.service;
+    const board = await service.board();
+    const cache = this.detailsCacheFor(service);
+    cache.track(board.tasks);
     // Rebuilt as tasks are expanded again; rows of a collapsed or vanished task are not redrawn.
     this.agentNodes = new Map();
+    this.taskNodes = new Map();
+    const { filter, sort } = this.viewState;
+    // Task worktree paths are canonical (real paths); the window's folder may have been opened through a link.
+    const folder = this.session.folder?.fsPath;
+    const ownFolder = folder === undefined ? undefined : canonicalPath(folder);
     const nodes: TreeNode[] = [];
-    for (const status of STATUS_ORDER) {
-      const tasks = board.tasks.filter((task) => task.status === status);
-      if (tasks.length > 0) nodes.push(new GroupNode(status, statusLabel(status), tasks.map((task) => new TaskNode(task, this.agents.forTask(task.id)))));
+    const taskNode = (task: TaskView, parent?: GroupNode): TaskNode => {
+      const own = ownFolder !== undefined && task.worktreePath !== undefined && isInside(ownFolder, task.worktreePath);
+      const node = new TaskNode(task, this.agents.forTask(task.id), { details: () => cache.get(task.id), own, showStatus: sort !== 'status', extraParts: this.extraParts });
+      this.taskNodes.set(task.id, { node, parent });
+      return node;
+    };
+    let shown = 0;
+    for (const group of boardRows(board, (id) => cache.get(id), { filter, sort })) {
+      shown += group.tasks.length;
+      if (group.key === 'all') {
+        nodes.push(...group.tasks.map((task) => taskNode(task)));
+        continue;
+      }
+      const children: TaskNode[] = [];
+      const heading = new GroupNode(group.key, statusLabel(group.key), children);
+      for (const task of group.tasks) children.push(taskNode(task, heading));
+      nodes.push(heading);
     }
-    if (board.unassigned.length > 0) {
+    if (board.unassigned.length > 0 && !isFilterActive(filter)) {
       nodes.push(
         new GroupNode(
           'unassigned',
@@ -250,55 +388,185 @@ export class TasksTreeProvider implements vscode.TreeDataProvider<TreeNode>, vsc
       );
     }
     nodes.push(...board.problems.map((problem) => new ProblemNode(problem)));
+    this.showViewState(board.tasks.length, shown);
+    this.rendered.fire(board);
     return nodes;
+  }
+
+  /** One cache per repository session; its changes redraw only the rows of the tasks that changed. */
+  private detailsCacheFor(service: TaskService): WorktreeDetailsCache {
+    if (this.details?.service === service) return this.details.cache;
+    this.disposeDetails();
+    const cache = service.createDetailsCache();
+    const stop = cache.onDidChange((taskIds) => this.detailsChanged(cache, taskIds));
+    this.details = { service, cache, stop };
+    return cache;
+  }
+
+  private detailsChanged(cache: WorktreeDetailsCache, taskIds: readonly string[]): void {
+    // A worktree gone, or an order that depends on commits: the board itself changed, read it again.
+    const whole = this.viewState.sort === 'activity' || taskIds.some((id) => cache.get(id)?.worktree !== this.taskNodes.get(id)?.node.task.worktreeState);
+    if (whole) return this.refresh();
+    for (const id of taskIds) {
+      const shown = this.taskNodes.get(id);
+      if (shown) this.changed.fire(shown.node);
+    }
+  }
+
+  /** The view's description names the active filter (and a sort other than by status); its message says when nothing matches. */
+  private showViewState(total?: number, shown?: number): void {
+    const { filter, sort } = this.viewState;
+    void vscode.commands.executeCommand('setContext', 'taskWorktrees.filterActive', isFilterActive(filter));
+    if (!this.view) return;
+    const parts = describeFilter(filter);
+    if (sort !== 'status') parts.push(sortLabel(sort));
+    this.view.description = parts.length > 0 ? parts.join(' · ') : undefined;
+    this.view.message =
+      isFilterActive(filter) && total !== undefined && shown !== undefined
+        ? shown === 0 && total > 0
+          ? vscode.l10n.t('No task matches the filter ({0} tasks hidden). Clear the filter to see them.', total)
+          : vscode.l10n.t('Filtered: {0} of {1} tasks shown.', shown, total)
+        : undefined;
+  }
+
+  private disposeDetails(): void {
+    this.details?.stop();
+    this.details?.cache.dispose();
+    this.details = undefined;
   }
 
   dispose(): void {
     clearInterval(this.agentTicker);
+    this.disposeDetails();
     this.changed.dispose();
     this.rendered.dispose();
   }
 }
 
-function detailsSummary(details: WorktreeDetails | undefined): string {
-  if (!details) return '';
-  const changed = details.status.files.length;
-  const parts = [changed === 0 ? vscode.l10n.t('clean') : vscode.l10n.t('{0} changed', changed)];
-  if (details.ahead) parts.push(`↑${details.ahead}`);
-  if (details.behind) parts.push(`↓${details.behind}`);
-  return parts.join(' · ');
+export function sortLabel(sort: BoardSort): string {
+  switch (sort) {
+    case 'status':
+      return vscode.l10n.t('Sorted by status');
+    case 'activity':
+      return vscode.l10n.t('Sorted by recent activity');
+    case 'name':
+      return vscode.l10n.t('Sorted by name');
+  }
 }
 
-function taskTooltip(task: TaskView): vscode.MarkdownString {
+function describeFilter(filter: BoardFilter): string[] {
+  const parts: string[] = [];
+  if (filter.text?.trim()) parts.push(vscode.l10n.t('"{0}"', filter.text.trim()));
+  if (filter.statuses?.length) parts.push(filter.statuses.map(statusLabel).join(', '));
+  if (filter.owner !== undefined) parts.push(filter.owner ? `@${filter.owner}` : vscode.l10n.t('nobody\'s'));
+  return parts.length > 0 ? [vscode.l10n.t('Filter: {0}', parts.join(', '))] : [];
+}
+
+function readViewState(memento: vscode.Memento | undefined): BoardViewState {
+  const stored = memento?.get<Partial<BoardViewState>>(VIEW_STATE_KEY);
+  const sort = stored?.sort === 'activity' || stored?.sort === 'name' ? stored.sort : 'status';
+  const filter = stored?.filter && typeof stored.filter === 'object' ? stored.filter : {};
+  return {
+    sort,
+    filter: {
+      text: typeof filter.text === 'string' ? filter.text : undefined,
+      statuses: Array.isArray(filter.statuses) ? filter.statuses.filter((status): status is TaskStatus => ['pending', 'in_progress', 'completed'].includes(status)) : undefined,
+      owner: typeof filter.owner === 'string' ? filter.owner : undefined,
+    },
+  };
+}
+
+function taskIcon(task: TaskView, details: TaskDetails | undefined): vscode.ThemeIcon {
+  if (task.worktreeState === 'missing' || details?.worktree === 'missing') return new vscode.ThemeIcon('warning', new vscode.ThemeColor('list.warningForeground'));
+  if ((details?.dirty?.conflicted ?? 0) > 0) return new vscode.ThemeIcon('warning', new vscode.ThemeColor('list.errorForeground'));
+  if (task.merge) return new vscode.ThemeIcon('git-merge', new vscode.ThemeColor('charts.purple'));
+  if (task.blockers.length > 0 && task.status !== 'completed') return new vscode.ThemeIcon('debug-pause', new vscode.ThemeColor('list.deemphasizedForeground'));
+  if (task.ready) return new vscode.ThemeIcon('circle-large-outline', new vscode.ThemeColor('charts.green'));
+  return STATUS_ICONS[task.status];
+}
+
+/** The worktree's state in a word or two: clean, N changed, N conflicted, locked, missing; nothing while unknown. */
+function worktreeState(task: TaskView, details: TaskDetails | undefined): RowPart | undefined {
+  if (task.worktreeState === 'none') return { text: vscode.l10n.t('no worktree') };
+  if (task.worktreeState === 'missing' || details?.worktree === 'missing') return { text: vscode.l10n.t('worktree missing') };
+  const locked = details?.locked ?? task.locked;
+  const dirty = details?.dirty;
+  const words: string[] = [];
+  if (dirty) {
+    if (dirty.conflicted > 0) words.push(vscode.l10n.t('{0} conflicted', dirty.conflicted));
+    const changed = dirty.changed + dirty.untracked;
+    if (changed > 0) words.push(vscode.l10n.t('{0} changed', changed));
+    if (words.length === 0) words.push(vscode.l10n.t('clean'));
+  }
+  if (locked !== undefined) words.push(vscode.l10n.t('locked'));
+  return words.length > 0 ? { text: words.join(', ') } : undefined;
+}
+
+function aheadBehind(details: TaskDetails | undefined): RowPart | undefined {
+  const ahead = details?.ahead ?? 0;
+  const behind = details?.behind ?? 0;
+  if (!ahead && !behind) return undefined;
+  const text = [ahead ? `↑${ahead}` : '', behind ? `↓${behind}` : ''].filter(Boolean).join(' ');
+  const spoken = [ahead ? vscode.l10n.t('{0} ahead', ahead) : '', behind ? vscode.l10n.t('{0} behind', behind) : ''].filter(Boolean).join(', ');
+  return { text, spoken };
+}
+
+/** Everything a task row says after its subject, in order. */
+export function taskRowParts(task: TaskView, details: TaskDetails | undefined, row: { agentRunning: boolean; own?: boolean; showStatus?: boolean }): RowPart[] {
+  const waiting = task.status === 'completed' ? undefined : task.blockers.length > 0 ? vscode.l10n.t('blocked by {0}', task.blockers.join(', ')) : task.ready ? vscode.l10n.t('ready') : undefined;
+  const parts: Array<RowPart | undefined> = [
+    row.own ? { text: vscode.l10n.t('this window') } : undefined,
+    row.showStatus ? { text: statusLabel(task.status) } : undefined,
+    task.owner ? { text: `@${task.owner}`, spoken: vscode.l10n.t('owner {0}', task.owner) } : undefined,
+    task.merge ? { text: vscode.l10n.t('merged') } : undefined,
+    task.branchMissing ? { text: vscode.l10n.t('branch deleted') } : undefined,
+    worktreeState(task, details),
+    aheadBehind(details),
+    waiting ? { text: waiting } : undefined,
+    row.agentRunning ? { text: vscode.l10n.t('agent running') } : undefined,
+  ];
+  return parts.filter((part): part is RowPart => part !== undefined);
+}
+
+function taskTooltip(task: TaskView, details: TaskDetails | undefined): vscode.MarkdownString {
   const md = new vscode.MarkdownString(undefined, true);
   md.appendMarkdown(`**${escape(task.subject)}** — ${statusLabel(task.status)}\n\n`);
   if (task.description) md.appendText(`${task.description}\n\n`);
   const rows: Array<[string, string | undefined]> = [
     [vscode.l10n.t('Id'), task.id],
-    [vscode.l10n.t('Branch'), task.branch],
+    [vscode.l10n.t('Branch'), task.branch && (task.branchMissing ? vscode.l10n.t('{0} (branch deleted)', task.branch) : task.branch)],
     [vscode.l10n.t('Base'), task.baseBranch],
-    [vscode.l10n.t('Worktree'), task.worktreePath && `${task.worktreePath}${task.worktreeState === 'missing' ? ` (${vscode.l10n.t('missing')})` : ''}`],
+    [vscode.l10n.t('Worktree'), task.worktreePath && `${task.worktreePath}${task.worktreeState === 'missing' || details?.worktree === 'missing' ? ` (${vscode.l10n.t('missing')})` : ''}`],
     [vscode.l10n.t('Owner'), task.owner],
     [vscode.l10n.t('Blocked by'), task.blockers.join(', ') || undefined],
-    [vscode.l10n.t('Locked'), task.locked],
+    [vscode.l10n.t('Locked'), details?.locked ?? task.locked],
     [vscode.l10n.t('HEAD'), task.detached ? vscode.l10n.t('detached') : undefined],
+    [vscode.l10n.t('Last commit'), details?.lastCommit && `${details.lastCommit.subject} (${new Date(details.lastCommit.date).toLocaleString()})`],
     [vscode.l10n.t('Merged'), task.merge && `${task.merge.commit.slice(0, 10)} (${task.merge.strategy})`],
   ];
   for (const [label, value] of rows) if (value) md.appendMarkdown(`$(dash) ${label}: ${code(value)}  \n`);
+  if (details?.ahead !== undefined) md.appendMarkdown(`\n${vscode.l10n.t('{0} ahead, {1} behind {2}', details.ahead, details.behind ?? 0, task.baseBranch)}  \n`);
+  const dirty = details?.dirty;
+  if (dirty && dirty.files.length > 0) {
+    const total = dirty.changed + dirty.untracked + dirty.conflicted;
+    md.appendMarkdown(`${vscode.l10n.t('Uncommitted files ({0}):', total)}  \n`);
+    for (const file of dirty.files.slice(0, 15)) md.appendMarkdown(`${FILE_ICONS[file.kind]} ${code(file.path)} ${fileKindLabel(file.kind)}  \n`);
+    if (total > 15) md.appendMarkdown(`… ${total - 15}\n`);
+  }
   return md;
 }
 
-function detailsTooltip(task: TaskView, details: WorktreeDetails | undefined): vscode.MarkdownString {
-  const md = taskTooltip(task);
-  if (!details) return md;
-  md.appendMarkdown(`\n${vscode.l10n.t('{0} ahead, {1} behind {2}', details.ahead, details.behind, task.baseBranch)}  \n`);
-  const files = details.status.files;
-  if (files.length) {
-    md.appendMarkdown(`${vscode.l10n.t('Changed files ({0}):', files.length)}  \n`);
-    for (const file of files.slice(0, 15)) md.appendMarkdown(`$(diff-modified) ${code(file)}  \n`);
-    if (files.length > 15) md.appendMarkdown(`… ${files.length - 15}\n`);
+const FILE_ICONS = { changed: '$(diff-modified)', untracked: '$(diff-added)', conflicted: '$(warning)' } as const;
+
+function fileKindLabel(kind: keyof typeof FILE_ICONS): string {
+  switch (kind) {
+    case 'changed':
+      return vscode.l10n.t('changed');
+    case 'untracked':
+      return vscode.l10n.t('new');
+    case 'conflicted':
+      return vscode.l10n.t('conflicted');
   }
-  return md;
 }
 
 function agentTooltip(run: AgentRun): vscode.MarkdownString {

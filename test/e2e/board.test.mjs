@@ -34,20 +34,53 @@ suite('UI end to end: the board in a real workbench', function () {
     if (repo) removeWorkspaceRepo(repo);
   });
 
-  test('the tree shows the tasks of the repository, grouped by status, with their branches', async () => {
-    const { page } = workbench;
+  test('each task row shows its state at a glance, without expanding; a single click only selects it', async () => {
+    const { page, context } = workbench;
+    // A commit on the task branch: the row says it is ahead of its base.
+    writeFileSync(join(seeded.search.worktreePath, 'search.js'), 'export const search = () => [];\n');
+    execFileSync('git', ['add', '-A'], { cwd: seeded.search.worktreePath });
+    execFileSync('git', ['commit', '-q', '-m', 'search box'], { cwd: seeded.search.worktreePath });
     await openBoard(page);
     await waitForRow(page, 'Fix login redirect');
+    await waitForRow(page, '↑1');
     const rows = await rowsText(page);
-    const text = rows.join('\n');
-    for (const expected of ['In Progress', 'Pending', 'Fix login redirect', 'task/fix-login-redirect', '@claude-code', 'Add search box', 'task/add-search-box', 'Write release notes', 'no worktree']) {
-      assert.ok(text.includes(expected), `the board shows "${expected}":\n${text}`);
-    }
-    // Expanding a task shows its worktree with the uncommitted work an agent left there.
+    const row = (subject) => rows.find((text) => text.includes(subject)) ?? '';
+    assert.ok(rows.indexOf(row('Fix login redirect')) > rows.findIndex((text) => text.startsWith('In Progress')), `the login task is under In Progress:\n${rows.join('\n')}`);
+    for (const expected of ['@claude-code', '1 changed']) assert.ok(row('Fix login redirect').includes(expected), `the login row shows "${expected}": ${row('Fix login redirect')}`);
+    for (const expected of ['clean', '↑1']) assert.ok(row('Add search box').includes(expected), `the search row shows "${expected}": ${row('Add search box')}`);
+    assert.ok(row('Write release notes').includes('no worktree'), row('Write release notes'));
+    await page.screenshot({ path: join(results, 'board-at-a-glance.png') });
+    console.log(`      screenshot: ${join(results, 'board-at-a-glance.png')}`);
+    // A click selects; no window opens (opening is the inline button, Enter or the menu).
+    const pagesBefore = context.pages().length;
     await page.locator('[id="workbench.parts.sidebar"] .monaco-list-row', { hasText: 'Fix login redirect' }).first().click();
+    await page.waitForTimeout(1500);
+    assert.equal(context.pages().length, pagesBefore, 'a single click opened no window');
+    // Expanding a task shows its worktree and branch.
     await page.keyboard.press('ArrowRight');
-    await waitForRow(page, '1 changed');
-    assert.ok((await rowsText(page)).some((row) => row.includes('.worktrees/fix-login-redirect') && row.includes('1 changed')));
+    await waitForRow(page, '.worktrees/fix-login-redirect');
+    assert.ok((await rowsText(page)).some((text) => text.includes('.worktrees/fix-login-redirect') && text.includes('task/fix-login-redirect')));
+  });
+
+  test('Filter Tasks from the title bar hides other tasks and says so; Clear Filter brings them back', async () => {
+    const { page } = workbench;
+    await runFromPalette(page, 'Task Worktrees: Filter Tasks…');
+    await pick(page, 'By Text');
+    const input = page.locator('.quick-input-widget input');
+    await page.locator('.quick-input-widget', { hasText: 'Filter Tasks by Text' }).waitFor();
+    await input.fill('login');
+    await page.keyboard.press('Enter');
+    const sidebar = page.locator('[id="workbench.parts.sidebar"]');
+    // The view's message says a filter hides tasks (its description names the filter where the header shows it).
+    await sidebar.getByText('Filtered: 1 of 3 tasks shown', { exact: false }).first().waitFor({ timeout: 20_000 });
+    const deadline = Date.now() + 20_000;
+    while ((await rowsText(page)).some((text) => text.includes('Add search box')) && Date.now() < deadline) await page.waitForTimeout(100);
+    const rows = (await rowsText(page)).join('\n');
+    assert.ok(rows.includes('Fix login redirect') && !rows.includes('Add search box') && !rows.includes('Write release notes'), rows);
+    await page.screenshot({ path: join(results, 'board-filtered.png') });
+    console.log(`      screenshot: ${join(results, 'board-filtered.png')}`);
+    await runFromPalette(page, 'Task Worktrees: Clear Task Filter');
+    await waitForRow(page, 'Add search box');
   });
 
   test('Create Task from the command palette adds a task with its worktree, shown on the board', async () => {
@@ -62,7 +95,6 @@ suite('UI end to end: the board in a real workbench', function () {
     await page.locator('.quick-input-widget', { hasText: 'Create Task (3/3)' }).waitFor();
     await page.keyboard.press('Enter'); // base: the current branch, offered first
     await waitForRow(page, 'Write the docs');
-    await waitForRow(page, 'task/write-the-docs');
     const worktree = join(repo, '.worktrees', 'write-the-docs');
     assert.ok(existsSync(worktree), 'the worktree exists on disk');
     assert.equal(execFileSync('git', ['branch', '--show-current'], { cwd: worktree, encoding: 'utf8' }).trim(), 'task/write-the-docs');
@@ -84,6 +116,7 @@ suite('UI end to end: the board in a real workbench', function () {
     await dialog.getByText('is merged. Clean up its worktree', { exact: false }).waitFor({ timeout: 20_000 });
     await dialog.locator('.monaco-button', { hasText: 'Remove Worktree and Branch' }).click();
     await waitForRow(page, 'Completed');
+    await waitForRow(page, 'merged');
     const deadline = Date.now() + 20_000;
     while (existsSync(worktree) && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 100));
     assert.equal(existsSync(worktree), false, 'the worktree was removed');
@@ -121,6 +154,21 @@ suite('UI end to end: the board in a real workbench', function () {
     await waitForRow(taskWindow, 'Fix login redirect', 60_000);
     await waitForRow(taskWindow, 'Write the docs');
     await taskWindow.locator('.statusbar-item', { hasText: 'Add search box' }).first().waitFor({ timeout: 20_000 });
+    // The task window's board marks its own task.
+    assert.ok((await rowsText(taskWindow)).some((text) => text.includes('Add search box') && text.includes('this window')), (await rowsText(taskWindow)).join('\n'));
     await taskWindow.screenshot({ path: join(results, 'task-window.png') });
+  });
+
+  test('Enter on a selected task row opens its worktree in a new window', async () => {
+    const { page, context } = workbench;
+    // The board is open since the first test (clicking its activity-bar item again would close it).
+    if (!(await rowsText(page)).some((text) => text.includes('Fix login redirect'))) await openBoard(page);
+    await page.locator('[id="workbench.parts.sidebar"] .monaco-list-row', { hasText: 'Fix login redirect' }).first().click();
+    const newPage = context.waitForEvent('page', { timeout: 30_000 });
+    await page.keyboard.press('Enter');
+    const taskWindow = await newPage;
+    await taskWindow.waitForLoadState();
+    assert.equal(new URL(taskWindow.url()).searchParams.get('folder'), seeded.login.worktreePath);
+    await taskWindow.close();
   });
 });

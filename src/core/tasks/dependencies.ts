@@ -5,8 +5,8 @@ import { Task } from './model';
  * `blockedBy`: a task waits until every task it names is completed. A blocker that no longer
  * exists (deleted) blocks nothing: otherwise a task could wait forever on a record nobody can see.
  */
-export function openBlockers(task: Task, tasks: readonly Task[]): string[] {
-  const byId = new Map(tasks.map((other) => [other.id, other]));
+export function openBlockers(task: Task, tasks: readonly Task[], byId: ReadonlyMap<string, Task> = tasksById(tasks)): string[] {
+  if (task.blockedBy.length === 0) return [];
   return task.blockedBy.filter((id) => {
     const blocker = byId.get(id);
     return blocker !== undefined && blocker.status !== 'completed';
@@ -14,8 +14,13 @@ export function openBlockers(task: Task, tasks: readonly Task[]): string[] {
 }
 
 /** Pending, nobody's, and waiting on nothing: the next task someone (or an agent) can take. */
-export function isReady(task: Task, tasks: readonly Task[]): boolean {
-  return task.status === 'pending' && !task.owner && openBlockers(task, tasks).length === 0;
+export function isReady(task: Task, tasks: readonly Task[], byId?: ReadonlyMap<string, Task>): boolean {
+  return task.status === 'pending' && !task.owner && openBlockers(task, tasks, byId).length === 0;
+}
+
+/** For callers that ask about every task: one index instead of one per question. */
+export function tasksById(tasks: readonly Task[]): Map<string, Task> {
+  return new Map(tasks.map((task) => [task.id, task]));
 }
 
 export function refuseIfBlocked(task: Task, tasks: readonly Task[], what: string): void {

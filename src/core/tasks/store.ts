@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { promises as fs, lstatSync, readdirSync, readFileSync } from 'node:fs';
+import { promises as fs, lstatSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { TaskWorktreesError } from '../errors';
 import { EventLog } from './events';
@@ -36,6 +36,12 @@ export class TaskStore {
   readonly agentsDir: string;
   readonly events: EventLog;
   private readonly lock: DirectoryLock;
+  /**
+   * Task files already parsed, by the file's inode, size and mtime: every write replaces the file
+   * (temp + rename, a new inode), so an unchanged key is an unchanged file and load() stats it
+   * instead of reading and checking it again.
+   */
+  private readonly parsed = new Map<string, { key: string; task: Task }>();
 
   constructor(
     readonly dir: string,
@@ -64,6 +70,7 @@ export class TaskStore {
       problems.push({ file: this.tasksDir, message: error.message });
       return [];
     });
+    if (this.parsed.size > names.length) this.forgetParsed(new Set(names.map((name) => join(this.tasksDir, name))));
     for (const name of names) {
       const file = join(this.tasksDir, name);
       const id = name.slice(0, -TASK_FILE_SUFFIX.length);
@@ -72,7 +79,7 @@ export class TaskStore {
         continue;
       }
       try {
-        tasks.push(parseTask(file, readFileSync(file, 'utf8'), id));
+        tasks.push(this.readTaskFile(file, id));
       } catch (error) {
         // A file deleted between the listing and the read is simply no longer a task.
         if ((error as NodeJS.ErrnoException).code !== 'ENOENT') problems.push({ file, message: (error as Error).message });
@@ -82,6 +89,24 @@ export class TaskStore {
     if (problem) problems.push(problem);
     tasks.sort((a, b) => a.createdAt.localeCompare(b.createdAt) || a.id.localeCompare(b.id));
     return { tasks, problems };
+  }
+
+  private forgetParsed(files: ReadonlySet<string>): void {
+    for (const file of this.parsed.keys()) if (!files.has(file)) this.parsed.delete(file);
+  }
+
+  private readTaskFile(file: string, id: string): Task {
+    const stats = statSync(file);
+    const key = `${stats.ino}:${stats.size}:${stats.mtimeMs}`;
+    let known = this.parsed.get(file);
+    if (known?.key !== key) {
+      known = { key, task: parseTask(file, readFileSync(file, 'utf8'), id) };
+      this.parsed.set(file, known);
+    }
+    // A copy: callers may change what they are given.
+    const task = { ...known.task, blockedBy: [...known.task.blockedBy] };
+    if (task.merge) task.merge = { ...task.merge };
+    return task;
   }
 
   async get(id: string): Promise<Task> {
