@@ -120,6 +120,8 @@ export function registerCommands(
   };
 
   const afterCreate = async (task: Task): Promise<void> => {
+    // The new task is selected on the board, so what was just made is where the eye is.
+    void tree.reveal(task.id);
     const choice = readSettings().afterCreate;
     if (choice === 'newWindow' || choice === 'currentWindow') {
       await openTask(task, choice);
