@@ -90,19 +90,19 @@ export async function askWorktreeLocation(repoName: string, configFile: string, 
     nextTo: {
       label: vscode.l10n.t('$(folder) Next to the repository'),
       description: WORKTREE_LOCATIONS.nextTo.replace('${repoName}', repoName),
-      detail: vscode.l10n.t('Tools in this window (TypeScript, Jest, ESLint, search, the file watcher) never see the worktrees. Outside a dev container\'s mounted folder.'),
+      detail: vscode.l10n.t('Tools here (TypeScript, Jest, ESLint, search) never see them · outside a container\'s mount'),
     },
     inside: {
       label: vscode.l10n.t('$(folder-library) Inside the repository'),
       description: WORKTREE_LOCATIONS.inside,
-      detail: vscode.l10n.t('Stays inside a dev container\'s mounted folder; git ignores it (info/exclude), but tools that don\'t read that see every worktree unless configured.'),
+      detail: vscode.l10n.t('Stays in a container\'s mount · git ignores it, other tools see it unless configured'),
     },
   };
   const picked = await vscode.window.showQuickPick(
     order.map((location) => ({ ...choices[location], location })),
     {
-      title: vscode.l10n.t('Create Task: Where Do This Repository\'s Worktrees Go?'),
-      placeHolder: vscode.l10n.t('Asked once: remembered for this repository in {0} (the README says how to change it). Setting taskWorktrees.worktreeRoot skips this question.', vscode.workspace.asRelativePath(configFile)),
+      title: vscode.l10n.t('Create Task: Where Do This Repository\'s Worktrees Go? (asked once)'),
+      placeHolder: vscode.l10n.t('Remembered for this repository: edit {0} to change it. Setting taskWorktrees.worktreeRoot skips this question.', vscode.workspace.asRelativePath(configFile)),
       ignoreFocusOut: true,
     },
   );
