@@ -1,3 +1,5 @@
+import { existsSync } from 'node:fs';
+import { basename } from 'node:path';
 import * as vscode from 'vscode';
 import { mergeTouches, publicAgent, publicMergeResult, TaskWorktreesApi, unsavedEditorsIn } from '../api';
 import { isCoded, LossReport, MergeStrategy, Task, TaskService, TaskView, TaskWorktreesError } from '../core';
@@ -12,6 +14,7 @@ import { Session } from './session';
 import { readSettings } from './settings';
 import { AgentNode, statusLabel, TaskNode, TasksTreeProvider, TreeNode, UnassignedWorktreeNode, WorktreeNode } from './tasksView';
 import { taskEnvironment } from './taskEnvironment';
+import { isSetByUser, locationOrder, needsLocationChoice } from './worktreeLocation';
 
 type Args = Record<string, unknown>;
 type ApiMethod = (input: never) => Promise<unknown>;
@@ -172,15 +175,48 @@ export function registerCommands(
     }
   };
 
+  /**
+   * Before a repository's first task, where its worktrees go — unless the person set
+   * `taskWorktrees.worktreeRoot`. Undefined: nothing to ask (the settings seed the layout); null: Escape.
+   */
+  const askLocationOnFirstCreate = async (): Promise<string | undefined | null> => {
+    const { store, mainWorktree } = service();
+    const rootSetting = vscode.workspace.getConfiguration('taskWorktrees').inspect('worktreeRoot');
+    // A damaged config.json counts as recorded: the create then stops on it (StoreCorrupt) rather than asking first.
+    if (!needsLocationChoice(existsSync(store.configFile), isSetByUser(rootSetting))) return undefined;
+    return (await prompts.askWorktreeLocation(basename(mainWorktree), store.configFile, locationOrder(vscode.env.remoteName))) ?? null;
+  };
+
+  /**
+   * Runs `work` with the person's answer seeding the layout in place of the window's setting, the
+   * core's one path: the first task records it. The setting is back after, so a cancelled create
+   * leaves nothing behind and an API create still uses the setting.
+   */
+  const withWorktreeRoot = async <T>(worktreeRoot: string | undefined, work: () => Promise<T>): Promise<T> => {
+    if (worktreeRoot === undefined) return work();
+    const seeded = service();
+    seeded.updateSettings({ worktreeRoot });
+    try {
+      return await work();
+    } finally {
+      seeded.updateSettings({ worktreeRoot: readSettings().worktreeRoot });
+    }
+  };
+
   const handlers: Record<string, Handler> = {
     'taskWorktrees.createTask': async () => {
+      const worktreeRoot = await askLocationOnFirstCreate();
+      if (worktreeRoot === null) return undefined;
       const configuredBase = readSettings().defaultBaseBranch;
-      const named = await prompts.askNewTask(await service().idContext(), configuredBase ? 2 : 3);
+      // The preview shows the folder in the chosen root.
+      const named = await prompts.askNewTask(await withWorktreeRoot(worktreeRoot, () => service().idContext()), configuredBase ? 2 : 3);
       if (!named) return undefined;
       const [branches, current] = await Promise.all([service().localBranches(), service().currentBranch()]);
       const baseBranch = configuredBase || (await prompts.askBaseBranch(branches, current));
       if (!baseBranch) return undefined;
-      const task = await withProgress(vscode.l10n.t('Creating task and worktree…'), () => service().createTask({ ...named, baseBranch, createWorktree: true }));
+      const task = await withProgress(vscode.l10n.t('Creating task and worktree…'), () =>
+        withWorktreeRoot(worktreeRoot, () => service().createTask({ ...named, baseBranch, createWorktree: true })),
+      );
       await afterCreate(task);
       return task;
     },

@@ -5,6 +5,7 @@ import { WorktreeEntry } from '../core/git/porcelain';
 import { MAX_ID_LENGTH, validateSubject } from '../core/tasks/ids';
 import { TASK_STATUSES, TaskStatus } from '../core/tasks/model';
 import { statusLabel } from './tasksView';
+import { WORKTREE_LOCATIONS, WorktreeLocation } from './worktreeLocation';
 
 /** The only place that asks the user for input. Every function resolves undefined on Escape. */
 
@@ -78,6 +79,34 @@ function editedIdProblemText(preview: IdPreview): string {
     default:
       return vscode.l10n.t('The folder {0} exists already.', preview.folder);
   }
+}
+
+/**
+ * On a repository's first task: where its worktrees go, with why for each choice, offered in
+ * `order`; `configFile` is where the answer is kept. Resolves the `worktreeRoot` to record, undefined on Escape.
+ */
+export async function askWorktreeLocation(repoName: string, configFile: string, order: readonly WorktreeLocation[]): Promise<string | undefined> {
+  const choices: Record<WorktreeLocation, vscode.QuickPickItem> = {
+    nextTo: {
+      label: vscode.l10n.t('$(folder) Next to the repository'),
+      description: WORKTREE_LOCATIONS.nextTo.replace('${repoName}', repoName),
+      detail: vscode.l10n.t('Tools here (TypeScript, Jest, ESLint, search) never see them · outside a container\'s mount'),
+    },
+    inside: {
+      label: vscode.l10n.t('$(folder-library) Inside the repository'),
+      description: WORKTREE_LOCATIONS.inside,
+      detail: vscode.l10n.t('Stays in a container\'s mount · git ignores it, other tools see it unless configured'),
+    },
+  };
+  const picked = await vscode.window.showQuickPick(
+    order.map((location) => ({ ...choices[location], location })),
+    {
+      title: vscode.l10n.t('Create Task: Where Do This Repository\'s Worktrees Go? (asked once)'),
+      placeHolder: vscode.l10n.t('Remembered for this repository: edit {0} to change it. Setting taskWorktrees.worktreeRoot skips this question.', vscode.workspace.asRelativePath(configFile)),
+      ignoreFocusOut: true,
+    },
+  );
+  return picked && WORKTREE_LOCATIONS[picked.location];
 }
 
 export async function askBaseBranch(branches: string[], current: string | undefined): Promise<string | undefined> {
