@@ -51,4 +51,9 @@ export interface RepositoryConfig {
   worktreeRoot: string;
   /** Put before a task id to name its branch. */
   branchPrefix: string;
+  /** Whether completing a task merges it into its base (whoever completes it: a window, an agent, the CLI). Absent: off. */
+  autoMerge?: AutoMergeMode;
 }
+
+export const AUTO_MERGE_MODES = ['off', 'onComplete'] as const;
+export type AutoMergeMode = (typeof AUTO_MERGE_MODES)[number];

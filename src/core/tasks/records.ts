@@ -1,7 +1,7 @@
 import { isAbsolute } from 'node:path';
 import { TaskWorktreesError } from '../errors';
 import { branchNameProblem, containsUnsafeText, isTaskId } from './ids';
-import { isTaskStatus, RepositoryConfig, Task } from './model';
+import { AUTO_MERGE_MODES, isTaskStatus, RepositoryConfig, Task } from './model';
 
 /**
  * What a task file and the config file must hold. Files are written by other processes, other
@@ -43,6 +43,9 @@ export function repositoryConfigProblem(value: unknown): string | undefined {
   // Every task branch is the prefix plus an id; "x" stands for any id.
   const prefixed = branchNameProblem(`${config.branchPrefix}x`);
   if (prefixed) return `branchPrefix ${describe(config.branchPrefix)} makes invalid branch names: ${prefixed}`;
+  if (config.autoMerge !== undefined && !(AUTO_MERGE_MODES as readonly unknown[]).includes(config.autoMerge)) {
+    return `autoMerge ${describe(config.autoMerge)} is not ${AUTO_MERGE_MODES.join(' or ')}`;
+  }
   return undefined;
 }
 

@@ -215,7 +215,7 @@ export class TaskStore {
   async writeConfig(config: RepositoryConfig): Promise<void> {
     const problem = repositoryConfigProblem(config);
     if (problem) throw new TaskWorktreesError('InvalidInput', `Invalid repository configuration: ${problem}.`);
-    const stored: RepositoryConfig = { worktreeRoot: config.worktreeRoot, branchPrefix: config.branchPrefix };
+    const stored: RepositoryConfig = { worktreeRoot: config.worktreeRoot, branchPrefix: config.branchPrefix, ...(config.autoMerge ? { autoMerge: config.autoMerge } : {}) };
     await this.withLock(async () => {
       const before = await fs.readFile(this.configFile, 'utf8').catch((error: NodeJS.ErrnoException) => {
         if (error.code === 'ENOENT') return undefined;
@@ -239,8 +239,8 @@ export class TaskStore {
     }
     const problem = repositoryConfigProblem(value);
     if (problem) return { problem: { file, message: `${file} is not a repository configuration: ${problem}; it is kept as it is.` } };
-    const { worktreeRoot, branchPrefix } = value as RepositoryConfig;
-    return { config: { worktreeRoot, branchPrefix } };
+    const { worktreeRoot, branchPrefix, autoMerge } = value as RepositoryConfig;
+    return { config: { worktreeRoot, branchPrefix, ...(autoMerge ? { autoMerge } : {}) } };
   }
 
   /** After a change is written, its event: if that cannot be logged, the change is undone and the call fails. */
