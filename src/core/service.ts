@@ -12,7 +12,7 @@ import { containsUnsafeText, validateBlockedBy, validateBranchName, validateOwne
 import { ConflictResolution, MergeResult, TaskMerge, validateStrategy } from './tasks/merge';
 import { AUTO_MERGE_MODES, AutoMergeMode, isTaskStatus, MergeStrategy, Task, TaskStatus } from './tasks/model';
 import { MergeQueueOptions, MergeQueueReport, runMergeQueue, validateQueueInput } from './tasks/queue';
-import { MergeHistory, mergeHistory } from './history';
+import { MERGE_ATTEMPT_EVENT, MergeHistory, mergeHistory } from './history';
 import { TaskRemoval } from './tasks/remove';
 import { TaskStore } from './tasks/store';
 
@@ -203,6 +203,7 @@ export class TaskService {
       if (agent.pid) await this.store.clearAgent(agent.pid, hostname());
       await this.store.log('agent.exited', taskId, { agent: agent.name, code: agent.code, reason: agent.reason, pid: agent.pid });
     });
+    await this.retryAutoMergeAfterAgent(taskId);
   }
 
   /** What the task waits on; unknown ids, itself and cycles are refused. */
@@ -296,6 +297,10 @@ export class TaskService {
     const completed = await this.setStatus(taskId, 'completed');
     if (!(options.autoMerge ?? this.autoMergeMode() === 'onComplete')) return completed;
     if (!completed.branch) return { ...completed, autoMerge: { outcome: 'skipped' } };
+    return this.autoMergeTask(taskId);
+  }
+
+  private async autoMergeTask(taskId: string): Promise<CompletedTask> {
     const strategy = this.repo.settings.mergeStrategy;
     try {
       const result = await this.operations.run('merge', taskId, () => this.merging.merge(taskId, { strategy, via: 'autoMerge' }));
@@ -305,6 +310,17 @@ export class TaskService {
       if (!(error instanceof TaskWorktreesError)) throw error;
       return { ...(await this.store.get(taskId)), autoMerge: { outcome: 'refused', code: error.code, message: error.message } };
     }
+  }
+
+  /**
+   * An agent that completes its own task still runs, so its auto-merge is refused (AgentRunning):
+   * when the last attempt for the task is that refusal, the merge is retried as the agent exits.
+   */
+  private async retryAutoMergeAfterAgent(taskId: string): Promise<void> {
+    const { events } = await this.store.events.read();
+    const last = events.filter((event) => event.type === MERGE_ATTEMPT_EVENT && event.taskId === taskId).pop();
+    if (last?.outcome !== 'aborted' || last.via !== 'autoMerge' || last.reason !== 'AgentRunning') return;
+    if ((await this.store.get(taskId)).status === 'completed') await this.autoMergeTask(taskId);
   }
 
   /** The repository's auto-merge mode from its store config (what the extension's setting writes): the CLI and agents obey it too. */

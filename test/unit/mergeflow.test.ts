@@ -68,6 +68,18 @@ suite('merge flow: auto-merge, resolver preparation, queue with a gate', () => {
       assert.deepEqual([history.entries[0].outcome, history.entries[0].reason, history.attempts, history.aborted], ['aborted', 'WorktreeDirty', 0, 1]);
     });
 
+    test('completed by its own running agent: refused while it runs, merged when it exits', async () => {
+      const task = await taskWithCommit('agent done', 'g.txt', 'g\n');
+      await service.agentStarted(task.id, { name: 'claude', command: 'claude', pid: process.pid });
+      const completed = await service.completeTask(task.id, { autoMerge: true });
+      assert.equal(completed.autoMerge?.code, 'AgentRunning');
+      assert.equal(repo.git('ls-tree', '--name-only', 'main', 'g.txt'), '');
+      await service.agentExited(task.id, { name: 'claude', pid: process.pid, code: 0, reason: 'exited' });
+      assert.equal(repo.git('show', 'main:g.txt'), 'g\n');
+      const history = await service.mergeHistory();
+      assert.deepEqual(history.entries.map((entry) => [entry.outcome, entry.via, entry.agent]), [['aborted', 'autoMerge', 'claude'], ['clean', 'autoMerge', 'claude']]);
+    });
+
     test('from the repository config: a second process completing (as the CLI does) merges; off leaves it', async () => {
       const first = await taskWithCommit('by config', 'c.txt', 'c\n');
       const second = await taskWithCommit('config off', 'e.txt', 'e\n');
