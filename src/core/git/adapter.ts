@@ -389,7 +389,7 @@ export class GitAdapter {
     return (await this.exec(['rev-parse', 'HEAD'], { cwd, readOnly: true })).stdout.trim();
   }
 
-  // ---- merge flow: the queue's gate and the conflict resolver ----------------------------
+  // ---- merge flow: a merge's two refs, the queue's gate, the conflict resolver ------------
 
   /**
    * The commit and tree of each of a few branches in one `rev-parse` (much cheaper than listing

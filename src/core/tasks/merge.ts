@@ -184,9 +184,10 @@ export class TaskMerge extends OperationSteps {
    */
   private async gateOn(task: Task, worktreePath: string, request: MergeRequest, commit: string, gate: { command: string; timeoutMs: number }): Promise<GateRun> {
     await this.store.log('merge.gate', task.id, { command: gate.command, commit });
-    await this.git.detachAt(worktreePath, commit);
     let run: GateRun;
     try {
+      // Inside the try: a failing post-checkout hook can leave the worktree detached all the same.
+      await this.git.detachAt(worktreePath, commit);
       run = await runGate(
         gate.command,
         worktreePath,
