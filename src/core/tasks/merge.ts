@@ -40,7 +40,7 @@ export interface ConflictResolution {
   worktreePath: string;
   /** The files left with conflict markers; empty when the base merged in cleanly (and was committed). */
   files: string[];
-  /** The merge commit made in the task's worktree when the base merged in cleanly. */
+  /** When the base merged in cleanly: the task branch's head after it (a new merge commit, or the same head if the base had nothing new). */
   commit?: string;
   /** Subjects of the task's own commits (since the merge base), newest first. */
   ours: string[];
