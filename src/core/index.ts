@@ -26,3 +26,9 @@ export type { RestoreResult, MoveChangesResult, MergedTask, CleanUpReport } from
 export type { ChangedFile, TaskChanges, DiskUsage } from './review';
 export { WorktreeDetailsCache } from './details';
 export type { TaskDetails, DirtyCounts, DirtyKind, TrackedTask, DetailsCacheOptions } from './details';
+export type { CompletedTask, AutoMergeReport } from './service';
+export type { ConflictResolution } from './tasks/merge';
+export type { MergeQueueOptions, MergeQueueProgress, MergeQueueReport, QueueStopReason } from './tasks/queue';
+export type { MergeAttempt, MergeHistory, MergeOutcome, MergeRates, MergeTrigger } from './history';
+export type { AutoMergeMode } from './tasks/model';
+export type { GateRun } from './gate';

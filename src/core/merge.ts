@@ -32,11 +32,54 @@ export class MergeEngine {
   }
 
   /** Lands a merge preview() found clean; returns the new commit of the base. */
-  land(request: MergeRequest, tree: string): Promise<string> {
-    return request.baseWorktree ? this.mergeInWorktree(request, request.baseWorktree) : this.mergeWithoutCheckout(request, tree);
+  async land(request: MergeRequest, tree: string): Promise<string> {
+    if (request.baseWorktree) return this.mergeInWorktree(request, request.baseWorktree);
+    const commit = await this.mergeCommit(request, tree);
+    await this.landCommit(request, commit);
+    return commit;
+  }
+
+  /**
+   * The commit the merge would make, written without any checkout. Only an object: nothing points
+   * at it until landCommit(), so it may be written before the safety checks have answered.
+   */
+  mergeCommit(request: MergeRequest, tree: string): Promise<string> {
+    const parents = request.strategy === 'squash' ? [request.baseOid] : [request.baseOid, request.branchOid];
+    return this.git.commitTree(tree, parents, request.message);
+  }
+
+  /**
+   * Moves the base to exactly `commit` (a mergeCommit(), e.g. the one a gate tested): a fast-forward
+   * in the worktree that has the base checked out, else a ref update guarded by the base's old value.
+   */
+  async landCommit(request: MergeRequest, commit: string): Promise<void> {
+    if (!request.baseWorktree) {
+      await this.git.updateBranch(request.base, commit, request.baseOid, `task-worktrees: ${request.message}`);
+      return;
+    }
+    const worktreePath = request.baseWorktree;
+    await this.refuseUnlessClean(request, worktreePath);
+    try {
+      await this.git.fastForward(worktreePath, commit);
+    } catch (error) {
+      await this.restoreAfterFailedMerge(worktreePath, request.baseOid, error as Error);
+      throw inTheWay(error as Error, request.base, worktreePath);
+    }
   }
 
   private async mergeInWorktree(request: MergeRequest, worktreePath: string): Promise<string> {
+    await this.refuseUnlessClean(request, worktreePath);
+    try {
+      await this.git.merge(worktreePath, request.branch, request.message, request.strategy === 'squash');
+    } catch (error) {
+      // merge-tree said clean, but hooks or untracked files can still stop git half way.
+      await this.restoreAfterFailedMerge(worktreePath, request.baseOid, error as Error);
+      throw inTheWay(error as Error, request.base, worktreePath);
+    }
+    return this.git.headCommit(worktreePath);
+  }
+
+  private async refuseUnlessClean(request: MergeRequest, worktreePath: string): Promise<void> {
     const [status, head] = await Promise.all([this.git.status(worktreePath), this.git.headCommit(worktreePath)]);
     if (head !== request.baseOid) {
       throw new TaskWorktreesError('RefChanged', `${request.base} moved in ${worktreePath} while the merge was prepared; nothing was changed. Try again.`);
@@ -49,14 +92,6 @@ export class MergeEngine {
         status.files,
       );
     }
-    try {
-      await this.git.merge(worktreePath, request.branch, request.message, request.strategy === 'squash');
-    } catch (error) {
-      // merge-tree said clean, but hooks or untracked files can still stop git half way.
-      await this.restoreAfterFailedMerge(worktreePath, request.baseOid, error as Error);
-      throw inTheWay(error as Error, request.base, worktreePath);
-    }
-    return this.git.headCommit(worktreePath);
   }
 
   /**
@@ -86,12 +121,6 @@ export class MergeEngine {
     }
   }
 
-  private async mergeWithoutCheckout(request: MergeRequest, tree: string): Promise<string> {
-    const parents = request.strategy === 'squash' ? [request.baseOid] : [request.baseOid, request.branchOid];
-    const commit = await this.git.commitTree(tree, parents, request.message);
-    await this.git.updateBranch(request.base, commit, request.baseOid, `task-worktrees: ${request.message}`);
-    return commit;
-  }
 }
 
 /** git refuses to overwrite untracked files in the base's worktree: say which, as the base's dirt. */

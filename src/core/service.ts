@@ -11,11 +11,13 @@ import { OperationOutcome, Operations } from './operations';
 import { DEFAULT_SETTINGS, LifecycleSettings, Repository } from './repo';
 import { CreateTaskInput, TaskCreation, validateCreateInput, validateWorktreePathInput } from './tasks/create';
 import { checkBlockers, refuseIfBlocked, unblockedBy } from './tasks/dependencies';
-import { validateBlockedBy, validateBranchName, validateOwner, validateTaskId } from './tasks/ids';
-import { MergeResult, TaskMerge, validateStrategy } from './tasks/merge';
+import { containsUnsafeText, validateBlockedBy, validateBranchName, validateOwner, validateTaskId } from './tasks/ids';
+import { ConflictResolution, MergeResult, TaskMerge, validateStrategy } from './tasks/merge';
 import { validateIncludePatterns } from './tasks/include';
-import { isTaskStatus, MergeStrategy, SETUP_STATES, SetupState, Task, TaskStatus } from './tasks/model';
+import { AUTO_MERGE_MODES, AutoMergeMode, isTaskStatus, MergeStrategy, SETUP_STATES, SetupState, Task, TaskStatus } from './tasks/model';
 import { validatePortSettings } from './tasks/ports';
+import { MergeQueueOptions, MergeQueueReport, runMergeQueue, validateQueueInput } from './tasks/queue';
+import { MERGE_ATTEMPT_EVENT, MergeHistory, mergeHistory } from './history';
 import { TaskRemoval } from './tasks/remove';
 import { TaskStore } from './tasks/store';
 import { changedFiles, DiskUsage, DiskUsageCache, TaskChanges } from './review';
@@ -209,6 +211,7 @@ export class TaskService {
       if (agent.pid) await this.store.clearAgent(agent.pid, hostname());
       await this.store.log('agent.exited', taskId, { agent: agent.name, code: agent.code, reason: agent.reason, pid: agent.pid });
     });
+    await this.retryAutoMergeAfterAgent(taskId);
   }
 
   /** What the task waits on; unknown ids, itself and cycles are refused. */
@@ -224,20 +227,26 @@ export class TaskService {
     });
   }
 
-  async completeTask(taskId: string): Promise<Task> {
-    return this.setStatus(taskId, 'completed');
+  /** Completes the task; with auto-merge on (the option, else the repository's config), then merges it (see completeAndAutoMerge). */
+  async completeTask(taskId: string, given?: { autoMerge?: boolean } | null): Promise<CompletedTask> {
+    validateTaskId(taskId);
+    return this.completeAndAutoMerge(taskId, validOptions(given, ['autoMerge']));
   }
 
   /**
    * Merges the task into its base; on request then removes its worktree and branch through the
    * same checks as removeWorktree — all in one operation, so nothing moves in between.
    */
-  async mergeTask(taskId: string, given?: { strategy?: MergeStrategy; removeWorktree?: boolean; deleteBranch?: boolean } | null): Promise<MergeResult> {
+  async mergeTask(
+    taskId: string,
+    given?: { strategy?: MergeStrategy; removeWorktree?: boolean; deleteBranch?: boolean; resolvedBy?: { agent: string } } | null,
+  ): Promise<MergeResult> {
     validateTaskId(taskId);
     const options = validOptions(given, ['removeWorktree', 'deleteBranch']);
     const strategy = validateStrategy(options.strategy ?? this.repo.settings.mergeStrategy);
+    const resolvedBy = options.resolvedBy === undefined ? undefined : { agent: validateAgentName(options.resolvedBy?.agent, 'resolvedBy.agent') };
     return this.operations.run('merge', taskId, async () => {
-      const result = await this.merging.merge(taskId, strategy);
+      const result = await this.merging.merge(taskId, { strategy, via: 'merge', resolvedBy });
       if (!result.merged || !options.removeWorktree) return result;
       try {
         const task = result.task.worktreePath
@@ -433,6 +442,91 @@ export class TaskService {
   createDetailsCache(options: DetailsCacheOptions = {}): WorktreeDetailsCache {
     return new WorktreeDetailsCache(this.git, this.commonDir, options);
   }
+
+  // ---- merge flow: auto-merge on complete, conflict resolution, the merge queue, history ------
+
+  /**
+   * After completing: when auto-merge is on and the task has a branch, one merge attempt through
+   * the same path as mergeTask (forecast by merge-tree, the safety inspector, the lock). A conflict
+   * or a refusal lands nothing and leaves the task completed; the history records the attempt.
+   */
+  private async completeAndAutoMerge(taskId: string, options: { autoMerge?: boolean }): Promise<CompletedTask> {
+    const completed = await this.setStatus(taskId, 'completed');
+    if (!(options.autoMerge ?? this.autoMergeMode() === 'onComplete')) return completed;
+    if (!completed.branch) return { ...completed, autoMerge: { outcome: 'skipped' } };
+    return this.autoMergeTask(taskId);
+  }
+
+  private async autoMergeTask(taskId: string): Promise<CompletedTask> {
+    const strategy = this.repo.settings.mergeStrategy;
+    try {
+      const result = await this.operations.run('merge', taskId, () => this.merging.merge(taskId, { strategy, via: 'autoMerge' }));
+      if (!result.merged) return { ...result.task, autoMerge: { outcome: 'conflict', files: result.conflicts ?? [] } };
+      return { ...result.task, autoMerge: { outcome: result.nothingToMerge ? 'nothingToMerge' : 'merged', commit: result.commit } };
+    } catch (error) {
+      if (!(error instanceof TaskWorktreesError)) throw error;
+      return { ...(await this.store.get(taskId)), autoMerge: { outcome: 'refused', code: error.code, message: error.message } };
+    }
+  }
+
+  /**
+   * An agent that completes its own task still runs, so its auto-merge is refused (AgentRunning):
+   * when the last attempt for the task is that refusal, the merge is retried as the agent exits.
+   */
+  private async retryAutoMergeAfterAgent(taskId: string): Promise<void> {
+    const { events } = await this.store.events.read();
+    const last = events.filter((event) => event.type === MERGE_ATTEMPT_EVENT && event.taskId === taskId).pop();
+    if (last?.outcome !== 'aborted' || last.via !== 'autoMerge' || last.reason !== 'AgentRunning') return;
+    if ((await this.store.get(taskId)).status === 'completed') await this.autoMergeTask(taskId);
+  }
+
+  /** The repository's auto-merge mode from its store config (what the extension's setting writes): the CLI and agents obey it too. */
+  autoMergeMode(): AutoMergeMode {
+    return this.store.readConfig()?.autoMerge ?? 'off';
+  }
+
+  /** Records the auto-merge mode in the repository's config (recording its layout too, as the first task would). */
+  async setAutoMerge(mode: AutoMergeMode): Promise<void> {
+    if (!(AUTO_MERGE_MODES as readonly unknown[]).includes(mode)) {
+      throw new TaskWorktreesError('InvalidInput', `Unknown auto-merge mode ${JSON.stringify(String(mode))}: use ${AUTO_MERGE_MODES.join(' or ')}.`);
+    }
+    await this.store.withLock(async () => {
+      await this.repo.ensureLayout();
+      const config = this.store.readConfig();
+      if (config && (config.autoMerge ?? 'off') !== mode) await this.store.writeConfig({ ...config, autoMerge: mode });
+    });
+  }
+
+  /**
+   * Merges the base into the task's branch in its worktree, leaving the conflict markers for an
+   * agent or a person to resolve (a clean merge is committed). `agent` names the resolver that
+   * will be started, so the next landing is recorded as resolved by it.
+   */
+  async prepareConflictResolution(taskId: string, given?: { agent?: string } | null): Promise<ConflictResolution> {
+    validateTaskId(taskId);
+    const options = validOptions(given, []);
+    const agent = options.agent === undefined ? undefined : validateAgentName(options.agent, 'agent');
+    return this.operations.run('merge', taskId, () => this.merging.prepareResolution(taskId, agent));
+  }
+
+  /**
+   * Merges the tasks one at a time in the given order, each as its own operation; the gate (a
+   * shell command, see src/core/gate.ts) runs on each merge before it lands. Stops at the first
+   * conflict, failed gate or refusal, and between tasks when cancelled.
+   */
+  async mergeQueue(taskIds: string[], given?: MergeQueueOptions | null): Promise<MergeQueueReport> {
+    const queue = validateQueueInput(taskIds, given);
+    const strategy = this.repo.settings.mergeStrategy;
+    return runMergeQueue(queue, {
+      merge: (taskId, { gate }) => this.operations.run('merge', taskId, () => this.merging.merge(taskId, { strategy, via: 'queue', gate })),
+      recordCancelled: (taskId) => this.operations.run('merge', taskId, () => this.merging.recordCancelled(taskId)),
+    });
+  }
+
+  /** Every merge attempt with its outcome, and the rates (see src/core/history.ts for the arithmetic). */
+  async mergeHistory(): Promise<MergeHistory> {
+    return mergeHistory((await this.store.events.read()).events);
+  }
 }
 
 /** Long command output is for the log, not the task file. */
@@ -441,6 +535,27 @@ const MAX_SETUP_MESSAGE = 2000;
 /** Settings that reach the disk or git as data are checked once, when given. */
 function validSettings(settings: LifecycleSettings): LifecycleSettings {
   return { ...settings, ports: validatePortSettings(settings.ports), includePatterns: validateIncludePatterns(settings.includePatterns) };
+}
+
+/** A completed task and, when auto-merge ran or was skipped, what it did. */
+export type CompletedTask = Task & { autoMerge?: AutoMergeReport };
+
+export interface AutoMergeReport {
+  outcome: 'merged' | 'nothingToMerge' | 'conflict' | 'refused' | 'skipped';
+  commit?: string;
+  /** The conflicting files: nothing landed. */
+  files?: string[];
+  /** Why it was refused (an error code and its message): nothing landed. */
+  code?: string;
+  message?: string;
+}
+
+function validateAgentName(name: unknown, what: string): string {
+  const text = typeof name === 'string' ? name.trim() : '';
+  if (!text || text.length > 100 || containsUnsafeText(text)) {
+    throw new TaskWorktreesError('InvalidInput', `${what} is an agent profile name of 1 to 100 characters without control characters.`);
+  }
+  return text;
 }
 
 /**

@@ -509,6 +509,47 @@ export class GitAdapter {
         return { ref, commit, parents: parents.split(' ').filter(Boolean), tree, date, subject };
       });
   }
+
+  // ---- merge flow: a merge's two refs, the queue's gate, the conflict resolver ------------
+
+  /**
+   * The commit and tree of each of a few branches in one `rev-parse` (much cheaper than listing
+   * every head when there are hundreds); undefined when any of them does not exist.
+   */
+  async branchTips(branches: string[]): Promise<Map<string, BranchHead> | undefined> {
+    // Each starts with refs/heads/, so none reads as an option (this rev-parse echoes --end-of-options).
+    const revs = branches.flatMap((branch) => [`${branchRef(branch)}^{commit}`, `${branchRef(branch)}^{tree}`]);
+    const { stdout, exitCode } = await this.exec(['rev-parse', ...revs], { readOnly: true, okExitCodes: [128] });
+    const lines = stdout.split('\n');
+    if (exitCode !== 0 || lines.length < revs.length) return undefined;
+    return new Map(branches.map((name, index) => [name, { name, oid: lines[2 * index], tree: lines[2 * index + 1] }]));
+  }
+
+  /** The subjects of the commits `to` has that `from` lacks, newest first (at most `limit`). Branch names or full object ids. */
+  async commitSubjects(from: string, to: string, limit = 50): Promise<string[]> {
+    const range = `${branchOrCommit(from)}..${branchOrCommit(to)}`;
+    const { stdout } = await this.exec(['log', `--max-count=${limit}`, '--no-decorate', '--format=%s', '-z', '--end-of-options', range, '--'], {
+      readOnly: true,
+      mayPrintNothing: true,
+    });
+    return stdout.split('\0').filter((subject) => subject !== '');
+  }
+
+  /** Checks out a commit on a detached HEAD in `cwd` (its files follow; the branch does not move). */
+  async detachAt(cwd: string, oid: string): Promise<void> {
+    await this.exec(['switch', '--quiet', '--detach', objectId(oid)], { cwd });
+  }
+
+  /** Checks the branch out again in `cwd`; `discardChanges`: tracked files changed since are put back. */
+  async switchTo(cwd: string, branch: string, options: { discardChanges?: boolean } = {}): Promise<void> {
+    branchRef(branch);
+    await this.exec(['switch', '--quiet', '--no-guess', ...(options.discardChanges ? ['--discard-changes'] : []), branch], { cwd });
+  }
+
+  /** Moves the branch checked out in `cwd` forward to `oid`, files included; refused by git unless it is a fast-forward. */
+  async fastForward(cwd: string, oid: string): Promise<void> {
+    await this.exec(['merge', '--ff-only', '--quiet', objectId(oid)], { cwd });
+  }
 }
 
 /** The full ref of a branch, so a tag or a remote-tracking branch of the same name is never taken instead. */

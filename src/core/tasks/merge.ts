@@ -1,8 +1,14 @@
+import { existsSync } from 'node:fs';
 import { BoardReader, worktreeAt } from '../board';
 import { TaskWorktreesError } from '../errors';
-import { MergeEngine } from '../merge';
+import { GateRun, runGate } from '../gate';
+import { GitError } from '../git/errors';
+import { BranchHead, WorktreeEntry } from '../git/porcelain';
+import { landingOutcome, lastAgentOf, MERGE_ATTEMPT_EVENT, MergeOutcome, MergeTrigger, RESOLUTION_PREPARED_EVENT } from '../history';
+import { MergeEngine, MergeRequest } from '../merge';
 import { Repository } from '../repo';
-import { branchesInUse, describeLoss, hasLoss, inspectWorktree, refuseOperationInProgress, refuseRunningAgents } from '../safety';
+import { branchesInUse, describeLoss, hasLoss, inspectWorktree, LossReport, refuseOperationInProgress, refuseRunningAgents } from '../safety';
+import { TaskEvent } from './events';
 import { MergeStrategy, Task } from './model';
 import { OperationSteps } from './steps';
 
@@ -15,6 +21,31 @@ export interface MergeResult {
   task: Task;
   /** Set when the merge landed but removing the worktree or branch afterwards was refused. */
   cleanupError?: string;
+  /** How the attempt is recorded in the merge history (clean, conflict, gateFailed, resolvedBy…). */
+  outcome: MergeOutcome;
+  /** The gate's run, when a gate was given and it failed: nothing landed. */
+  gate?: GateRun;
+}
+
+export interface MergeOptions {
+  strategy: MergeStrategy;
+  via: MergeTrigger;
+  /** The caller knows an agent resolved the conflicts this landing follows. */
+  resolvedBy?: { agent: string };
+  /** Run this command on the merge before it lands (the merge queue's gate). */
+  gate?: { command: string; timeoutMs: number };
+}
+
+export interface ConflictResolution {
+  worktreePath: string;
+  /** The files left with conflict markers; empty when the base merged in cleanly (and was committed). */
+  files: string[];
+  /** When the base merged in cleanly: the task branch's head after it (a new merge commit, or the same head if the base had nothing new). */
+  commit?: string;
+  /** Subjects of the task's own commits (since the merge base), newest first. */
+  ours: string[];
+  /** Subjects of the base's commits since the merge base, newest first. */
+  theirs: string[];
 }
 
 export function validateStrategy(strategy: unknown): MergeStrategy {
@@ -33,10 +64,30 @@ export class TaskMerge extends OperationSteps {
     this.engine = new MergeEngine(repo.git);
   }
 
-  async merge(taskId: string, strategy: MergeStrategy): Promise<MergeResult> {
+  /** One merge attempt, recorded in the merge history whatever its outcome (a refusal as `aborted`). */
+  async merge(taskId: string, options: MergeOptions): Promise<MergeResult> {
+    const task = await this.store.get(taskId);
+    // Read alongside git: only the history's record of this attempt depends on it.
+    const events = this.readEvents();
+    let landed = false;
+    try {
+      return await this.attempt(task, options, events, () => (landed = true));
+    } catch (error) {
+      if (!landed) await this.logAttempt(task, options.via, events, 'aborted', { reason: reasonOf(error) }).catch(() => undefined);
+      throw error;
+    }
+  }
+
+  private async attempt(task: Task, options: MergeOptions, events: Promise<TaskEvent[]>, onLanded: () => void): Promise<MergeResult> {
     const { git, store } = this;
-    const [task, entries, heads] = await Promise.all([store.get(taskId), this.repo.worktrees(), this.reader.heads()]);
+    const { strategy } = options;
+    const taskId = task.id;
     if (!task.branch) throw new TaskWorktreesError('TaskHasNoWorktree', `Task "${taskId}" has no branch to merge.`);
+    // git status is the slowest read: the task's worktree is inspected while the rest is read and merged in memory.
+    const early = task.worktreePath && existsSync(task.worktreePath) ? this.inspect(task.worktreePath) : undefined;
+    const tips = (branch: string): Promise<Map<string, BranchHead>> =>
+      git.branchTips([task.baseBranch, branch]).then((found) => found ?? this.reader.heads());
+    const [entries, heads] = await Promise.all([this.repo.worktrees(), tips(task.branch)]);
     const branchOid = heads.get(task.branch)?.oid;
     const base = heads.get(task.baseBranch);
     const baseOid = base?.oid;
@@ -55,12 +106,28 @@ export class TaskMerge extends OperationSteps {
     refuseOperationInProgress(taskWorktree, `merging task "${taskId}"`);
 
     refuseRunningAgents(this.store.readAgents(), [taskWorktree?.path, baseEntry?.path].filter((path): path is string => path !== undefined), 'merging');
+    if (options.gate && !taskWorktree) {
+      throw new TaskWorktreesError('TaskHasNoWorktree', `Task "${taskId}" has no worktree for the gate to run in.`);
+    }
 
-    // The in-memory merge writes nothing but objects: it runs while the task's worktree is inspected.
-    const [preview, loss, isAncestor] = await Promise.all([
-      this.engine.preview(baseOid, branchOid),
-      taskWorktree ? inspectWorktree(git, taskWorktree) : undefined,
-      git.isAncestor(branchOid, baseOid),
+    const request: MergeRequest = {
+      base: task.baseBranch,
+      baseOid,
+      branch: task.branch,
+      branchOid,
+      strategy,
+      message: strategy === 'squash' ? `${task.subject} (task ${task.id})` : `Merge task ${task.id}: ${task.subject}`,
+      baseWorktree: baseEntry?.path,
+    };
+    // The in-memory merge and its commit write nothing but objects: they run while the worktree is inspected.
+    const previewing = this.engine.preview(baseOid, branchOid);
+    const committing = previewing.then(({ conflicts, tree }) =>
+      conflicts.length === 0 && tree !== base.tree && (options.gate || !request.baseWorktree) ? this.engine.mergeCommit(request, tree) : undefined,
+    );
+    const [preview, loss, prepared] = await Promise.all([
+      previewing,
+      taskWorktree ? (early ?? this.inspect(taskWorktree.path)).then((result) => withEntry(result, taskWorktree)) : undefined,
+      committing,
     ]);
     if (loss && hasLoss(loss)) {
       throw new TaskWorktreesError('WorktreeDirty', `Task "${taskId}" has work that is not on its branch (uncommitted, untracked or on a detached HEAD); commit it to ${task.branch} first, so that the merge leaves nothing behind.`, describeLoss(loss));
@@ -68,35 +135,154 @@ export class TaskMerge extends OperationSteps {
     await store.log('merge.before', taskId, { base: task.baseBranch, branch: task.branch, strategy });
     if (preview.conflicts.length > 0) {
       await store.log('merge.conflict', taskId, { conflicts: preview.conflicts });
-      return { merged: false, conflicts: preview.conflicts, task };
+      await this.logAttempt(task, options.via, events, 'conflict', { files: preview.conflicts });
+      return { merged: false, conflicts: preview.conflicts, task, outcome: 'conflict' };
     }
     // Nothing the base lacks: an ancestor, or — for a squash — a tree the base already has. A plain
     // merge of such a branch still lands, as a merge commit: it keeps the branch's commits reachable.
-    const nothingToMerge = isAncestor || (strategy === 'squash' && preview.tree === base.tree);
-    const commit = nothingToMerge
-      ? baseOid
-      : await this.engine
-          .land(
-            {
-              base: task.baseBranch,
-              baseOid,
-              branch: task.branch,
-              branchOid,
-              strategy,
-              message: strategy === 'squash' ? `${task.subject} (task ${task.id})` : `Merge task ${task.id}: ${task.subject}`,
-              baseWorktree: baseEntry?.path,
-            },
-            preview.tree,
-          )
-          .catch(async (error: Error) => {
-            await store.log('merge.failed', taskId, { error: error.message });
-            throw error;
-          });
+    // Only a tree equal to the base's can mean an ancestor, so only then is git asked.
+    const sameTree = preview.tree === base.tree;
+    const nothingToMerge = sameTree && (strategy === 'squash' || (await git.isAncestor(branchOid, baseOid)));
+    let commit = baseOid;
+    if (!nothingToMerge) {
+      const tested = prepared ?? (options.gate ? await this.engine.mergeCommit(request, preview.tree) : undefined);
+      if (options.gate && tested && taskWorktree) {
+        const gate = await this.gateOn(task, taskWorktree.path, request, tested, options.gate);
+        if (!gate.passed) {
+          const reason = gate.timedOut ? 'timeout' : `exit ${gate.exitCode}`;
+          await this.logAttempt(task, options.via, events, 'gateFailed', { reason });
+          return { merged: false, task, outcome: 'gateFailed', gate };
+        }
+      }
+      commit = await this.landMerge(request, preview.tree, tested).catch(async (error: Error) => {
+        await store.log('merge.failed', taskId, { error: error.message });
+        throw error;
+      });
+    }
+    onLanded();
     const merged = await store.update(taskId, (current) => {
       current.status = 'completed';
       current.merge = { commit, branchHead: branchOid, strategy, at: new Date().toISOString() };
       return { type: 'merge.after', detail: { commit, base: current.baseBranch, strategy, nothingToMerge } };
     });
-    return { merged: true, commit, task: merged, ...(nothingToMerge ? { nothingToMerge } : {}) };
+    const { outcome, agent } = landingOutcome(await events, taskId, options.resolvedBy);
+    await this.logAttempt(task, options.via, events, outcome, { commit }, agent);
+    return { merged: true, commit, task: merged, outcome, ...(nothingToMerge ? { nothingToMerge } : {}) };
   }
+
+  /** A prepared commit lands exactly (the one the gate tested, or written ahead); else the engine merges. */
+  private async landMerge(request: MergeRequest, tree: string, prepared: string | undefined): Promise<string> {
+    if (!prepared) return this.engine.land(request, tree);
+    await this.engine.landCommit(request, prepared);
+    return prepared;
+  }
+
+  /**
+   * Runs the gate in the task's worktree on the merge about to land: the (clean) worktree is
+   * detached at the merge commit, the gate runs there, and the worktree goes back to its branch —
+   * tracked files the gate changed are put back, since the worktree was clean before.
+   */
+  private async gateOn(task: Task, worktreePath: string, request: MergeRequest, commit: string, gate: { command: string; timeoutMs: number }): Promise<GateRun> {
+    await this.store.log('merge.gate', task.id, { command: gate.command, commit });
+    let run: GateRun;
+    try {
+      // Inside the try: a failing post-checkout hook can leave the worktree detached all the same.
+      await this.git.detachAt(worktreePath, commit);
+      run = await runGate(
+        gate.command,
+        worktreePath,
+        {
+          TASK_ID: task.id,
+          TASK_SUBJECT: task.subject,
+          TASK_BRANCH: request.branch,
+          TASK_BASE: request.base,
+          TASK_BASE_COMMIT: request.baseOid,
+          TASK_MERGE_COMMIT: commit,
+          TASK_WORKTREE: worktreePath,
+        },
+        gate.timeoutMs,
+      );
+    } finally {
+      await this.git.switchTo(worktreePath, request.branch, { discardChanges: true }).catch((error: Error) => {
+        throw new TaskWorktreesError(
+          'GitFailed',
+          `After the gate, ${worktreePath} could not be put back on ${request.branch} (${error.message}); it is on the tested merge ${commit.slice(0, 12)}. Run "git switch ${request.branch}" there.`,
+          [worktreePath],
+        );
+      });
+    }
+    return run;
+  }
+
+  /**
+   * Merges the base into the task's branch in the task's worktree, leaving conflict markers for
+   * whoever resolves them (an agent, a person with the merge editor). The worktree must be on its
+   * branch, clean, with no operation under way and no agent running; a clean merge is committed.
+   */
+  async prepareResolution(taskId: string, agent: string | undefined): Promise<ConflictResolution> {
+    const { git, store } = this;
+    const [task, entries, heads] = await Promise.all([store.get(taskId), this.repo.worktrees(), this.reader.heads()]);
+    const entry = task.worktreePath ? worktreeAt(entries, task.worktreePath) : undefined;
+    if (!task.branch || !entry || entry.prunable) throw new TaskWorktreesError('TaskHasNoWorktree', `Task "${taskId}" has no worktree to resolve conflicts in.`);
+    if (!heads.has(task.baseBranch)) throw new TaskWorktreesError('BranchNotFound', `The task's base branch "${task.baseBranch}" does not exist.`);
+    refuseOperationInProgress(entry, 'preparing a conflict resolution');
+    if (entry.branch !== task.branch) {
+      throw new TaskWorktreesError('WorktreeDirty', `${entry.path} is not on the task's branch ${task.branch}; check it out there first.`, [entry.path]);
+    }
+    refuseRunningAgents(store.readAgents(), [entry.path], 'preparing a conflict resolution');
+    const loss = await inspectWorktree(git, entry);
+    if (hasLoss(loss)) {
+      throw new TaskWorktreesError('WorktreeDirty', `Task "${taskId}" has uncommitted or untracked work; commit it to ${task.branch} first, so that the conflicts are only the merge's.`, describeLoss(loss));
+    }
+    const [ours, theirs] = await Promise.all([git.commitSubjects(task.baseBranch, task.branch), git.commitSubjects(task.branch, task.baseBranch)]);
+    let files: string[] = [];
+    try {
+      await git.merge(entry.path, task.baseBranch, `Merge ${task.baseBranch} into task ${task.id}`, false);
+    } catch (error) {
+      if (!(error instanceof GitError && error.code === 'MergeConflict')) throw error;
+      files = (await git.status(entry.path)).entries.filter((file) => file.kind === 'conflicted').map((file) => file.path);
+    }
+    const commit = files.length === 0 ? await git.headCommit(entry.path) : undefined;
+    await store.log(RESOLUTION_PREPARED_EVENT, taskId, { base: task.baseBranch, files, ...(agent ? { agent } : {}), ...(commit ? { commit } : {}) });
+    return { worktreePath: entry.path, files, ours, theirs, ...(commit ? { commit } : {}) };
+  }
+
+  /** A queue cancelled before this task: an aborted attempt in the history. */
+  async recordCancelled(taskId: string): Promise<void> {
+    await this.logAttempt(await this.store.get(taskId), 'queue', this.readEvents(), 'aborted', { reason: 'cancelled' });
+  }
+
+  private readEvents(): Promise<TaskEvent[]> {
+    return this.store.events.read().then(
+      ({ events }) => events,
+      () => [],
+    );
+  }
+
+  private inspect(worktreePath: string): Promise<LossReport | Error> {
+    const entry: WorktreeEntry = { path: worktreePath, detached: false, bare: false };
+    return inspectWorktree(this.git, entry).catch((error: Error) => error);
+  }
+
+  private async logAttempt(
+    task: Task,
+    via: MergeTrigger,
+    events: Promise<TaskEvent[]>,
+    outcome: MergeOutcome,
+    detail: Record<string, unknown>,
+    agent?: string,
+  ): Promise<void> {
+    const credited = agent ?? lastAgentOf(await events, task.id);
+    await this.store.log(MERGE_ATTEMPT_EVENT, task.id, { outcome, base: task.baseBranch, via, ...(credited ? { agent: credited } : {}), ...detail });
+  }
+}
+
+/** The inspection started before git's worktree list confirmed the worktree: its failure counts only now. */
+function withEntry(result: LossReport | Error, entry: WorktreeEntry): LossReport {
+  if (result instanceof Error) throw result;
+  return { ...result, worktreePath: entry.path, locked: entry.locked };
+}
+
+function reasonOf(error: unknown): string {
+  return error instanceof TaskWorktreesError ? error.code : 'failed';
 }

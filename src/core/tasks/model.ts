@@ -80,4 +80,9 @@ export interface RepositoryConfig {
   branchPrefix: string;
   /** The tasks' port blocks; recorded with the layout, so the CLI and every window allocate alike. */
   ports?: PortSettings;
+  /** Whether completing a task merges it into its base (whoever completes it: a window, an agent, the CLI). Absent: off. */
+  autoMerge?: AutoMergeMode;
 }
+
+export const AUTO_MERGE_MODES = ['off', 'onComplete'] as const;
+export type AutoMergeMode = (typeof AUTO_MERGE_MODES)[number];

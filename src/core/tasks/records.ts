@@ -1,7 +1,7 @@
 import { isAbsolute } from 'node:path';
 import { TaskWorktreesError } from '../errors';
 import { branchNameProblem, containsUnsafeText, isTaskId } from './ids';
-import { isTaskStatus, RepositoryConfig, SETUP_STATES, Task } from './model';
+import { AUTO_MERGE_MODES, isTaskStatus, RepositoryConfig, SETUP_STATES, Task } from './model';
 import { portBlockProblem, portSettingsProblem } from './ports';
 
 /**
@@ -65,6 +65,9 @@ export function repositoryConfigProblem(value: unknown): string | undefined {
   if (config.ports !== undefined) {
     const ports = portSettingsProblem(config.ports);
     if (ports) return `ports: ${ports}`;
+  }
+  if (config.autoMerge !== undefined && !(AUTO_MERGE_MODES as readonly unknown[]).includes(config.autoMerge)) {
+    return `autoMerge ${describe(config.autoMerge)} is not ${AUTO_MERGE_MODES.join(' or ')}`;
   }
   return undefined;
 }

@@ -329,8 +329,8 @@ function tempFileFor(file: string): string {
 }
 
 /** Only the known fields, so nothing else in a file is carried along. */
-function configFields({ worktreeRoot, branchPrefix, ports }: RepositoryConfig): RepositoryConfig {
-  return { worktreeRoot, branchPrefix, ...(ports && { ports: { base: ports.base, blockSize: ports.blockSize } }) };
+function configFields({ worktreeRoot, branchPrefix, ports, autoMerge }: RepositoryConfig): RepositoryConfig {
+  return { worktreeRoot, branchPrefix, ...(ports && { ports: { base: ports.base, blockSize: ports.blockSize } }), ...(autoMerge && { autoMerge }) };
 }
 
 function taskText(task: Task): string {
