@@ -45,4 +45,5 @@ export const EXIT_CODES: Readonly<Record<ErrorCode, number>> = {
   MergeConflict: 34,
   NestedWorktree: 35,
   TaskClaimed: 36,
+  UnrelatedHistories: 37,
 };

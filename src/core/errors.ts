@@ -45,7 +45,9 @@ export type ErrorCode =
   | 'NestedWorktree'
   /** Someone else has claimed the task. */
   | 'TaskClaimed'
-  | 'Untrusted';
+  | 'Untrusted'
+  /** Two branches share no commit: git refuses to merge (or forecast a merge of) them. */
+  | 'UnrelatedHistories';
 
 export class TaskWorktreesError extends Error {
   constructor(

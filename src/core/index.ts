@@ -16,3 +16,4 @@ export { GitError } from './git/errors';
 export type { GitAdapterOptions } from './git/adapter';
 export type { Task, TaskStatus, MergeStrategy, MergeRecord } from './tasks/model';
 export type { TaskEvent } from './tasks/events';
+export type { Forecast, TaskForecast, MergeForecast, Overlap, QueueForecastStep } from './forecast';
