@@ -37,7 +37,7 @@ export interface QueueForecastStep extends MergeForecast {
 
 // Two cores and agents committing next to us: a few merges at a time leave the adapter's other
 // slots to board refreshes; more than 4 did not make 210 merges faster on the bench machine.
-const DEFAULT_PARALLELISM = 4;
+export const FORECAST_PARALLELISM = 4;
 // 20 tasks make 210 merges; a refresh after one branch moved adds 20. Enough for many refreshes.
 const CACHE_LIMIT = 4096;
 
@@ -82,7 +82,7 @@ export class Forecaster {
 
   constructor(
     private readonly git: GitAdapter,
-    parallelism = DEFAULT_PARALLELISM,
+    parallelism = FORECAST_PARALLELISM,
   ) {
     this.slots = new ProcessSlots(parallelism);
   }
