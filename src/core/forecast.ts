@@ -106,15 +106,15 @@ export class Forecaster {
     const active = new Set(candidates.filter((task, i) => !withBase[i].clean || withBase[i].tree !== heads.get(task.baseBranch)!.tree).map((task) => task.id));
     return {
       tasks: candidates.flatMap((task, i) => (active.has(task.id) ? [{ taskId: task.id, withBase: outcome(withBase[i]) }] : [])),
-      overlaps: pairs.flatMap(([a, b], i) => (active.has(a.id) && active.has(b.id) && !pairwise[i].clean ? [{ a: a.id, b: b.id, files: pairwise[i].conflicts }] : [])),
+      overlaps: pairs.flatMap(([a, b], i) => (active.has(a.id) && active.has(b.id) && !pairwise[i].clean ? [{ a: a.id, b: b.id, files: outcome(pairwise[i]).files }] : [])),
     };
   }
 
   /** Each task merged into its base as the base is now; tasks whose branch or base is gone are left out. */
-  async withBases(tasks: readonly Task[], heads: ReadonlyMap<string, BranchHead>): Promise<Array<{ task: Task; result: MergeTreeResult }>> {
+  async withBases(tasks: readonly Task[], heads: ReadonlyMap<string, BranchHead>): Promise<Array<{ task: Task; forecast: MergeForecast }>> {
     const landing = tasks.filter((task) => landable(task, heads));
     const results = await Promise.all(landing.map((task) => this.withBase(task, heads)));
-    return landing.map((task, i) => ({ task, result: results[i] }));
+    return landing.map((task, i) => ({ task, forecast: outcome(results[i]) }));
   }
 
   /**
@@ -188,8 +188,9 @@ export function landable(task: Task, heads: ReadonlyMap<string, BranchHead>): bo
   return task.branch !== undefined && heads.has(task.branch) && heads.has(task.baseBranch);
 }
 
+/** A copy: the cached result outlives what a caller does with its answer. */
 function outcome(result: MergeTreeResult): MergeForecast {
-  return { clean: result.clean, files: result.conflicts };
+  return { clean: result.clean, files: [...result.conflicts] };
 }
 
 function named(error: unknown, subject: Subject): unknown {

@@ -118,7 +118,7 @@ export class TaskService {
     const wanted = taskIds ? new Set(taskIds.map((id) => validateTaskId(id))) : undefined;
     const [{ tasks }, heads] = await Promise.all([this.store.load(), this.reader.heads()]);
     const previews = await this.forecaster.withBases(tasks.filter((task) => !wanted || wanted.has(task.id)), heads);
-    return previews.map(({ task, result }) => ({ taskId: task.id, clean: result.clean, conflicts: result.conflicts }));
+    return previews.map(({ task, forecast }) => ({ taskId: task.id, clean: forecast.clean, conflicts: forecast.files }));
   }
 
   // ---- operations ------------------------------------------------------------------------

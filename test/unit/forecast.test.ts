@@ -78,6 +78,21 @@ suite('conflict forecast', () => {
     assert.ok(refreshed.overlaps.some((overlap) => overlap.a === a.id && overlap.b === b.id));
   });
 
+  test('previewMerges answers from the same merges: after a forecast it runs no merge-tree', async () => {
+    const clean = await taskWith('clean preview', { 'p.txt': 'p\n' });
+    const conflicting = await taskWith('conflicting preview', { 'README.md': 'theirs\n' });
+    repo.write('README.md', 'ours\n');
+    repo.commitAll('base moves on');
+    await service.forecast();
+    let preview: Awaited<ReturnType<TaskService['previewMerges']>> = [];
+    const ran = await spawnsFor(async () => (preview = await service.previewMerges()));
+    assert.deepEqual(ran.map((args) => args[0]), ['for-each-ref']);
+    assert.deepEqual(preview, [
+      { taskId: clean.id, clean: true, conflicts: [] },
+      { taskId: conflicting.id, clean: false, conflicts: ['README.md'] },
+    ]);
+  });
+
   test('queue order: b is clean alone but conflicts once a has landed before it; nothing is written', async () => {
     const a = await taskWith('lands first', { 'src/file-0.txt': 'a\n' });
     const b = await taskWith('lands second', { 'src/file-0.txt': 'b\n' });
