@@ -10,6 +10,7 @@ import { cpus, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
 import { TaskService } from '../src/core';
+import { FORECAST_PARALLELISM } from '../src/core/forecast';
 import { TaskStore } from '../src/core/tasks/store';
 
 const ROOT = resolve(__dirname, '..', '..');
@@ -217,6 +218,9 @@ async function main(): Promise<void> {
       },
     );
 
+    // 5b. conflict forecast of 20 active tasks on one base: 20 merges with the base + 190 pairs
+    await forecastBench(service, repo);
+
     // 6. the store: one update, and updates with 8 concurrent writers (other processes)
     const store = new TaskStore(join(repo, '..', 'store'));
     const target = await store.create({ subject: 'hot', description: '0', status: 'pending', owner: '', baseBranch: 'main', blockedBy: [] });
@@ -251,6 +255,69 @@ async function main(): Promise<void> {
     console.log(`| ${name} | ${(figures[name] as Figure).oursMs} | ${figure.rawMs ?? '—'} | ${figure.ratio ?? '—'} |`);
   }
   console.log(`\nwrote bench/last-run.json in ${((Date.now() - started) / 1000).toFixed(0)} s`);
+}
+
+/**
+ * The conflict forecast: 20 tasks with a commit each on their own base (every task adds a file;
+ * tasks i, i+5, i+10, i+15 also edit one shared file: 5 groups of 4, 30 overlapping pairs). A cold
+ * forecast (a fresh service each round, so nothing is cached) against the same 210 merge-trees run
+ * raw with the same number at once; then a second forecast with nothing moved, and its git processes.
+ */
+async function forecastBench(service: TaskService, repo: string): Promise<void> {
+  const TASKS = 20;
+  await rawGit(repo, 'branch', 'forecast-base', 'main');
+  const branches: string[] = [];
+  for (let i = 0; i < TASKS; i++) {
+    const task = await service.createTask({ subject: `forecast ${i}`, baseBranch: 'forecast-base', createWorktree: true });
+    writeFileSync(join(task.worktreePath!, 'src/module-0', `file-${(i % 5) * 40}.ts`), `export const shared = ${i};\n`);
+    writeFileSync(join(task.worktreePath!, `forecast-${i}.txt`), `${i}\n`);
+    await rawGit(task.worktreePath!, 'add', '-A');
+    await rawGit(task.worktreePath!, 'commit', '-q', '-m', `forecast work ${i}`);
+    branches.push(task.branch!);
+  }
+  const [base, ...tips] = (await rawGit(repo, 'rev-parse', 'forecast-base', ...branches)).trim().split('\n');
+  const merges: Array<[string, string]> = tips.map((tip) => [base, tip]);
+  tips.forEach((a, i) => tips.slice(i + 1).forEach((b) => merges.push([a, b])));
+  assert.equal(merges.length, TASKS + (TASKS * (TASKS - 1)) / 2);
+
+  let cold = service;
+  await compare(
+    `forecast, ${TASKS} tasks (${merges.length} merge-trees, ${FORECAST_PARALLELISM} at once)`,
+    async () => {
+      const forecast = await cold.forecast();
+      assert.equal(forecast.tasks.filter((task) => task.withBase.clean).length, TASKS);
+      assert.equal(forecast.overlaps.length, 30);
+    },
+    async () => {
+      let next = 0;
+      const worker = async (): Promise<void> => {
+        while (next < merges.length) await rawGitAllowing1(repo, 'merge-tree', '--write-tree', '--name-only', '--no-messages', '-z', ...merges[next++]);
+      };
+      await Promise.all(Array.from({ length: FORECAST_PARALLELISM }, worker));
+    },
+    {
+      before: async () => {
+        cold = await TaskService.open(repo, { worktreeRoot: '../wt' });
+        await cold.git.version(); // asked once per adapter, not part of a forecast
+      },
+    },
+  );
+
+  // The warm service of the last round: nothing moved since its forecast.
+  let processes: string[] = [];
+  const stop = cold.git.onSpawn((args) => processes.push(args[0]));
+  await compare(
+    `forecast again, nothing moved (${TASKS} tasks)`,
+    async () => {
+      processes = [];
+      assert.equal((await cold.forecast()).overlaps.length, 30);
+    },
+    null,
+  );
+  stop();
+  const mergeTrees = processes.filter((name) => name === 'merge-tree').length;
+  figures.forecastAgainGitProcesses = { total: processes.length, mergeTree: mergeTrees, commands: processes };
+  console.log(`  second forecast, nothing moved: ${processes.length} git process(es) (${processes.join(', ')}), ${mergeTrees} merge-tree`);
 }
 
 /** 8 worker processes, 100 updates each, started together: wall time per update. */

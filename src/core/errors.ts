@@ -53,7 +53,9 @@ export type ErrorCode =
   /** Restoring a snapshot would overwrite uncommitted changes, or files changed by commits since (named in `details`). */
   | 'SnapshotConflict'
   /** The work could not be saved as a snapshot, so what would have destroyed it did not happen. */
-  | 'SnapshotFailed';
+  | 'SnapshotFailed'
+  /** Two branches share no commit: git refuses to merge (or forecast a merge of) them. */
+  | 'UnrelatedHistories';
 
 export class TaskWorktreesError extends Error {
   constructor(

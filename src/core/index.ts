@@ -32,3 +32,4 @@ export type { MergeQueueOptions, MergeQueueProgress, MergeQueueReport, QueueStop
 export type { MergeAttempt, MergeHistory, MergeOutcome, MergeRates, MergeTrigger } from './history';
 export type { AutoMergeMode } from './tasks/model';
 export type { GateRun } from './gate';
+export type { Forecast, TaskForecast, MergeForecast, Overlap, QueueForecastStep } from './forecast';

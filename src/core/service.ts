@@ -5,6 +5,7 @@ import { DetailsCacheOptions, WorktreeDetailsCache } from './details';
 import { branchProtection, inspectWorktree, LossReport } from './safety';
 import { IdContext } from './tasks/idPreview';
 import { TaskWorktreesError } from './errors';
+import { Forecast, Forecaster, landable, QueueForecastStep } from './forecast';
 import { GitAdapter, GitAdapterOptions } from './git/adapter';
 import { WorktreeEntry } from './git/porcelain';
 import { OperationOutcome, Operations } from './operations';
@@ -35,6 +36,7 @@ export class TaskService {
   private readonly creation: TaskCreation;
   private readonly merging: TaskMerge;
   private readonly removal: TaskRemoval;
+  private readonly forecaster: Forecaster;
 
   private constructor(private readonly repo: Repository) {
     this.operations = new Operations(repo.store);
@@ -42,6 +44,7 @@ export class TaskService {
     this.creation = new TaskCreation(repo, this.reader);
     this.merging = new TaskMerge(repo, this.reader);
     this.removal = new TaskRemoval(repo, this.reader);
+    this.forecaster = new Forecaster(repo.git);
   }
 
   static async open(repoDir: string, settings: Partial<LifecycleSettings> = {}, gitOptions: GitAdapterOptions = {}): Promise<TaskService> {
@@ -116,21 +119,16 @@ export class TaskService {
   }
 
   /**
-   * Would each task merge cleanly into its base right now? In-memory merges (merge-tree) only:
-   * nothing is written but git objects. One `for-each-ref` for all heads, then the merges run
-   * side by side within the adapter's process limit.
+   * Would each task merge cleanly into its base right now? The forecaster's merges with the base
+   * (in memory, cached by commit pair): one `for-each-ref` for all heads, then only the merges
+   * whose commits moved since the last forecast.
    */
   async previewMerges(taskIds?: string[]): Promise<Array<{ taskId: string; clean: boolean; conflicts: string[] }>> {
     if (taskIds !== undefined && !Array.isArray(taskIds)) throw new TaskWorktreesError('InvalidInput', 'previewMerges takes a list of task ids.');
     const wanted = taskIds ? new Set(taskIds.map((id) => validateTaskId(id))) : undefined;
     const [{ tasks }, heads] = await Promise.all([this.store.load(), this.reader.heads()]);
-    const candidates = tasks.filter((task) => task.branch && heads.has(task.branch) && heads.has(task.baseBranch) && (!wanted || wanted.has(task.id)));
-    return Promise.all(
-      candidates.map(async (task) => {
-        const { conflicts } = await this.git.mergeTree(heads.get(task.baseBranch)!.oid, heads.get(task.branch!)!.oid);
-        return { taskId: task.id, clean: conflicts.length === 0, conflicts };
-      }),
-    );
+    const previews = await this.forecaster.withBases(tasks.filter((task) => !wanted || wanted.has(task.id)), heads);
+    return previews.map(({ task, forecast }) => ({ taskId: task.id, clean: forecast.clean, conflicts: forecast.files }));
   }
 
   // ---- operations ------------------------------------------------------------------------
@@ -526,6 +524,41 @@ export class TaskService {
   /** Every merge attempt with its outcome, and the rates (see src/core/history.ts for the arithmetic). */
   async mergeHistory(): Promise<MergeHistory> {
     return mergeHistory((await this.store.events.read()).events);
+  }
+
+  // ---- conflict forecast (reads only: no lock, nothing written but unreferenced git objects) ----
+
+  /**
+   * Every active task (not merged, with work its base lacks) merged in memory into its base, and
+   * every two active tasks on the same base into each other; `overlaps` lists the pairs that
+   * conflict. One `for-each-ref`, then a merge-tree only for each pair of commits not seen before.
+   */
+  async forecast(): Promise<Forecast> {
+    const [{ tasks }, heads] = await Promise.all([this.store.load(), this.reader.heads()]);
+    return this.forecaster.forecast(tasks, heads);
+  }
+
+  /**
+   * The tasks merged one after another in this order, each forecast against its base with the
+   * earlier clean ones already merged in (in memory). Every task is reported, a conflict stops nothing.
+   */
+  async forecastQueue(taskIds: string[]): Promise<QueueForecastStep[]> {
+    if (!Array.isArray(taskIds) || taskIds.length === 0) throw new TaskWorktreesError('InvalidInput', 'forecastQueue takes a non-empty list of task ids.');
+    const ids = taskIds.map((id) => validateTaskId(id));
+    const repeated = ids.find((id, i) => ids.indexOf(id) !== i);
+    if (repeated) throw new TaskWorktreesError('InvalidInput', `Task "${repeated}" is in the queue twice.`);
+    const { tasks } = await this.store.load();
+    const queue = ids.map((id) => {
+      const task = tasks.find((candidate) => candidate.id === id);
+      if (!task) throw new TaskWorktreesError('TaskNotFound', `There is no task "${id}".`);
+      if (task.merge) throw new TaskWorktreesError('InvalidInput', `Task "${id}" is merged already; a queue forecast takes tasks still to merge.`);
+      if (!task.branch) throw new TaskWorktreesError('TaskHasNoWorktree', `Task "${id}" has no branch to merge.`);
+      return task;
+    });
+    const heads = await this.reader.heads();
+    const gone = queue.find((task) => !landable(task, heads));
+    if (gone) throw new TaskWorktreesError('BranchNotFound', `Task "${gone.id}": its branch "${gone.branch}" or its base "${gone.baseBranch}" does not exist.`);
+    return this.forecaster.queue(queue, heads);
   }
 }
 

@@ -358,11 +358,11 @@ export class GitAdapter {
   /** Merges in memory: no index, no working tree is touched. Exit 1 means conflicts. Branch names or full object ids. */
   async mergeTree(base: string, branch: string): Promise<MergeTreeResult> {
     await this.requireMergeTree();
-    const { stdout } = await this.exec(['merge-tree', '--write-tree', '--name-only', '--no-messages', '-z', branchOrCommit(base), branchOrCommit(branch)], {
+    const { stdout, exitCode } = await this.exec(['merge-tree', '--write-tree', '--name-only', '--no-messages', '-z', branchOrCommit(base), branchOrCommit(branch)], {
       readOnly: true,
       okExitCodes: [1],
     });
-    return parseMergeTree(stdout);
+    return { clean: exitCode === 0, ...parseMergeTree(stdout) };
   }
 
   /** `identity`: author and committer of the commit instead of the user's (whose configuration may name none). */

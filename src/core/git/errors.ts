@@ -36,6 +36,7 @@ const OUTPUT_CODES: ReadonlyArray<[RegExp, ErrorCode]> = [
   // `git merge` reports conflicts on stdout, one "CONFLICT (kind): …" line each.
   [/^CONFLICT \(|^Automatic merge failed/m, 'MergeConflict'],
   [/unknown option|usage: git merge-tree/i, 'GitTooOld'],
+  [/refusing to merge unrelated histories/i, 'UnrelatedHistories'],
 ];
 
 /** The code for a failed git process. Git writes some failures to stdout (merge conflicts), so both are read. */

@@ -111,12 +111,14 @@ export function parseStatusV2(output: string): WorkingTreeStatus {
 }
 
 export interface MergeTreeResult {
+  /** git's own verdict (exit code 0), not inferred from the list of paths. */
+  clean: boolean;
   tree: string;
   conflicts: string[];
 }
 
 /** `git merge-tree --write-tree --name-only --no-messages -z`: the tree, then each conflicted path. */
-export function parseMergeTree(output: string): MergeTreeResult {
+export function parseMergeTree(output: string): Omit<MergeTreeResult, 'clean'> {
   const [tree, ...rest] = output.split('\0');
   return { tree: tree.trim(), conflicts: [...new Set(rest.filter((path) => path !== ''))] };
 }
