@@ -1,8 +1,9 @@
 import * as vscode from 'vscode';
 import { Board, canonicalPath, MergeResult, MergeStrategy, Task, TaskEvent, TaskService, TaskStatus, TaskView, TaskWorktreesError } from './core';
-import type { CleanUpReport, MergedTask, MoveChangesResult, RestoreResult, Snapshot, TaskChanges } from './core';
+import type { CleanUpReport, MergedTask, MergeHistory, MergeQueueReport, MoveChangesResult, RestoreResult, Snapshot, TaskChanges } from './core';
 import { isInside } from './core/repo';
 import { AgentRun, Agents } from './ui/agents';
+import { mergeGateSetting } from './ui/mergeSettings';
 
 /**
  * The contract other extensions, commands called with an argument object, and (next) language
@@ -62,6 +63,10 @@ export interface TaskWorktreesApi {
   cleanUpMerged(input: { taskIds?: string[] }): Promise<CleanUpReport>;
   /** The task's files against the merge-base with its base: committed and uncommitted, with status letters. */
   changedFiles(input: { taskId: string }): Promise<TaskChanges>;
+  /** Merges the tasks into their bases one at a time in this order, each after the gate of `taskWorktrees.mergeGate` (trusted workspaces only) passed on it; stops at the first conflict, failed gate or refusal. */
+  mergeQueue(input: { taskIds: string[] }): Promise<MergeQueueReport>;
+  /** Every merge attempt with its outcome, and the success rates overall and per agent profile. */
+  mergeHistory(): Promise<MergeHistory>;
 }
 
 export interface AgentInfo {
@@ -187,6 +192,8 @@ export function createApi(service: () => TaskService, onDidChange: vscode.Event<
       return service().cleanUpMerged({ taskIds });
     },
     changedFiles: async (input) => service().changedFiles(field(input, 'taskId', 'string')),
+    mergeQueue: async (input) => service().mergeQueue(optionalArray(input, 'taskIds') ?? [], { gate: mergeGateSetting() }),
+    mergeHistory: async () => service().mergeHistory(),
   };
 }
 

@@ -11,6 +11,7 @@ import { registerTools } from './ui/tools';
 import { WorktreeSetup } from './ui/setup';
 import { registerRecovery } from './ui/recovery';
 import { registerReview } from './ui/review';
+import { registerMerging } from './ui/merging';
 
 /** Returns the API (see api.ts) to other extensions, with the activation report our host tests read. */
 export function activate(context: vscode.ExtensionContext): TaskWorktreesApi & ActivationReport {
@@ -29,6 +30,7 @@ export function activate(context: vscode.ExtensionContext): TaskWorktreesApi & A
   registerBoardCommands(context, session, tree, view);
   registerTools(context, api);
   registerReview(context, session);
+  registerMerging(context, session, tree, agents, log);
   registerRecovery(context, session, log, api);
   // Terminals of this window get `task-worktrees` on PATH; a window that cannot write its storage just goes without.
   registerCliOnPath(context).catch((error: Error) => log.warn(`task-worktrees CLI not put on PATH: ${error.message}`));

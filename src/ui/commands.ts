@@ -603,7 +603,7 @@ function argumentObject(arg: unknown): Args | undefined {
 }
 
 /** What a person sees: the message (never a stack trace) and a way to the log line that explains it. */
-async function showError(error: unknown, log: vscode.LogOutputChannel): Promise<void> {
+export async function showError(error: unknown, log: vscode.LogOutputChannel): Promise<void> {
   const coded = error instanceof TaskWorktreesError;
   const message = coded ? error.message : vscode.l10n.t('Task Worktrees hit an unexpected error: {0}', error instanceof Error ? error.message : String(error));
   const details = coded && error.details.length ? ` (${error.details.slice(0, 5).join(', ')}${error.details.length > 5 ? ', …' : ''})` : '';
