@@ -180,11 +180,14 @@ class MergeFlow {
     // A completed task cannot be claimed: the resolver takes it back, and completes it when done.
     if ((await service.task(taskId)).status !== 'pending') await service.setStatus(taskId, 'pending');
     const run = await this.agents.start({ taskId, agent, prompt: resolverPrompt(task, resolution) }, { reveal: true });
-    const watch = this.agents.onDidChange(() => {
+    // A quick resolver can exit before start() returns: its exit is looked for at once, then on each change.
+    const settle = (): void => {
       if (!run.exit) return;
       watch.dispose();
       void this.afterResolver(service, taskId, agent);
-    });
+    };
+    const watch = this.agents.onDidChange(settle);
+    settle();
     return { resolution, agent: publicAgent(run) };
   }
 
