@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import * as vscode from 'vscode';
 import type { AgentInfo, PublicMergeResult } from '../../src/api';
-import type { CompletedTask, ConflictResolution, Task } from '../../src/core';
+import type { CompletedTask, ConflictResolution, MergeQueueReport, Task } from '../../src/core';
 import { ROOT } from '../fixtures/agentStandin';
 import { activeApi, command, eventually, git, workspaceDir } from './helpers';
 
@@ -104,5 +104,38 @@ suite('merge flow: a resolver agent resolves a conflict in the task\'s worktree,
 
     await config().update('autoMerge', 'off', vscode.ConfigurationTarget.Global);
     await eventually(() => JSON.parse(readFileSync(configFile, 'utf8')).autoMerge === 'off', 'autoMerge off in the repository\'s config');
+  });
+});
+
+suite('Merge Queue called with arguments: the gate is the taskWorktrees.mergeGate setting', () => {
+  const config = (): vscode.WorkspaceConfiguration => vscode.workspace.getConfiguration('taskWorktrees');
+
+  suiteTeardown(() => config().update('mergeGate', undefined, vscode.ConfigurationTarget.Global));
+
+  async function cleanTask(subject: string, file: string): Promise<Task> {
+    const task = await command<Task>('createTask', { subject, createWorktree: true });
+    writeFileSync(join(task.worktreePath!, file), `${subject}\n`);
+    git(task.worktreePath!, 'add', file);
+    git(task.worktreePath!, 'commit', '-q', '-m', subject);
+    return task;
+  }
+
+  test('a failing gate stops the queue at the first task and lands nothing; a passing one lands both in the given order', async () => {
+    const dir = workspaceDir();
+    const first = await cleanTask('Queue first', 'queue-first.txt');
+    const second = await cleanTask('Queue second', 'queue-second.txt');
+    const mainBefore = git(dir, 'rev-parse', 'main');
+
+    await config().update('mergeGate', 'exit 3', vscode.ConfigurationTarget.Global);
+    const stopped = await command<MergeQueueReport>('mergeQueue', { taskIds: [first.id, second.id] });
+    assert.deepEqual(stopped.merged, []);
+    assert.deepEqual([stopped.stoppedAt?.taskId, stopped.stoppedAt?.reason, stopped.stoppedAt?.gateExitCode], [first.id, 'gateFailed', 3]);
+    assert.equal(git(dir, 'rev-parse', 'main'), mainBefore, 'nothing landed');
+
+    await config().update('mergeGate', 'test -n "$TASK_MERGE_COMMIT"', vscode.ConfigurationTarget.Global);
+    const landed = await command<MergeQueueReport>('mergeQueue', { taskIds: [second.id, first.id] });
+    assert.equal(landed.stoppedAt, undefined);
+    assert.deepEqual(landed.merged.map((entry) => entry.taskId), [second.id, first.id]);
+    assert.equal(git(dir, 'rev-parse', 'main').trim(), landed.merged[1].commit);
   });
 });

@@ -20,4 +20,19 @@ suite('an untrusted workspace: nothing runs git, the view says why', () => {
     assert.equal(existsSync(join(repo, '.worktrees')), false, 'no worktree was created');
     assert.equal(readFileSync(join(repo, '.git', 'info', 'exclude'), 'utf8'), excludeBefore);
   });
+
+  test('the merge commands refuse with code Untrusted, and the autoMerge setting writes nothing into the repository', async () => {
+    await activeApi();
+    const repo = workspaceDir();
+    const config = vscode.workspace.getConfiguration('taskWorktrees');
+    await config.update('autoMerge', 'onComplete', vscode.ConfigurationTarget.Global);
+    try {
+      await rejectsWithCode(command('forecast', {}), 'Untrusted');
+      await rejectsWithCode(command('mergeQueue', { taskIds: ['some-task'] }), 'Untrusted');
+      await rejectsWithCode(command('resolveConflicts', { taskId: 'some-task', resolver: 'agent' }), 'Untrusted');
+      assert.equal(existsSync(join(repo, '.git', 'task-worktrees')), false, 'no store, so no config with autoMerge');
+    } finally {
+      await config.update('autoMerge', undefined, vscode.ConfigurationTarget.Global);
+    }
+  });
 });
