@@ -49,4 +49,5 @@ export const EXIT_CODES: Readonly<Record<ErrorCode, number>> = {
   SnapshotNotFound: 50,
   SnapshotConflict: 51,
   SnapshotFailed: 52,
+  WorktreeOpenInWindow: 58,
 };

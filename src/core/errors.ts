@@ -53,7 +53,9 @@ export type ErrorCode =
   /** Restoring a snapshot would overwrite uncommitted changes, or files changed by commits since (named in `details`). */
   | 'SnapshotConflict'
   /** The work could not be saved as a snapshot, so what would have destroyed it did not happen. */
-  | 'SnapshotFailed';
+  | 'SnapshotFailed'
+  /** Another live VS Code window has the worktree open (the windows and their terminals are in `details`). */
+  | 'WorktreeOpenInWindow';
 
 export class TaskWorktreesError extends Error {
   constructor(
