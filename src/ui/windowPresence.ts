@@ -179,11 +179,19 @@ export function askBeforeRemovingFromOpenWindows(subject: string): <T>(attempt: 
       return await attempt(agreed);
     } catch (error) {
       if (agreed || !isCoded(error, 'WorktreeOpenInWindow')) throw error;
-      agreed = await prompts.confirm(
+      // The first button is the one Enter presses: it keeps the worktree; removing must be clicked.
+      const keep: vscode.MessageItem = { title: vscode.l10n.t('Keep Worktree') };
+      const remove: vscode.MessageItem = { title: vscode.l10n.t('Remove Anyway') };
+      const choice = await vscode.window.showWarningMessage(
         vscode.l10n.t('The worktree of "{0}" is open in {1} other window(s).', subject, error.details.length),
-        `${prompts.listForModal(error.details)}\n\n${vscode.l10n.t('Removing it deletes the folder those windows and terminals work in. They stay open and say that it is gone.')}`,
-        vscode.l10n.t('Remove Anyway'),
+        {
+          modal: true,
+          detail: `${prompts.listForModal(error.details)}\n\n${vscode.l10n.t('Removing it deletes the folder those windows and terminals work in. They stay open and say that it is gone. Keep Worktree (the default) changes nothing.')}`,
+        },
+        keep,
+        remove,
       );
+      agreed = choice === remove;
       return agreed ? attempt(true) : undefined;
     }
   };

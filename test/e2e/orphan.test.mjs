@@ -7,9 +7,11 @@ import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { startWorkbench } from '../runner/codeServer.mjs';
 import { makeWorkspaceRepo, removeWorkspaceRepo } from '../runner/workspace.mjs';
-import { openBoard, results, root, runFromPalette, waitForRow } from './workbench.mjs';
+import { openBoard, pick, results, root, runFromPalette, waitForRow } from './workbench.mjs';
 
-const { TaskService } = createRequire(import.meta.url)(join(root, 'out', 'src', 'core', 'index.js'));
+const require = createRequire(import.meta.url);
+const { TaskService } = require(join(root, 'out', 'src', 'core', 'index.js'));
+const { openWindowIn, close } = require(join(root, 'out', 'test', 'fixtures', 'windows.js'));
 
 async function until(check, what, timeout = 30_000) {
   const deadline = Date.now() + timeout;
@@ -91,5 +93,34 @@ suite('UI end to end: a window whose worktree is removed from outside', function
     await until(() => new URL(page.url()).searchParams.get('folder') === repo, 'the window to open the main repository');
     await openBoard(page); // a new page: the board is opened again
     await waitForRow(page, 'Fix login redirect', 60_000);
+  });
+
+  test('Remove Worktree on a worktree another window has open: a modal names the window and its terminal; Enter keeps it, Remove Anyway removes it', async () => {
+    const { page } = workbench; // now on the main repository (the test before opened it)
+    const search = await service.createTask({ subject: 'Add search box', createWorktree: true });
+    const otherWindow = await openWindowIn(repo, { worktreePath: search.worktreePath, taskId: search.id, terminals: ['npm run dev'] });
+    try {
+      const dialog = page.locator('.monaco-dialog-box');
+      const askToRemove = async () => {
+        await runFromPalette(page, 'Task Worktrees: Remove Worktree');
+        await pick(page, 'Add search box');
+        await dialog.getByText('Remove the worktree of', { exact: false }).waitFor({ timeout: 20_000 });
+        await dialog.locator('.monaco-button', { hasText: 'Remove Worktree' }).click();
+        await dialog.getByText('is open in 1 other window', { exact: false }).waitFor({ timeout: 20_000 });
+      };
+      await askToRemove();
+      assert.ok((await dialog.innerText()).includes(`the window of task "${search.id}" (pid ${otherWindow.pid} on `), 'the modal names the window');
+      assert.match(await dialog.innerText(), /terminals: npm run dev/);
+      await page.screenshot({ path: join(results, 'remove-open-in-window-modal.png') });
+      await page.keyboard.press('Enter'); // the default button
+      await dialog.waitFor({ state: 'detached' });
+      assert.ok(existsSync(search.worktreePath), 'Enter keeps the worktree');
+      await askToRemove();
+      await dialog.locator('.monaco-button', { hasText: 'Remove Anyway' }).click();
+      await until(async () => (await service.task(search.id)).worktreePath === undefined, 'the task to lose its worktree');
+      assert.equal(existsSync(search.worktreePath), false);
+    } finally {
+      await close(otherWindow);
+    }
   });
 });

@@ -6,36 +6,7 @@ import { join } from 'node:path';
 import { TaskService } from '../../src/core';
 import { rejectsWithCode } from '../fixtures/assertions';
 import { TestRepo } from '../fixtures/repo';
-
-const CORE = require.resolve('../../src/core');
-
-/**
- * Another VS Code window, as far as the store can tell: another process that records (through the
- * core) that it has `worktreePath` open, then stays alive until killed.
- */
-async function openWindowIn(repoDir: string, window: { worktreePath: string; taskId?: string; terminals?: string[] }): Promise<ChildProcess> {
-  const script = `
-    const { TaskService } = require(process.argv[1]);
-    TaskService.open(process.argv[2])
-      .then((service) => service.recordWindow(JSON.parse(process.argv[3])))
-      .then(() => { process.stdout.write('ready\\n'); setInterval(() => undefined, 60000); })
-      .catch((error) => { process.stderr.write(String(error.stack)); process.exit(1); });`;
-  const child = spawn(process.execPath, ['-e', script, CORE, repoDir, JSON.stringify(window)], { stdio: ['ignore', 'pipe', 'pipe'] });
-  let stderr = '';
-  child.stderr!.on('data', (data) => (stderr += data));
-  await new Promise<void>((resolve, reject) => {
-    child.stdout!.on('data', (data) => String(data).includes('ready') && resolve());
-    child.once('exit', (code) => reject(new Error(`the window process exited (${code}) before recording itself: ${stderr}`)));
-  });
-  return child;
-}
-
-async function close(window: ChildProcess): Promise<void> {
-  if (window.exitCode !== null || window.signalCode !== null) return;
-  const exited = new Promise((resolve) => window.once('exit', resolve));
-  window.kill();
-  await exited;
-}
+import { close, openWindowIn } from '../fixtures/windows';
 
 suite('windows: a worktree open in another window is not removed from under it without asking', () => {
   let repo: TestRepo;
