@@ -1,9 +1,9 @@
 import { existsSync, FSWatcher, watch } from 'node:fs';
-import { basename, dirname } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 import * as vscode from 'vscode';
 import { canonicalPath, isCoded, TaskService } from '../core';
 import { isInside } from '../core/repo';
-import { WINDOW_HEARTBEAT_MS } from '../core/safety';
+import { WINDOW_HEARTBEAT_MS, worktreeGitDir } from '../core/safety';
 import * as prompts from './prompts';
 import { Session } from './session';
 
@@ -56,21 +56,17 @@ export class WindowPresence implements vscode.Disposable {
     await this.register(service).catch((error: Error) => this.log.warn(`This window is not in the windows registry: ${error.message}`));
   }
 
-  /** One git call per session start (the worktree list), never per board refresh. */
+  /** Read from the folder's `.git` file, without git: a window costs no git process, at open or per refresh. */
   private async register(service: TaskService): Promise<void> {
     this.stop();
     await this.forget(service);
     this.mainWorktree = service.mainWorktree;
     const folder = this.session.folder?.fsPath;
-    if (!folder) return;
-    const key = canonicalPath(folder);
     // Only a linked worktree can be removed from under a window: the main one never is.
-    const [entry] = (await service.worktrees())
-      .filter((candidate) => !candidate.bare && !candidate.prunable && canonicalPath(candidate.path) !== service.mainWorktree && isInside(key, canonicalPath(candidate.path)))
-      .sort((a, b) => b.path.length - a.path.length);
-    if (!entry) return;
-    this.worktree = { path: entry.path, taskId: (await service.taskAt(entry.path))?.id };
-    this.watchFolder(entry.path);
+    const worktreePath = folder && linkedWorktreeOf(folder, service.commonDir);
+    if (!worktreePath) return;
+    this.worktree = { path: worktreePath, taskId: (await service.taskAt(worktreePath))?.id };
+    this.watchFolder(worktreePath);
     this.heartbeat = setInterval(() => void this.beat(), WINDOW_HEARTBEAT_MS);
     await this.beat();
   }
@@ -153,6 +149,20 @@ export class WindowPresence implements vscode.Disposable {
     this.stop();
     this.disposables.forEach((disposable) => disposable.dispose());
     void this.forget(this.registeredWith);
+  }
+}
+
+/**
+ * The linked worktree `folder` is in: the nearest folder up with a `.git` file whose git dir is one
+ * of the repository's worktree records (`<common>/worktrees/<name>`). Undefined in the main
+ * worktree, a submodule or a separate git dir.
+ */
+function linkedWorktreeOf(folder: string, commonDir: string): string | undefined {
+  const records = join(commonDir, 'worktrees');
+  for (let dir = folder; ; dir = dirname(dir)) {
+    const gitDir = worktreeGitDir(dir);
+    if (gitDir) return canonicalPath(dirname(gitDir)) === canonicalPath(records) ? dir : undefined;
+    if (dirname(dir) === dir) return undefined;
   }
 }
 
