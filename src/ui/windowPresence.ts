@@ -189,19 +189,11 @@ export function askBeforeRemovingFromOpenWindows(subject: string): <T>(attempt: 
       return await attempt(agreed);
     } catch (error) {
       if (agreed || !isCoded(error, 'WorktreeOpenInWindow')) throw error;
-      // The first button is the one Enter presses: it keeps the worktree; removing must be clicked.
-      const keep: vscode.MessageItem = { title: vscode.l10n.t('Keep Worktree') };
-      const remove: vscode.MessageItem = { title: vscode.l10n.t('Remove Anyway') };
-      const choice = await vscode.window.showWarningMessage(
+      agreed = await prompts.confirmLoss(
         vscode.l10n.t('The worktree of "{0}" is open in {1} other window(s).', subject, error.details.length),
-        {
-          modal: true,
-          detail: `${prompts.listForModal(error.details)}\n\n${vscode.l10n.t('Removing it deletes the folder those windows and terminals work in. They stay open and say that it is gone. Keep Worktree (the default) changes nothing.')}`,
-        },
-        keep,
-        remove,
+        `${prompts.listForModal(error.details)}\n\n${vscode.l10n.t('Removing it deletes the folder those windows and terminals work in. They stay open and say that it is gone. Keep Worktree (the default) changes nothing.')}`,
+        vscode.l10n.t('Remove Anyway'),
       );
-      agreed = choice === remove;
       return agreed ? attempt(true) : undefined;
     }
   };
