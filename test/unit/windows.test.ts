@@ -143,4 +143,22 @@ suite('windows: a worktree open in another window is not removed from under it w
     assert.equal(existsSync(task.worktreePath!), false);
     assert.equal(repo.git('branch', '--list', task.branch!), '');
   });
+
+  test('Clean Up Merged Tasks skips a merged task whose worktree another window has open, naming why, and cleans the others', async () => {
+    repo = new TestRepo();
+    const service = await TaskService.open(repo.dir);
+    const open = await service.createTask({ subject: 'open and merged', createWorktree: true });
+    const closed = await service.createTask({ subject: 'closed and merged', createWorktree: true });
+    for (const task of [open, closed]) {
+      repo.write(`${task.id}.txt`, 'done\n', task.worktreePath);
+      repo.commitAll(task.id, task.worktreePath);
+      assert.equal((await service.mergeTask(task.id)).merged, true);
+    }
+    windows.push(await openWindowIn(repo.dir, { worktreePath: open.worktreePath!, taskId: open.id, terminals: ['bash'] }));
+    const report = await service.cleanUpMerged();
+    assert.deepEqual(report.cleaned, [closed.id]);
+    assert.deepEqual(report.skipped.map((skip) => [skip.taskId, skip.reason.split(':')[0]]), [[open.id, 'WorktreeOpenInWindow']]);
+    assert.ok(existsSync(open.worktreePath!), 'the open worktree is kept');
+    assert.equal(existsSync(closed.worktreePath!), false);
+  });
 });
