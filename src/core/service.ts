@@ -7,7 +7,8 @@ import { IdContext } from './tasks/idPreview';
 import { TaskWorktreesError } from './errors';
 import { Forecast, Forecaster, landable, QueueForecastStep } from './forecast';
 import { GitAdapter, GitAdapterOptions } from './git/adapter';
-import { WorktreeEntry } from './git/porcelain';
+import { branchRefsSignature } from './git/refsSignature';
+import { BranchHead, WorktreeEntry } from './git/porcelain';
 import { OperationOutcome, Operations } from './operations';
 import { DEFAULT_SETTINGS, LifecycleSettings, Repository } from './repo';
 import { CreateTaskInput, TaskCreation, validateCreateInput, validateWorktreePathInput } from './tasks/create';
@@ -127,7 +128,7 @@ export class TaskService {
   async previewMerges(taskIds?: string[]): Promise<Array<{ taskId: string; clean: boolean; conflicts: string[] }>> {
     if (taskIds !== undefined && !Array.isArray(taskIds)) throw new TaskWorktreesError('InvalidInput', 'previewMerges takes a list of task ids.');
     const wanted = taskIds ? new Set(taskIds.map((id) => validateTaskId(id))) : undefined;
-    const [{ tasks }, heads] = await Promise.all([this.store.load(), this.reader.heads()]);
+    const [{ tasks }, heads] = await Promise.all([this.store.load(), this.forecastHeads()]);
     const previews = await this.forecaster.withBases(tasks.filter((task) => !wanted || wanted.has(task.id)), heads);
     return previews.map(({ task, forecast }) => ({ taskId: task.id, clean: forecast.clean, conflicts: forecast.files }));
   }
@@ -535,8 +536,19 @@ export class TaskService {
    * conflict. One `for-each-ref`, then a merge-tree only for each pair of commits not seen before.
    */
   async forecast(): Promise<Forecast> {
-    const [{ tasks }, heads] = await Promise.all([this.store.load(), this.reader.heads()]);
+    const [{ tasks }, heads] = await Promise.all([this.store.load(), this.forecastHeads()]);
     return this.forecaster.forecast(tasks, heads);
+  }
+
+  private lastForecastHeads: { signature: string; heads: Map<string, BranchHead> } | undefined;
+
+  /** The branch heads, read again only when a branch ref changed on disk: a forecast with nothing moved runs no git at all. */
+  private async forecastHeads(): Promise<Map<string, BranchHead>> {
+    const signature = await branchRefsSignature(this.commonDir);
+    if (this.lastForecastHeads?.signature === signature) return this.lastForecastHeads.heads;
+    const heads = await this.reader.heads();
+    this.lastForecastHeads = { signature, heads };
+    return heads;
   }
 
   /**
