@@ -26,12 +26,13 @@ export interface TaskWorktreesApi {
    * Refuses (WorktreeDirty) while this window has unsaved editors in the worktrees the merge touches,
    * and (AgentRunning) while an agent this window started runs in one of them.
    */
-  mergeTask(input: { taskId: string; strategy?: MergeStrategy; removeWorktree?: boolean; deleteBranch?: boolean }): Promise<PublicMergeResult>;
+  mergeTask(input: { taskId: string; strategy?: MergeStrategy; removeWorktree?: boolean; deleteBranch?: boolean; evenIfOpen?: boolean }): Promise<PublicMergeResult>;
   /**
    * Refuses (WorktreeDirty) while this window has unsaved editors in the worktree, unless `force`;
-   * and (AgentRunning) while an agent this window started runs there, even with `force`.
+   * and (AgentRunning) while an agent this window started runs there, even with `force`;
+   * and (WorktreeOpenInWindow, naming them) while other windows have it open, unless `evenIfOpen`.
    */
-  removeWorktree(input: { taskId: string; force?: boolean; deleteBranch?: boolean }): Promise<Task>;
+  removeWorktree(input: { taskId: string; force?: boolean; deleteBranch?: boolean; evenIfOpen?: boolean }): Promise<Task>;
   deleteTask(input: { taskId: string }): Promise<{ deleted: string }>;
   deleteTaskBranch(input: { taskId: string }): Promise<Task>;
   prune(): Promise<{ unbound: string[] }>;
@@ -137,6 +138,7 @@ export function createApi(service: () => TaskService, onDidChange: vscode.Event<
         strategy: optional(input, 'strategy', 'string') as MergeStrategy | undefined,
         removeWorktree: optional(input, 'removeWorktree', 'boolean'),
         deleteBranch: optional(input, 'deleteBranch', 'boolean'),
+        evenIfOpen: optional(input, 'evenIfOpen', 'boolean'),
       };
       // The worktree list is read only when some editor is unsaved at all; running agents are the core's check.
       if (vscode.workspace.textDocuments.some((document) => document.isDirty)) refuseUnsavedEditors(await mergeTouches(service(), taskId), vscode.l10n.t('merging'));
@@ -147,7 +149,7 @@ export function createApi(service: () => TaskService, onDidChange: vscode.Event<
       const force = optional(input, 'force', 'boolean');
       const task = await service().task(taskId);
       if (!force && task.worktreePath) refuseUnsavedEditors([task.worktreePath], vscode.l10n.t('removing the worktree'));
-      return service().removeWorktree(taskId, { force, deleteBranch: optional(input, 'deleteBranch', 'boolean') });
+      return service().removeWorktree(taskId, { force, deleteBranch: optional(input, 'deleteBranch', 'boolean'), evenIfOpen: optional(input, 'evenIfOpen', 'boolean') });
     },
     deleteTask: async (input) => {
       const taskId = field(input, 'taskId', 'string');

@@ -12,6 +12,7 @@ import { WorktreeSetup } from './ui/setup';
 import { registerRecovery } from './ui/recovery';
 import { registerReview } from './ui/review';
 import { registerMerging } from './ui/merging';
+import { WindowPresence } from './ui/windowPresence';
 
 /** Returns the API (see api.ts) to other extensions, with the activation report our host tests read. */
 export function activate(context: vscode.ExtensionContext): TaskWorktreesApi & ActivationReport {
@@ -24,6 +25,7 @@ export function activate(context: vscode.ExtensionContext): TaskWorktreesApi & A
   const statusBar = new TaskStatusBar(session);
   context.subscriptions.push(log, session, agents, tree, view, statusBar);
   context.subscriptions.push(new WorktreeSetup(session, log));
+  context.subscriptions.push(new WindowPresence(session, log));
 
   const api = createApi(() => session.service, session.onDidChange, agents);
   registerCommands(context, session, tree, log, api, agents);

@@ -50,4 +50,5 @@ export const EXIT_CODES: Readonly<Record<ErrorCode, number>> = {
   SnapshotConflict: 51,
   SnapshotFailed: 52,
   UnrelatedHistories: 37,
+  WorktreeOpenInWindow: 58,
 };

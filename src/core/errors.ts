@@ -55,7 +55,9 @@ export type ErrorCode =
   /** The work could not be saved as a snapshot, so what would have destroyed it did not happen. */
   | 'SnapshotFailed'
   /** Two branches share no commit: git refuses to merge (or forecast a merge of) them. */
-  | 'UnrelatedHistories';
+  | 'UnrelatedHistories'
+  /** Another live VS Code window has the worktree open (the windows and their terminals are in `details`). */
+  | 'WorktreeOpenInWindow';
 
 export class TaskWorktreesError extends Error {
   constructor(

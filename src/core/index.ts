@@ -14,7 +14,7 @@ export { TaskWorktreesError, isCoded } from './errors';
 export type { ErrorCode } from './errors';
 export { GitError } from './git/errors';
 export type { GitAdapterOptions } from './git/adapter';
-export type { Task, TaskStatus, MergeStrategy, MergeRecord } from './tasks/model';
+export type { Task, TaskStatus, MergeStrategy, MergeRecord, WindowRecord } from './tasks/model';
 export type { PortBlock, PortSettings, SetupRecord, SetupState } from './tasks/model';
 export { globsToIncludePatterns } from './tasks/include';
 export { describePortBlock } from './tasks/ports';

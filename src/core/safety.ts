@@ -6,7 +6,7 @@ import { GitAdapter } from './git/adapter';
 import { WorktreeEntry } from './git/porcelain';
 import { canonicalPath, isInside } from './repo';
 import { isAlive } from './tasks/lock';
-import { AgentRecord, Task } from './tasks/model';
+import { AgentRecord, Task, WindowRecord } from './tasks/model';
 
 export type OperationInProgress = 'merge' | 'rebase' | 'cherry-pick' | 'revert' | 'bisect';
 
@@ -79,6 +79,61 @@ function isStillRunning(record: AgentRecord): boolean {
 }
 
 const OTHER_HOST_AGENT_MS = 24 * 60 * 60 * 1000;
+
+/**
+ * Refuses while another live VS Code window has one of the worktrees (or a folder inside one) open:
+ * the refusal names each window and its terminals there, so the caller can ask and then pass
+ * `evenIfOpen`. The calling process's own window does not count: it is the one asking, and its
+ * person already confirmed the removal (that window then shows that its folder is gone).
+ */
+export function refuseOpenWindows(records: readonly WindowRecord[], worktrees: readonly string[], what: string): void {
+  const open = openWindowsIn(records, worktrees).filter((record) => !(record.pid === process.pid && record.host === hostname()));
+  if (open.length > 0) {
+    const terminals = open.reduce((count, record) => count + record.terminals.length, 0);
+    throw new TaskWorktreesError(
+      'WorktreeOpenInWindow',
+      `${open.length === 1 ? 'Another window has' : `${open.length} other windows have`} ${open[0].worktreePath} open${terminals ? `, with ${terminals} terminal(s) in it` : ''}; close ${open.length === 1 ? 'it' : 'them'} before ${what}, or confirm that it may go from under ${open.length === 1 ? 'it' : 'them'}.`,
+      open.map(describeWindow),
+    );
+  }
+}
+
+/** The windows whose records are live and whose folder is one of the worktrees or inside one. */
+export function openWindowsIn(records: readonly WindowRecord[], worktrees: readonly string[]): WindowRecord[] {
+  const roots = worktrees.map((path) => canonicalPath(path));
+  return records.filter((record) => isWindowOpen(record) && roots.some((root) => isInside(canonicalPath(record.worktreePath), root)));
+}
+
+/** One line per window for refusals and modals: which window, and the terminals it has there. */
+export function describeWindow(record: WindowRecord): string {
+  const window = `${record.taskId ? `the window of task "${record.taskId}"` : `the window on ${record.worktreePath}`} (pid ${record.pid} on ${record.host})`;
+  return record.terminals.length ? `${window}, terminals: ${record.terminals.join(', ')}` : window;
+}
+
+/**
+ * A window refreshes its record every WINDOW_HEARTBEAT_MS; a record not refreshed for
+ * WINDOW_STALE_MS is a window that is gone (closed without clean-up, crashed, its machine asleep),
+ * on any host. On this host the window's process must also be alive.
+ */
+export function isWindowOpen(record: WindowRecord, now = Date.now()): boolean {
+  const age = now - Date.parse(record.seenAt);
+  // A heartbeat from the future (beyond the stale window) is a clock not to be believed.
+  if (!(Math.abs(age) < WINDOW_STALE_MS)) return false;
+  return record.host !== hostname() || isAlive(record.pid);
+}
+
+/**
+ * Records to delete: a window of this host whose process is gone, or any whose heartbeat is so old
+ * that no window can still be refreshing it (a live one would have written it many times since).
+ */
+export function isWindowRecordDead(record: WindowRecord, now = Date.now()): boolean {
+  if (record.host === hostname() && !isAlive(record.pid)) return true;
+  return !(Math.abs(now - Date.parse(record.seenAt)) < WINDOW_RECORD_DELETED_AFTER_MS);
+}
+
+export const WINDOW_HEARTBEAT_MS = 30_000;
+export const WINDOW_STALE_MS = 2 * 60_000;
+const WINDOW_RECORD_DELETED_AFTER_MS = 60 * 60_000;
 
 /** Refuses before anything is touched when a worktree is locked or stopped in the middle of a git operation. */
 export function refuseIfBusy(entry: WorktreeEntry | undefined, what: string): void {

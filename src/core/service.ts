@@ -2,20 +2,21 @@ import { hostname } from 'node:os';
 import { isAbsolute } from 'node:path';
 import { Board, BoardReader, WorktreeDetails, worktreeAt } from './board';
 import { DetailsCacheOptions, WorktreeDetailsCache } from './details';
-import { branchProtection, inspectWorktree, LossReport } from './safety';
+import { branchProtection, inspectWorktree, isWindowOpen, isWindowRecordDead, LossReport, openWindowsIn } from './safety';
 import { IdContext } from './tasks/idPreview';
 import { TaskWorktreesError } from './errors';
 import { Forecast, Forecaster, landable, QueueForecastStep } from './forecast';
 import { GitAdapter, GitAdapterOptions } from './git/adapter';
-import { WorktreeEntry } from './git/porcelain';
+import { branchRefsSignature } from './git/refsSignature';
+import { BranchHead, WorktreeEntry } from './git/porcelain';
 import { OperationOutcome, Operations } from './operations';
 import { DEFAULT_SETTINGS, LifecycleSettings, Repository } from './repo';
 import { CreateTaskInput, TaskCreation, validateCreateInput, validateWorktreePathInput } from './tasks/create';
 import { checkBlockers, refuseIfBlocked, unblockedBy } from './tasks/dependencies';
-import { containsUnsafeText, validateBlockedBy, validateBranchName, validateOwner, validateTaskId } from './tasks/ids';
+import { containsUnsafeText, oneLineLabel, validateBlockedBy, validateBranchName, validateOwner, validateTaskId } from './tasks/ids';
 import { ConflictResolution, MergeResult, TaskMerge, validateStrategy } from './tasks/merge';
 import { validateIncludePatterns } from './tasks/include';
-import { AUTO_MERGE_MODES, AutoMergeMode, isTaskStatus, MergeStrategy, SETUP_STATES, SetupState, Task, TaskStatus } from './tasks/model';
+import { AUTO_MERGE_MODES, AutoMergeMode, isTaskStatus, MergeStrategy, SETUP_STATES, SetupState, Task, TaskStatus, WindowRecord } from './tasks/model';
 import { validatePortSettings } from './tasks/ports';
 import { MergeQueueOptions, MergeQueueReport, runMergeQueue, validateQueueInput } from './tasks/queue';
 import { MERGE_ATTEMPT_EVENT, MergeHistory, mergeHistory } from './history';
@@ -24,6 +25,7 @@ import { TaskStore } from './tasks/store';
 import { changedFiles, DiskUsage, DiskUsageCache, TaskChanges } from './review';
 import { Snapshot, validateSnapshotRef, WorktreeSnapshots } from './snapshots';
 import { CleanUpReport, MergedTask, MoveChangesResult, RestoreResult, TaskRecovery } from './tasks/recovery';
+import { MAX_LABEL_LENGTH, MAX_TERMINALS } from './tasks/records';
 
 /**
  * The task/worktree lifecycle of one repository: a facade over the read model (board), the
@@ -126,7 +128,7 @@ export class TaskService {
   async previewMerges(taskIds?: string[]): Promise<Array<{ taskId: string; clean: boolean; conflicts: string[] }>> {
     if (taskIds !== undefined && !Array.isArray(taskIds)) throw new TaskWorktreesError('InvalidInput', 'previewMerges takes a list of task ids.');
     const wanted = taskIds ? new Set(taskIds.map((id) => validateTaskId(id))) : undefined;
-    const [{ tasks }, heads] = await Promise.all([this.store.load(), this.reader.heads()]);
+    const [{ tasks }, heads] = await Promise.all([this.store.load(), this.forecastHeads()]);
     const previews = await this.forecaster.withBases(tasks.filter((task) => !wanted || wanted.has(task.id)), heads);
     return previews.map(({ task, forecast }) => ({ taskId: task.id, clean: forecast.clean, conflicts: forecast.files }));
   }
@@ -237,10 +239,10 @@ export class TaskService {
    */
   async mergeTask(
     taskId: string,
-    given?: { strategy?: MergeStrategy; removeWorktree?: boolean; deleteBranch?: boolean; resolvedBy?: { agent: string } } | null,
+    given?: { strategy?: MergeStrategy; removeWorktree?: boolean; deleteBranch?: boolean; evenIfOpen?: boolean; resolvedBy?: { agent: string } } | null,
   ): Promise<MergeResult> {
     validateTaskId(taskId);
-    const options = validOptions(given, ['removeWorktree', 'deleteBranch']);
+    const options = validOptions(given, ['removeWorktree', 'deleteBranch', 'evenIfOpen']);
     const strategy = validateStrategy(options.strategy ?? this.repo.settings.mergeStrategy);
     const resolvedBy = options.resolvedBy === undefined ? undefined : { agent: validateAgentName(options.resolvedBy?.agent, 'resolvedBy.agent') };
     return this.operations.run('merge', taskId, async () => {
@@ -248,7 +250,7 @@ export class TaskService {
       if (!result.merged || !options.removeWorktree) return result;
       try {
         const task = result.task.worktreePath
-          ? await this.removal.removeWorktree(taskId, { deleteBranch: options.deleteBranch })
+          ? await this.removal.removeWorktree(taskId, { deleteBranch: options.deleteBranch, evenIfOpen: options.evenIfOpen })
           : options.deleteBranch
             ? await this.removal.deleteTaskBranch(taskId)
             : result.task;
@@ -259,9 +261,9 @@ export class TaskService {
     });
   }
 
-  async removeWorktree(taskId: string, given?: { force?: boolean; deleteBranch?: boolean } | null): Promise<Task> {
+  async removeWorktree(taskId: string, given?: { force?: boolean; deleteBranch?: boolean; evenIfOpen?: boolean } | null): Promise<Task> {
     validateTaskId(taskId);
-    const options = validOptions(given, ['force', 'deleteBranch']);
+    const options = validOptions(given, ['force', 'deleteBranch', 'evenIfOpen']);
     return this.operations.run('removeWorktree', taskId, () => this.removal.removeWorktree(taskId, options));
   }
 
@@ -534,8 +536,19 @@ export class TaskService {
    * conflict. One `for-each-ref`, then a merge-tree only for each pair of commits not seen before.
    */
   async forecast(): Promise<Forecast> {
-    const [{ tasks }, heads] = await Promise.all([this.store.load(), this.reader.heads()]);
+    const [{ tasks }, heads] = await Promise.all([this.store.load(), this.forecastHeads()]);
     return this.forecaster.forecast(tasks, heads);
+  }
+
+  private lastForecastHeads: { signature: string; heads: Map<string, BranchHead> } | undefined;
+
+  /** The branch heads, read again only when a branch ref changed on disk: a forecast with nothing moved runs no git at all. */
+  private async forecastHeads(): Promise<Map<string, BranchHead>> {
+    const signature = await branchRefsSignature(this.commonDir);
+    if (this.lastForecastHeads?.signature === signature) return this.lastForecastHeads.heads;
+    const heads = await this.reader.heads();
+    this.lastForecastHeads = { signature, heads };
+    return heads;
   }
 
   /**
@@ -559,6 +572,47 @@ export class TaskService {
     const gone = queue.find((task) => !landable(task, heads));
     if (gone) throw new TaskWorktreesError('BranchNotFound', `Task "${gone.id}": its branch "${gone.branch}" or its base "${gone.baseBranch}" does not exist.`);
     return this.forecaster.queue(queue, heads);
+  }
+
+  // ---- windows: which VS Code window has which worktree open -------------------------------
+
+  /**
+   * Records, or refreshes (the heartbeat, every WINDOW_HEARTBEAT_MS), that this process's window
+   * has `worktreePath` open, with its terminals there; then deletes the records of windows that
+   * are gone. Removals in every process see it until clearWindow() or until it goes stale.
+   */
+  async recordWindow(window: { worktreePath: string; taskId?: string; terminals?: string[] }): Promise<WindowRecord> {
+    if (typeof window !== 'object' || window === null) throw new TaskWorktreesError('InvalidInput', 'recordWindow needs { worktreePath, taskId?, terminals? }.');
+    validateWorktreePathInput(window.worktreePath);
+    if (window.taskId !== undefined) validateTaskId(window.taskId);
+    const terminals = window.terminals ?? [];
+    if (!Array.isArray(terminals) || terminals.some((name) => typeof name !== 'string')) throw new TaskWorktreesError('InvalidInput', 'terminals must be a list of terminal names.');
+    const record: WindowRecord = {
+      pid: process.pid,
+      host: hostname(),
+      worktreePath: window.worktreePath,
+      ...(window.taskId ? { taskId: window.taskId } : {}),
+      // Names are labels people and programs choose: made one safe line, never a reason to leave a window unrecorded.
+      terminals: terminals.slice(0, MAX_TERMINALS).map((name) => oneLineLabel(name, MAX_LABEL_LENGTH)),
+      seenAt: new Date().toISOString(),
+    };
+    await this.store.recordWindow(record);
+    await this.store.deleteWindowRecords(this.store.readWindows().filter((other) => isWindowRecordDead(other)));
+    return record;
+  }
+
+  /** This window closes (or no longer has a worktree open): its record goes. */
+  async clearWindow(): Promise<void> {
+    await this.store.clearWindow(process.pid, hostname());
+  }
+
+  /** The live windows (this one included) that have one of `worktreePaths` (default: any) or a folder in it open. */
+  openWindows(worktreePaths?: string[]): WindowRecord[] {
+    if (worktreePaths !== undefined && (!Array.isArray(worktreePaths) || worktreePaths.some((path) => typeof path !== 'string'))) {
+      throw new TaskWorktreesError('InvalidInput', 'openWindows takes a list of worktree paths.');
+    }
+    const records = this.store.readWindows();
+    return worktreePaths ? openWindowsIn(records, worktreePaths) : records.filter((record) => isWindowOpen(record));
   }
 }
 

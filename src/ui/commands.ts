@@ -15,6 +15,7 @@ import { readSettings } from './settings';
 import { AgentNode, statusLabel, TaskNode, TasksTreeProvider, TreeNode, UnassignedWorktreeNode, WorktreeNode } from './tasksView';
 import { taskEnvironment } from './taskEnvironment';
 import { isSetByUser, locationOrder, needsLocationChoice } from './worktreeLocation';
+import { askBeforeRemovingFromOpenWindows } from './windowPresence';
 
 type Args = Record<string, unknown>;
 type ApiMethod = (input: never) => Promise<unknown>;
@@ -160,8 +161,9 @@ export function registerCommands(
       return undefined;
     }
     if (task.worktreePath && !(await saveEditorsFirst([task.worktreePath], vscode.l10n.t('Saved files still count as uncommitted work: the removal checks them next.')))) return undefined;
+    const evenIfOpenElsewhere = askBeforeRemovingFromOpenWindows(task.subject);
     try {
-      return await withProgress(vscode.l10n.t('Removing worktree…'), () => service().removeWorktree(task.id, { deleteBranch }));
+      return await evenIfOpenElsewhere((evenIfOpen) => withProgress(vscode.l10n.t('Removing worktree…'), () => service().removeWorktree(task.id, { deleteBranch, evenIfOpen })));
     } catch (error) {
       if (!isCoded(error, 'WorktreeDirty')) throw error;
       const loss = await lossIn(task);
@@ -171,7 +173,7 @@ export function registerCommands(
         vscode.l10n.t('Remove Anyway'),
       );
       if (!sure) return undefined;
-      return withProgress(vscode.l10n.t('Removing worktree…'), () => service().removeWorktree(task.id, { force: true, deleteBranch }));
+      return evenIfOpenElsewhere((evenIfOpen) => withProgress(vscode.l10n.t('Removing worktree…'), () => service().removeWorktree(task.id, { force: true, deleteBranch, evenIfOpen })));
     }
   };
 

@@ -4,7 +4,8 @@ import { TaskService } from '../core';
 import { configuredGitPath, readSettings } from './settings';
 import { watchBoard } from './watch';
 
-export type SessionState = 'loading' | 'untrusted' | 'noRepository' | 'ready' | 'error';
+/** `orphaned`: the window's folder was removed (its worktree is gone) while the window was open. */
+export type SessionState = 'loading' | 'untrusted' | 'noRepository' | 'ready' | 'error' | 'orphaned';
 
 /**
  * The repository this window works on, and the core service for it. Owns what depends on it
@@ -32,6 +33,9 @@ export class Session implements vscode.Disposable {
 
   get service(): TaskService {
     if (this.current) return this.current;
+    if (this.state === 'orphaned') {
+      throw new TaskWorktreesError('WorktreeNotFound', vscode.l10n.t('This window\'s folder was removed, with its worktree: close the window, or open the main repository to go on.'));
+    }
     if (this.state === 'untrusted') {
       throw new TaskWorktreesError('Untrusted', vscode.l10n.t('Task Worktrees runs git, so it works only in a trusted workspace.'));
     }
@@ -68,6 +72,12 @@ export class Session implements vscode.Disposable {
         void vscode.window.showWarningMessage(this.problem);
       }
     }
+  }
+
+  /** The window's folder is gone: nothing more is read from it, and the board says so (see windowPresence.ts). */
+  markOrphaned(): void {
+    this.closeRepository();
+    this.setState('orphaned');
   }
 
   private setState(state: SessionState): void {

@@ -14,7 +14,8 @@ export class TaskStatusBar implements vscode.Disposable {
   async update(): Promise<void> {
     const folder = this.session.folder;
     const task = this.session.state === 'ready' && folder ? await this.session.service.taskAt(folder.fsPath).catch(() => undefined) : undefined;
-    if (!task) {
+    // The state may have changed while the store was read (a window whose folder was just removed).
+    if (!task || this.session.state !== 'ready') {
       this.item.hide();
       return;
     }

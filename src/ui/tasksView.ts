@@ -1,12 +1,13 @@
 import { isAbsolute, relative } from 'node:path';
 import * as vscode from 'vscode';
-import { Board, TaskDetails, TaskService, TaskView, WorktreeDetailsCache } from '../core';
+import { Board, ChangedFile, TaskChanges, TaskDetails, TaskService, TaskView, WorktreeDetailsCache } from '../core';
 import { BoardFilter, boardRows, BoardSort, isFilterActive } from '../core/board';
 import { WorktreeEntry } from '../core/git/porcelain';
 import { canonicalPath, isInside } from '../core/repo';
 import { StoreProblem } from '../core/tasks/store';
 import { TaskStatus } from '../core/tasks/model';
 import { AgentRun, Agents, describeRun } from './agents';
+import { diffUris } from './diffUris';
 import { Session } from './session';
 import { unassignedTooltip } from './unassigned';
 
@@ -28,7 +29,7 @@ const STATUS_ICONS: Record<TaskStatus, vscode.ThemeIcon> = {
   completed: new vscode.ThemeIcon('pass-filled', new vscode.ThemeColor('charts.green')),
 };
 
-export type TreeNode = GroupNode | TaskNode | WorktreeNode | AgentNode | UnassignedWorktreeNode | ProblemNode;
+export type TreeNode = GroupNode | TaskNode | WorktreeNode | ChangedFileNode | AgentNode | UnassignedWorktreeNode | ProblemNode;
 
 /** How often running agents' rows are redrawn (their elapsed time). */
 const AGENT_ROW_REFRESH_MS = 30_000;
@@ -139,7 +140,8 @@ export class WorktreeNode {
     const missing = task.worktreeState === 'missing' || details?.worktree === 'missing';
     const inside = relative(this.mainWorktree, task.worktreePath!);
     const label = inside && !inside.startsWith('..') && !isAbsolute(inside) ? inside : task.worktreePath!;
-    const item = new vscode.TreeItem(label, vscode.TreeItemCollapsibleState.None);
+    // Expanding it lists the task's changed files (asked from git then, not on every refresh).
+    const item = new vscode.TreeItem(label, missing ? vscode.TreeItemCollapsibleState.None : vscode.TreeItemCollapsibleState.Collapsed);
     item.id = `worktree:${task.id}`;
     item.resourceUri = vscode.Uri.file(task.worktreePath!);
     item.iconPath = new vscode.ThemeIcon(missing ? 'error' : details?.locked !== undefined || task.locked ? 'lock' : 'folder');
@@ -153,6 +155,29 @@ export class WorktreeNode {
       return vscode.l10n.t('The task records this worktree but git does not have it (deleted by hand?). Prune to unbind the task; its branch is kept.');
     }
     return taskTooltip(this.task, this.details);
+  }
+}
+
+/** A file the task changed against its merge-base (committed or not); a click opens its diff. */
+export class ChangedFileNode {
+  constructor(
+    readonly taskId: string,
+    readonly changes: TaskChanges,
+    readonly file: ChangedFile,
+  ) {}
+
+  toTreeItem(): vscode.TreeItem {
+    const { file } = this;
+    const [resource, original, modified] = diffUris(this.changes, file);
+    const slash = file.path.lastIndexOf('/');
+    const item = new vscode.TreeItem(file.path.slice(slash + 1), vscode.TreeItemCollapsibleState.None);
+    item.id = `file:${this.taskId}:${file.path}`;
+    item.resourceUri = resource;
+    item.description = [slash > 0 ? file.path.slice(0, slash) : undefined, file.status, file.uncommitted ? vscode.l10n.t('uncommitted') : undefined].filter(Boolean).join(' · ');
+    item.tooltip = file.originalPath ? vscode.l10n.t('{0} (renamed from {1})', file.path, file.originalPath) : file.path;
+    item.command = { command: 'vscode.diff', title: vscode.l10n.t('Open Changes'), arguments: [original, modified, vscode.l10n.t('{0} (task changes)', file.path)] };
+    item.contextValue = 'changedFile';
+    return item;
   }
 }
 
@@ -309,15 +334,33 @@ export class TasksTreeProvider implements vscode.TreeDataProvider<TreeNode>, vsc
     return node.toTreeItem();
   }
 
-  resolveTreeItem(item: vscode.TreeItem, node: TreeNode): vscode.TreeItem {
-    if (node instanceof TaskNode || node instanceof WorktreeNode) item.tooltip = node.tooltip();
+  async resolveTreeItem(item: vscode.TreeItem, node: TreeNode): Promise<vscode.TreeItem> {
+    if (node instanceof TaskNode) item.tooltip = node.tooltip();
+    if (node instanceof WorktreeNode) item.tooltip = await this.worktreeTooltip(node);
     return item;
+  }
+
+  /** The worktree's tooltip, with its disk use: measured by the core off the UI's path and cached while its HEAD stays. */
+  private async worktreeTooltip(node: WorktreeNode): Promise<vscode.MarkdownString | string> {
+    const tooltip = node.tooltip();
+    if (typeof tooltip === 'string' || !node.task.worktreePath) return tooltip;
+    try {
+      const usage = await this.session.service.diskUsage(node.task.worktreePath);
+      tooltip.appendMarkdown(`\n\n${vscode.l10n.t('Disk: {0} in {1} files (without .git)', formatBytes(usage.bytes), usage.files)}`);
+    } catch {
+      // A worktree that vanished while hovered: the tooltip without its size.
+    }
+    return tooltip;
   }
 
   getParent(node: TreeNode): TreeNode | undefined {
     if (node instanceof TaskNode) return this.taskNodes.get(node.task.id)?.parent;
     if (node instanceof WorktreeNode) return this.taskNodes.get(node.task.id)?.node;
     if (node instanceof AgentNode) return this.taskNodes.get(node.run.taskId)?.node;
+    if (node instanceof ChangedFileNode) {
+      const task = this.taskNodes.get(node.taskId)?.node.task;
+      return task && new WorktreeNode(task, this.taskNodes.get(node.taskId)?.node.details, this.session.service.mainWorktree);
+    }
     return undefined;
   }
 
@@ -335,6 +378,10 @@ export class TasksTreeProvider implements vscode.TreeDataProvider<TreeNode>, vsc
       const children: TreeNode[] = [];
       if (node.task.worktreePath) children.push(new WorktreeNode(node.task, node.details, this.session.service.mainWorktree));
       return [...children, ...node.agents.map((run) => this.agentNode(run))];
+    }
+    if (node instanceof WorktreeNode) {
+      const changes = await this.session.service.changedFiles(node.task.id);
+      return changes.files.map((file) => new ChangedFileNode(node.task.id, changes, file));
     }
     return [];
   }
@@ -591,4 +638,15 @@ function code(text: string): string {
 
 function escape(text: string): string {
   return text.replace(/[`\\*_{}[\]()#+\-.!|<>]/g, (char) => `\\${char}`);
+}
+
+function formatBytes(bytes: number): string {
+  const units = ['B', 'KB', 'MB', 'GB', 'TB'];
+  let value = bytes;
+  let unit = 0;
+  while (value >= 1024 && unit < units.length - 1) {
+    value /= 1024;
+    unit++;
+  }
+  return `${unit === 0 ? value : value.toFixed(1)} ${units[unit]}`;
 }

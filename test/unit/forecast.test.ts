@@ -59,13 +59,13 @@ suite('conflict forecast', () => {
     assert.deepEqual(forecast.overlaps, [{ a: a.id, b: b.id, files: ['src/file-0.txt'] }]);
   });
 
-  test('a second forecast with nothing moved runs no merge-tree; a moved branch re-runs only the merges it is in', async () => {
+  test('a second forecast with nothing moved runs no git process at all; a moved branch re-runs only the merges it is in', async () => {
     const a = await taskWith('one', { 'src/file-0.txt': 'a\n' });
     const b = await taskWith('two', { 'src/file-1.txt': 'b\n' });
     await taskWith('three', { 'src/file-0.txt': 'c\n' });
     const first = await service.forecast();
     const again = await spawnsFor(async () => assert.deepEqual(await service.forecast(), first));
-    assert.deepEqual(again.map((args) => args[0]), ['for-each-ref']);
+    assert.deepEqual(again, []);
 
     commitIn(b, { 'src/file-0.txt': 'b too\n' });
     const movedOid = repo.oid(b.branch!);
@@ -78,6 +78,19 @@ suite('conflict forecast', () => {
     assert.ok(refreshed.overlaps.some((overlap) => overlap.a === a.id && overlap.b === b.id));
   });
 
+  test('branch refs are read again when another process packs or deletes them', async () => {
+    const a = await taskWith('packed', { 'src/file-0.txt': 'a\n' });
+    const b = await taskWith('deleted', { 'src/file-0.txt': 'b\n' });
+    assert.equal((await service.forecast()).overlaps.length, 1);
+    repo.git('pack-refs', '--all');
+    const afterPack = await spawnsFor(async () => assert.equal((await service.forecast()).overlaps.length, 1));
+    assert.deepEqual(afterPack.map((args) => args[0]), ['for-each-ref'], 'packing rewrote packed-refs: the heads are read again');
+    repo.git('update-ref', '-d', `refs/heads/${b.branch!}`);
+    const gone = await service.forecast();
+    assert.deepEqual(gone.overlaps, [], 'the deleted branch no longer overlaps');
+    assert.deepEqual(gone.tasks.map((task) => task.taskId), [a.id]);
+  });
+
   test('previewMerges answers from the same merges: after a forecast it runs no merge-tree', async () => {
     const clean = await taskWith('clean preview', { 'p.txt': 'p\n' });
     const conflicting = await taskWith('conflicting preview', { 'README.md': 'theirs\n' });
@@ -86,7 +99,7 @@ suite('conflict forecast', () => {
     await service.forecast();
     let preview: Awaited<ReturnType<TaskService['previewMerges']>> = [];
     const ran = await spawnsFor(async () => (preview = await service.previewMerges()));
-    assert.deepEqual(ran.map((args) => args[0]), ['for-each-ref']);
+    assert.deepEqual(ran, [], 'nothing moved since the forecast: no git process');
     assert.deepEqual(preview, [
       { taskId: clean.id, clean: true, conflicts: [] },
       { taskId: conflicting.id, clean: false, conflicts: ['README.md'] },

@@ -39,7 +39,11 @@ suite('worktree location: when Create Task asks, and what each answer records', 
     setup(async () => ({ repo, service } = await openFreshRepo()));
     teardown(() => repo.dispose());
 
-    const config = (): unknown => JSON.parse(readFileSync(join(service.store.dir, 'config.json'), 'utf8'));
+    /** The recorded layout (the config file holds other repository settings too, such as port blocks). */
+    const config = (): unknown => {
+      const { worktreeRoot, branchPrefix } = JSON.parse(readFileSync(join(service.store.dir, 'config.json'), 'utf8'));
+      return { worktreeRoot, branchPrefix };
+    };
     const exclude = (): string => (existsSync(join(repo.dir, '.git', 'info', 'exclude')) ? readFileSync(join(repo.dir, '.git', 'info', 'exclude'), 'utf8') : '');
 
     /** What Create Task does with an answer: the window's setting takes it for the create, then is back. */

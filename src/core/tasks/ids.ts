@@ -50,6 +50,11 @@ export function containsUnsafeText(text: string): boolean {
   return UNSAFE_TEXT.test(text);
 }
 
+/** `text` as one safe line of at most `max` characters: each unsafe character becomes a space. */
+export function oneLineLabel(text: string, max: number): string {
+  return text.replace(new RegExp(UNSAFE_TEXT.source, 'g'), ' ').slice(0, max);
+}
+
 export function validateSubject(subject: unknown): string {
   const text = typeof subject === 'string' ? subject.trim() : '';
   if (!text) throw new TaskWorktreesError('InvalidInput', 'A task needs a subject.');

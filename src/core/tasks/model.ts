@@ -73,6 +73,23 @@ export interface AgentRecord {
   file?: string;
 }
 
+/**
+ * A VS Code window that has a worktree open (one file per extension host process): removals in
+ * any process name it and ask first. Kept fresh by a heartbeat while the window lives.
+ */
+export interface WindowRecord {
+  pid: number;
+  host: string;
+  worktreePath: string;
+  taskId?: string;
+  /** The window's terminals whose working directory is inside the worktree, by name. */
+  terminals: string[];
+  /** The window's last heartbeat. */
+  seenAt: string;
+  /** Where the record is (set when read). */
+  file?: string;
+}
+
 export interface RepositoryConfig {
   /** Where task worktrees go: relative to the main worktree, or absolute. */
   worktreeRoot: string;

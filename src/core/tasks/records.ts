@@ -1,7 +1,7 @@
 import { isAbsolute } from 'node:path';
 import { TaskWorktreesError } from '../errors';
 import { branchNameProblem, containsUnsafeText, isTaskId } from './ids';
-import { AUTO_MERGE_MODES, isTaskStatus, RepositoryConfig, SETUP_STATES, Task } from './model';
+import { AgentRecord, AUTO_MERGE_MODES, isTaskStatus, RepositoryConfig, SETUP_STATES, Task, WindowRecord } from './model';
 import { portBlockProblem, portSettingsProblem } from './ports';
 
 /**
@@ -25,7 +25,7 @@ export function taskRecordProblem(value: unknown, id: string): string | undefine
     const branch = branchProblem(task.branch);
     if (branch) return `branch ${branch}`;
   }
-  if (task.worktreePath !== undefined && !(typeof task.worktreePath === 'string' && isAbsolute(task.worktreePath) && !task.worktreePath.includes('\0'))) {
+  if (task.worktreePath !== undefined && !isAbsolutePath(task.worktreePath)) {
     return `worktreePath ${describe(task.worktreePath)} is not an absolute path`;
   }
   if (!Array.isArray(task.blockedBy) || !task.blockedBy.every(isTaskId)) return `blockedBy ${describe(task.blockedBy)} is not a list of task ids`;
@@ -81,6 +81,50 @@ function mergeRecordProblem(value: unknown): string | undefined {
   if (merge.strategy !== 'merge' && merge.strategy !== 'squash') return `merge.strategy ${describe(merge.strategy)} is not merge or squash`;
   if (typeof merge.at !== 'string') return `merge.at ${describe(merge.at)} is not text`;
   return undefined;
+}
+
+/** Why `value` is not the record of a running agent (agents/<pid>@<host>.json), or undefined. */
+export function agentRecordProblem(value: unknown): string | undefined {
+  const problem = processRecordProblem(value);
+  if (problem) return problem;
+  const agent = value as Partial<Record<keyof AgentRecord, unknown>>;
+  for (const field of ['agent', 'startedAt'] as const) {
+    if (typeof agent[field] !== 'string') return `${field} is ${describe(agent[field])}, not text`;
+  }
+  if (!isTaskId(agent.taskId)) return `taskId ${describe(agent.taskId)} is not a task id`;
+  return undefined;
+}
+
+/** Why `value` is not the record of an open window (windows/<pid>@<host>.json), or undefined. */
+export function windowRecordProblem(value: unknown): string | undefined {
+  const problem = processRecordProblem(value);
+  if (problem) return problem;
+  const window = value as Partial<Record<keyof WindowRecord, unknown>>;
+  if (window.taskId !== undefined && !isTaskId(window.taskId)) return `taskId ${describe(window.taskId)} is not a task id`;
+  if (!isTerminalList(window.terminals)) return `terminals ${describe(window.terminals)} is not a list of terminal names`;
+  if (typeof window.seenAt !== 'string' || !Number.isFinite(Date.parse(window.seenAt))) return `seenAt ${describe(window.seenAt)} is not a time`;
+  return undefined;
+}
+
+export const MAX_TERMINALS = 32;
+export const MAX_LABEL_LENGTH = 100;
+
+function isTerminalList(value: unknown): value is string[] {
+  return Array.isArray(value) && value.length <= MAX_TERMINALS && value.every((name) => typeof name === 'string' && name.length <= MAX_LABEL_LENGTH && !containsUnsafeText(name));
+}
+
+/** What every record of a process (an agent, a window) holds: which process on which machine, working where. */
+function processRecordProblem(value: unknown): string | undefined {
+  if (!isObject(value)) return 'it is not a JSON object';
+  const record = value as Partial<Record<'pid' | 'host' | 'worktreePath', unknown>>;
+  if (!Number.isInteger(record.pid) || (record.pid as number) <= 0) return `pid ${describe(record.pid)} is not a process id`;
+  if (typeof record.host !== 'string' || !record.host || record.host.length > 255 || containsUnsafeText(record.host)) return `host ${describe(record.host)} is not a host name`;
+  if (!isAbsolutePath(record.worktreePath)) return `worktreePath ${describe(record.worktreePath)} is not an absolute path`;
+  return undefined;
+}
+
+function isAbsolutePath(value: unknown): value is string {
+  return typeof value === 'string' && isAbsolute(value) && !value.includes('\0');
 }
 
 /** A full SHA-1 or SHA-256 object id, as git prints it. */

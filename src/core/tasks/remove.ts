@@ -4,7 +4,7 @@ import { worktreeAt } from '../board';
 import { TaskWorktreesError } from '../errors';
 import { WorktreeEntry } from '../git/porcelain';
 import { canonicalPath, isInside, Layout } from '../repo';
-import { branchesInUse, branchProtection, describeLoss, hasLoss, inspectWorktree, isMergedInto, refuseIfBusy, refuseRunningAgents, worktreeGitDir } from '../safety';
+import { branchesInUse, branchProtection, describeLoss, hasLoss, inspectWorktree, isMergedInto, refuseIfBusy, refuseOpenWindows, refuseRunningAgents, worktreeGitDir } from '../safety';
 import { Snapshot, SnapshotReason, WorktreeSnapshots } from '../snapshots';
 import { bind } from './create';
 import { Task } from './model';
@@ -20,8 +20,9 @@ export class TaskRemoval extends OperationSteps {
    * Removes the task's worktree. Refuses (WorktreeDirty, with the files) when anything would be
    * lost, unless `force`; never a locked worktree or one with a git operation in progress. The
    * branch goes only on request, only when the base holds all of it, and never a protected one.
+   * Another live window with the worktree open refuses it (WorktreeOpenInWindow) unless `evenIfOpen`.
    */
-  async removeWorktree(taskId: string, options: { force?: boolean; deleteBranch?: boolean }): Promise<Task> {
+  async removeWorktree(taskId: string, options: { force?: boolean; deleteBranch?: boolean; evenIfOpen?: boolean }): Promise<Task> {
     return (await this.removeWorktreeKeepingWork(taskId, options)).task;
   }
 
@@ -31,7 +32,7 @@ export class TaskRemoval extends OperationSteps {
    */
   async removeWorktreeKeepingWork(
     taskId: string,
-    options: { force?: boolean; deleteBranch?: boolean; reason?: SnapshotReason },
+    options: { force?: boolean; deleteBranch?: boolean; evenIfOpen?: boolean; reason?: SnapshotReason },
   ): Promise<{ task: Task; snapshot?: Snapshot }> {
     const [task, entries, snapshot] = await Promise.all([this.store.get(taskId), this.repo.worktrees(), this.store.load()]);
     if (!task.worktreePath) throw new TaskWorktreesError('TaskHasNoWorktree', `Task "${taskId}" has no worktree.`);
@@ -40,6 +41,7 @@ export class TaskRemoval extends OperationSteps {
     refuseIfBusy(entry, 'removing it');
     if (present) refuseNested(entry, entries);
     refuseRunningAgents(this.store.readAgents(), [task.worktreePath], 'removing its worktree');
+    if (present && !options.evenIfOpen) refuseOpenWindows(this.store.readWindows(), [task.worktreePath], 'removing it');
     const loss = present ? await inspectWorktree(this.git, entry) : undefined;
     if (loss && hasLoss(loss) && !options.force) {
       throw new TaskWorktreesError('WorktreeDirty', `The worktree of "${taskId}" has work that removing it would lose.`, describeLoss(loss));

@@ -1,12 +1,12 @@
 import { randomBytes } from 'node:crypto';
-import { promises as fs, lstatSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { closeSync, constants as fsConstants, promises as fs, fstatSync, openSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { TaskWorktreesError } from '../errors';
 import { EventLog } from './events';
 import { isTaskId, uniqueId, validateTaskId } from './ids';
 import { DirectoryLock, LockOptions } from './lock';
-import { AgentRecord, RepositoryConfig, Task } from './model';
-import { repositoryConfigProblem, storeDamage, taskRecordProblem } from './records';
+import { AgentRecord, RepositoryConfig, Task, WindowRecord } from './model';
+import { agentRecordProblem, repositoryConfigProblem, storeDamage, taskRecordProblem, windowRecordProblem } from './records';
 
 export interface StoreProblem {
   file: string;
@@ -34,6 +34,7 @@ export class TaskStore {
   readonly tasksDir: string;
   readonly configFile: string;
   readonly agentsDir: string;
+  readonly windowsDir: string;
   readonly events: EventLog;
   private readonly lock: DirectoryLock;
   /**
@@ -50,6 +51,7 @@ export class TaskStore {
     this.tasksDir = join(dir, 'tasks');
     this.configFile = join(dir, 'config.json');
     this.agentsDir = join(dir, 'agents');
+    this.windowsDir = join(dir, 'windows');
     this.events = new EventLog(join(dir, 'events.jsonl'));
     this.lock = new DirectoryLock(join(dir, 'lock'), lockOptions);
   }
@@ -208,32 +210,52 @@ export class TaskStore {
 
   /** The recorded agents; whether each still runs is the reader's to judge (by its pid). */
   readAgents(): AgentRecord[] {
-    let names: string[];
+    return readRecordFiles(this.agentsDir, agentRecordProblem);
+  }
+
+  /**
+   * Records (again: the heartbeat) that this process's window has a worktree open. Written without
+   * the repository lock: each record has one writer, its own process, and the atomic rename is all
+   * it needs; a heartbeat must not wait behind a long merge nor fail because one holds the lock.
+   */
+  async recordWindow(record: WindowRecord): Promise<void> {
+    const problem = windowRecordProblem(record);
+    if (problem) throw new TaskWorktreesError('InvalidInput', `A window record needs valid fields: ${problem}.`);
+    await fs.mkdir(this.windowsDir, { recursive: true });
+    const file = this.recordFile(this.windowsDir, record.pid, record.host);
+    const temp = tempFileFor(file);
     try {
-      names = readdirSync(this.agentsDir).filter((name) => name.endsWith('.json'));
-    } catch {
-      return [];
+      await fs.writeFile(temp, `${JSON.stringify(record)}\n`);
+      await fs.rename(temp, file);
+    } catch (error) {
+      await fs.rm(temp, { force: true });
+      throw error;
     }
-    return names.flatMap((name) => {
-      const file = join(this.agentsDir, name);
-      try {
-        // Only small regular files: a FIFO or a link to a device must not block the read (and the lock).
-        const stats = lstatSync(file);
-        if (!stats.isFile() || stats.size > 4096) return [];
-        const record = JSON.parse(readFileSync(file, 'utf8')) as AgentRecord;
-        const valid =
-          Number.isInteger(record.pid) && record.pid > 0 && ['host', 'agent', 'taskId', 'worktreePath', 'startedAt'].every((key) => typeof record[key as keyof AgentRecord] === 'string');
-        return valid ? [{ ...record, file }] : [];
-      } catch {
-        return [];
-      }
-    });
+  }
+
+  async clearWindow(pid: number, host: string): Promise<void> {
+    await fs.rm(this.recordFile(this.windowsDir, pid, host), { force: true });
+  }
+
+  /** Deletes records of windows that are gone (read by readWindows: each knows its file). */
+  async deleteWindowRecords(records: readonly WindowRecord[]): Promise<void> {
+    // Only ever a file of the windows folder, whatever path a caller's record names.
+    await Promise.all(records.map((record) => record.file && fs.rm(join(this.windowsDir, basename(record.file)), { force: true })));
+  }
+
+  /** The recorded windows; whether each is still open is the reader's to judge (pid and heartbeat). */
+  readWindows(): WindowRecord[] {
+    return readRecordFiles(this.windowsDir, windowRecordProblem);
   }
 
   private agentFile(pid: number, host: string): string {
+    return this.recordFile(this.agentsDir, pid, host);
+  }
+
+  private recordFile(dir: string, pid: number, host: string): string {
     // The pid names the file: only a positive integer can, so nothing lands outside the folder.
-    if (!Number.isInteger(pid) || pid <= 0) throw new TaskWorktreesError('InvalidInput', `An agent's pid is a positive integer, not ${JSON.stringify(pid)}.`);
-    return join(this.agentsDir, `${pid}@${host.replace(/[^\w.-]/g, '_')}.json`);
+    if (!Number.isInteger(pid) || pid <= 0) throw new TaskWorktreesError('InvalidInput', `A process id is a positive integer, not ${JSON.stringify(pid)}.`);
+    return join(dir, `${pid}@${host.replace(/[^\w.-]/g, '_')}.json`);
   }
 
   /** The repository's layout settings, or undefined when none are stored or the file is bad (load() lists it). */
@@ -322,6 +344,46 @@ export class TaskStore {
     }
   }
 }
+
+/**
+ * The records of processes (agents, windows) in `dir` that pass `problem`, each with its file. Only
+ * small regular files are read: a FIFO or a link to a device must not block the read (and the
+ * lock); a file that is not a valid record is skipped and kept as it is.
+ */
+function readRecordFiles<T extends { file?: string }>(dir: string, problem: (value: unknown) => string | undefined): T[] {
+  let names: string[];
+  try {
+    names = readdirSync(dir).filter((name) => name.endsWith('.json'));
+  } catch {
+    return [];
+  }
+  return names.flatMap((name) => {
+    const file = join(dir, name);
+    try {
+      const record = JSON.parse(readSmallRegularFile(file)) as T;
+      return problem(record) ? [] : [{ ...record, file }];
+    } catch {
+      return [];
+    }
+  });
+}
+
+/**
+ * Opened without following a link and without blocking, then checked on the open file: a FIFO, a
+ * device, a link or a huge file swapped in between a check and the read cannot be read.
+ */
+function readSmallRegularFile(file: string): string {
+  const fd = openSync(file, fsConstants.O_RDONLY | fsConstants.O_NOFOLLOW | fsConstants.O_NONBLOCK);
+  try {
+    const stats = fstatSync(fd);
+    if (!stats.isFile() || stats.size > MAX_RECORD_BYTES) throw new Error(`${file} is not a small regular file`);
+    return readFileSync(fd, 'utf8');
+  } finally {
+    closeSync(fd);
+  }
+}
+
+const MAX_RECORD_BYTES = 8192;
 
 /** Dot-prefixed so load() never reads it; in the target's directory so a rename replaces the target atomically. */
 function tempFileFor(file: string): string {
