@@ -24,7 +24,7 @@ export function activate(context: vscode.ExtensionContext): TaskWorktreesApi & A
   context.subscriptions.push(log, session, agents, tree, view, statusBar);
   context.subscriptions.push(new WorktreeSetup(session, log));
 
-  const api = createApi(() => session.service, session.onDidChange, agents);
+  const api = createApi(() => session.service, session.onDidChange, agents, (repository, work) => session.inRepositoryAt(repository, work));
   registerCommands(context, session, tree, log, api, agents);
   registerBoardCommands(context, session, tree, view);
   registerTools(context, api);

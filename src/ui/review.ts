@@ -63,15 +63,20 @@ export function registerReview(context: vscode.ExtensionContext, session: Sessio
         if (byCode) {
           const taskId = (arg as { taskId?: unknown }).taskId;
           if (typeof taskId !== 'string') throw new TaskWorktreesError('InvalidInput', vscode.l10n.t('reviewTask needs a taskId.'));
-          const task = await service().task(taskId);
-          return await openReview(service(), task.id, task.subject);
+          const repository = (arg as { repository?: unknown }).repository;
+          if (repository !== undefined && typeof repository !== 'string') throw new TaskWorktreesError('InvalidInput', vscode.l10n.t('"{0}" must be a {1}.', 'repository', 'string'));
+          return await session.inRepositoryAt(repository, async () => {
+            const task = await service().task(taskId);
+            return openReview(service(), task.id, task.subject);
+          });
         }
-        const task =
-          arg instanceof TaskNode || arg instanceof WorktreeNode
-            ? arg.task
-            : await prompts.pickTask((await service().board()).tasks.filter((view) => view.branch || view.worktreePath), vscode.l10n.t('Review which task?'));
-        if (!task) return undefined;
-        return await openReview(service(), task.id, task.subject);
+        return await session.inRepositoryOf(arg, vscode.l10n.t('Task Worktrees: Choose a Repository'), async () => {
+          const task =
+            arg instanceof TaskNode || arg instanceof WorktreeNode
+              ? arg.task
+              : await prompts.pickTask((await service().board()).tasks.filter((view) => view.branch || view.worktreePath), vscode.l10n.t('Review which task?'));
+          return task && openReview(service(), task.id, task.subject);
+        });
       } catch (error) {
         if (byCode) throw error;
         void vscode.window.showErrorMessage((error as Error).message);

@@ -28,7 +28,7 @@ const STATUS_ICONS: Record<TaskStatus, vscode.ThemeIcon> = {
   completed: new vscode.ThemeIcon('pass-filled', new vscode.ThemeColor('charts.green')),
 };
 
-export type TreeNode = GroupNode | TaskNode | WorktreeNode | AgentNode | UnassignedWorktreeNode | ProblemNode;
+export type TreeNode = RepositoryNode | GroupNode | TaskNode | WorktreeNode | AgentNode | UnassignedWorktreeNode | ProblemNode;
 
 /** How often running agents' rows are redrawn (their elapsed time). */
 const AGENT_ROW_REFRESH_MS = 30_000;
@@ -52,6 +52,33 @@ export interface RowPart {
 
 export type RowPartProvider = (task: TaskView, details: TaskDetails | undefined) => RowPart | undefined;
 
+/**
+ * A repository's section, when the workspace has several: its rows beneath. Commands invoked on it
+ * or on any row beneath act on that repository.
+ */
+export class RepositoryNode {
+  readonly children: TreeNode[] = [];
+
+  constructor(
+    readonly service: TaskService,
+    readonly name: string,
+  ) {}
+
+  /** Row ids are unique per tree: a task id may be used in two repositories. */
+  scoped(id: string): string {
+    return `repository:${this.service.commonDir}/${id}`;
+  }
+
+  toTreeItem(): vscode.TreeItem {
+    const item = new vscode.TreeItem(this.name, vscode.TreeItemCollapsibleState.Expanded);
+    item.id = `repository:${this.service.commonDir}`;
+    item.iconPath = new vscode.ThemeIcon('repo');
+    item.tooltip = this.service.mainWorktree;
+    item.contextValue = 'repository';
+    return item;
+  }
+}
+
 /** A heading (a status, or the unassigned worktrees) with its rows already built. */
 export class GroupNode {
   constructor(
@@ -59,11 +86,12 @@ export class GroupNode {
     readonly label: string,
     readonly children: TreeNode[],
     readonly tooltip?: string,
+    readonly repository?: RepositoryNode,
   ) {}
 
   toTreeItem(): vscode.TreeItem {
     const item = new vscode.TreeItem(this.label, vscode.TreeItemCollapsibleState.Expanded);
-    item.id = `group:${this.key}`;
+    item.id = scopedId(this.repository, `group:${this.key}`);
     item.description = String(this.children.length);
     item.tooltip = this.tooltip;
     item.contextValue = 'group';
@@ -80,6 +108,10 @@ export interface TaskRowContext {
   /** The rows are not grouped by status, so each says its own. */
   showStatus?: boolean;
   extraParts?: readonly RowPartProvider[];
+  /** The task's repository: commands invoked on the row act on it. */
+  service?: TaskService;
+  /** The section it is shown in, when the board has several repositories. */
+  repository?: RepositoryNode;
 }
 
 /**
@@ -98,13 +130,17 @@ export class TaskNode {
     return this.row.details?.();
   }
 
+  get service(): TaskService | undefined {
+    return this.row.service;
+  }
+
   toTreeItem(): vscode.TreeItem {
     const { task, details } = this;
     const agentRunning = this.agents.some((run) => !run.exit);
     const hasChild = task.worktreeState !== 'none' || this.agents.length > 0;
     const collapsible = agentRunning ? vscode.TreeItemCollapsibleState.Expanded : hasChild ? vscode.TreeItemCollapsibleState.Collapsed : vscode.TreeItemCollapsibleState.None;
     const item = new vscode.TreeItem(this.row.own ? { label: task.subject, highlights: [[0, task.subject.length]] } : task.subject, collapsible);
-    item.id = `task:${task.id}`;
+    item.id = scopedId(this.row.repository, `task:${task.id}`);
     item.iconPath = taskIcon(task, details);
     const parts = taskRowParts(task, details, { agentRunning, own: this.row.own, showStatus: this.row.showStatus });
     for (const provide of this.row.extraParts ?? []) {
@@ -132,6 +168,8 @@ export class WorktreeNode {
     readonly details: TaskDetails | undefined,
     /** The main worktree: paths inside it are shown relative to it (`.worktrees/<id>`). */
     readonly mainWorktree: string,
+    readonly service?: TaskService,
+    readonly repository?: RepositoryNode,
   ) {}
 
   toTreeItem(): vscode.TreeItem {
@@ -140,7 +178,7 @@ export class WorktreeNode {
     const inside = relative(this.mainWorktree, task.worktreePath!);
     const label = inside && !inside.startsWith('..') && !isAbsolute(inside) ? inside : task.worktreePath!;
     const item = new vscode.TreeItem(label, vscode.TreeItemCollapsibleState.None);
-    item.id = `worktree:${task.id}`;
+    item.id = scopedId(this.repository, `worktree:${task.id}`);
     item.resourceUri = vscode.Uri.file(task.worktreePath!);
     item.iconPath = new vscode.ThemeIcon(missing ? 'error' : details?.locked !== undefined || task.locked ? 'lock' : 'folder');
     item.description = missing ? vscode.l10n.t('missing — prune or recreate') : [task.branch, worktreeState(task, details)?.text].filter(Boolean).join(' · ');
@@ -178,7 +216,10 @@ export class AgentNode {
 }
 
 export class UnassignedWorktreeNode {
-  constructor(readonly entry: WorktreeEntry) {}
+  constructor(
+    readonly entry: WorktreeEntry,
+    readonly service?: TaskService,
+  ) {}
 
   toTreeItem(): vscode.TreeItem {
     const { entry } = this;
@@ -219,9 +260,10 @@ export class TasksTreeProvider implements vscode.TreeDataProvider<TreeNode>, vsc
   /** The agent rows last handed to the view, by run: redrawn in place as their time passes. */
   private agentNodes = new Map<AgentRun, AgentNode>();
   private readonly agentTicker: NodeJS.Timeout;
-  /** The task rows last handed to the view, by task id, with the heading each sits under. */
-  private taskNodes = new Map<string, { node: TaskNode; parent?: GroupNode }>();
-  private details: { service: TaskService; cache: WorktreeDetailsCache; stop: () => void } | undefined;
+  /** The task rows last handed to the view, by repository and task id, with the heading each sits under. */
+  private taskNodes = new Map<string, { node: TaskNode; parent?: GroupNode | RepositoryNode }>();
+  /** One details cache per repository. */
+  private details = new Map<TaskService, { cache: WorktreeDetailsCache; stop: () => void }>();
   private readonly extraParts: RowPartProvider[] = [];
   private view: vscode.TreeView<TreeNode> | undefined;
   private viewState: BoardViewState;
@@ -260,13 +302,26 @@ export class TasksTreeProvider implements vscode.TreeDataProvider<TreeNode>, vsc
   }
 
   /** The task row as drawn now (the host tests read it); undefined until the board shows the task. */
-  taskItem(taskId: string): vscode.TreeItem | undefined {
-    return this.taskNodes.get(taskId)?.node.toTreeItem();
+  taskItem(taskId: string, service?: TaskService): vscode.TreeItem | undefined {
+    return this.shownTask(taskId, service)?.node.toTreeItem();
+  }
+
+  /** The task row itself, as commands receive it when invoked on the row (the host tests pass it). */
+  taskNode(taskId: string, service?: TaskService): TaskNode | undefined {
+    return this.shownTask(taskId, service)?.node;
   }
 
   /** Details of the board's tasks, as the rows show them. */
-  taskDetails(taskId: string): TaskDetails | undefined {
-    return this.details?.cache.get(taskId);
+  taskDetails(taskId: string, service?: TaskService): TaskDetails | undefined {
+    const node = this.shownTask(taskId, service)?.node;
+    return node?.service && this.details.get(node.service)?.cache.get(taskId);
+  }
+
+  /** The row of the task in `service`'s repository; without it, in any (the first shown). */
+  private shownTask(taskId: string, service?: TaskService): { node: TaskNode; parent?: GroupNode | RepositoryNode } | undefined {
+    if (service) return this.taskNodes.get(taskKey(service, taskId));
+    for (const shown of this.taskNodes.values()) if (shown.node.task.id === taskId) return shown;
+    return undefined;
   }
 
   get state(): BoardViewState {
@@ -285,12 +340,12 @@ export class TasksTreeProvider implements vscode.TreeDataProvider<TreeNode>, vsc
    * Selects a task's row (after it was created, say), redrawing first when the board does not show it
    * yet. False when it cannot be shown: no such task, or the filter hides it.
    */
-  async reveal(taskId: string): Promise<boolean> {
-    if (!this.taskNodes.has(taskId)) {
+  async reveal(taskId: string, service?: TaskService): Promise<boolean> {
+    if (!this.shownTask(taskId, service)) {
       await this.rootNodes();
       this.refresh();
     }
-    const shown = this.taskNodes.get(taskId);
+    const shown = this.shownTask(taskId, service);
     if (!shown || !this.view) return false;
     await this.view.reveal(shown.node, { select: true, focus: false, expand: false });
     return true;
@@ -315,9 +370,10 @@ export class TasksTreeProvider implements vscode.TreeDataProvider<TreeNode>, vsc
   }
 
   getParent(node: TreeNode): TreeNode | undefined {
-    if (node instanceof TaskNode) return this.taskNodes.get(node.task.id)?.parent;
-    if (node instanceof WorktreeNode) return this.taskNodes.get(node.task.id)?.node;
-    if (node instanceof AgentNode) return this.taskNodes.get(node.run.taskId)?.node;
+    if (node instanceof TaskNode) return this.shownTask(node.task.id, node.service)?.parent;
+    if (node instanceof GroupNode) return node.repository;
+    if (node instanceof WorktreeNode) return this.shownTask(node.task.id, node.service)?.node;
+    if (node instanceof AgentNode) return this.shownTask(node.run.taskId)?.node;
     return undefined;
   }
 
@@ -330,10 +386,11 @@ export class TasksTreeProvider implements vscode.TreeDataProvider<TreeNode>, vsc
         if (this.session.state !== 'loading') this.resolveFirstRender(performance.now() - started);
       }
     }
-    if (node instanceof GroupNode) return node.children;
+    if (node instanceof GroupNode || node instanceof RepositoryNode) return node.children;
     if (node instanceof TaskNode) {
       const children: TreeNode[] = [];
-      if (node.task.worktreePath) children.push(new WorktreeNode(node.task, node.details, this.session.service.mainWorktree));
+      const service = node.service ?? this.session.service;
+      if (node.task.worktreePath) children.push(new WorktreeNode(node.task, node.details, service.mainWorktree, service, node.row.repository));
       return [...children, ...node.agents.map((run) => this.agentNode(run))];
     }
     return [];
@@ -347,13 +404,32 @@ export class TasksTreeProvider implements vscode.TreeDataProvider<TreeNode>, vsc
 
   private async rootNodes(): Promise<TreeNode[]> {
     if (this.session.state !== 'ready') return [];
-    const service = this.session.service;
-    const board = await service.board();
-    const cache = this.detailsCacheFor(service);
-    cache.track(board.tasks);
+    const repositories = this.session.repositories;
+    const boards = await Promise.all(repositories.map(({ service }) => service.board()));
+    this.closeDetailsOfOthers(repositories.map(({ service }) => service));
     // Rebuilt as tasks are expanded again; rows of a collapsed or vanished task are not redrawn.
     this.agentNodes = new Map();
     this.taskNodes = new Map();
+    let total = 0;
+    let shown = 0;
+    const sections = repositories.map(({ service, name }, index) => {
+      // With one repository the board is its rows, with no section above them.
+      const section = repositories.length > 1 ? new RepositoryNode(service, name) : undefined;
+      const rows = this.repositoryRows(service, boards[index], section);
+      total += boards[index].tasks.length;
+      shown += rows.shown;
+      section?.children.push(...rows.nodes);
+      return section ?? rows.nodes;
+    });
+    this.showViewState(total, shown);
+    for (const board of boards) this.rendered.fire(board);
+    return sections.flat();
+  }
+
+  /** A repository's rows: its tasks (grouped, filtered and sorted as the view says), unassigned worktrees and unreadable files. */
+  private repositoryRows(service: TaskService, board: Board, repository: RepositoryNode | undefined): { nodes: TreeNode[]; shown: number } {
+    const cache = this.detailsCacheFor(service);
+    cache.track(board.tasks);
     const { filter, sort } = this.viewState;
     // Task worktree paths are canonical (real paths); the window's folder may have been opened through a link.
     const folder = this.session.folder?.fsPath;
@@ -361,8 +437,8 @@ export class TasksTreeProvider implements vscode.TreeDataProvider<TreeNode>, vsc
     const nodes: TreeNode[] = [];
     const taskNode = (task: TaskView, parent?: GroupNode): TaskNode => {
       const own = ownFolder !== undefined && task.worktreePath !== undefined && isInside(ownFolder, task.worktreePath);
-      const node = new TaskNode(task, this.agents.forTask(task.id), { details: () => cache.get(task.id), own, showStatus: sort !== 'status', extraParts: this.extraParts });
-      this.taskNodes.set(task.id, { node, parent });
+      const node = new TaskNode(task, this.agents.forTask(task.id), { details: () => cache.get(task.id), own, showStatus: sort !== 'status', extraParts: this.extraParts, service, repository });
+      this.taskNodes.set(taskKey(service, task.id), { node, parent: parent ?? repository });
       return node;
     };
     let shown = 0;
@@ -373,7 +449,7 @@ export class TasksTreeProvider implements vscode.TreeDataProvider<TreeNode>, vsc
         continue;
       }
       const children: TaskNode[] = [];
-      const heading = new GroupNode(group.key, statusLabel(group.key), children);
+      const heading = new GroupNode(group.key, statusLabel(group.key), children, undefined, repository);
       for (const task of group.tasks) children.push(taskNode(task, heading));
       nodes.push(heading);
     }
@@ -382,33 +458,32 @@ export class TasksTreeProvider implements vscode.TreeDataProvider<TreeNode>, vsc
         new GroupNode(
           'unassigned',
           vscode.l10n.t('Unassigned Worktrees'),
-          board.unassigned.map((entry) => new UnassignedWorktreeNode(entry)),
+          board.unassigned.map((entry) => new UnassignedWorktreeNode(entry, service)),
           vscode.l10n.t('Worktrees of this repository that no task owns (made outside Task Worktrees). Adopt one into a task.'),
+          repository,
         ),
       );
     }
     nodes.push(...board.problems.map((problem) => new ProblemNode(problem)));
-    this.showViewState(board.tasks.length, shown);
-    this.rendered.fire(board);
-    return nodes;
+    return { nodes, shown };
   }
 
-  /** One cache per repository session; its changes redraw only the rows of the tasks that changed. */
+  /** One cache per repository; its changes redraw only the rows of the tasks that changed. */
   private detailsCacheFor(service: TaskService): WorktreeDetailsCache {
-    if (this.details?.service === service) return this.details.cache;
-    this.disposeDetails();
+    const kept = this.details.get(service);
+    if (kept) return kept.cache;
     const cache = service.createDetailsCache();
-    const stop = cache.onDidChange((taskIds) => this.detailsChanged(cache, taskIds));
-    this.details = { service, cache, stop };
+    const stop = cache.onDidChange((taskIds) => this.detailsChanged(service, cache, taskIds));
+    this.details.set(service, { cache, stop });
     return cache;
   }
 
-  private detailsChanged(cache: WorktreeDetailsCache, taskIds: readonly string[]): void {
+  private detailsChanged(service: TaskService, cache: WorktreeDetailsCache, taskIds: readonly string[]): void {
     // A worktree gone, or an order that depends on commits: the board itself changed, read it again.
-    const whole = this.viewState.sort === 'activity' || taskIds.some((id) => cache.get(id)?.worktree !== this.taskNodes.get(id)?.node.task.worktreeState);
+    const whole = this.viewState.sort === 'activity' || taskIds.some((id) => cache.get(id)?.worktree !== this.taskNodes.get(taskKey(service, id))?.node.task.worktreeState);
     if (whole) return this.refresh();
     for (const id of taskIds) {
-      const shown = this.taskNodes.get(id);
+      const shown = this.taskNodes.get(taskKey(service, id));
       if (shown) this.changed.fire(shown.node);
     }
   }
@@ -429,18 +504,30 @@ export class TasksTreeProvider implements vscode.TreeDataProvider<TreeNode>, vsc
         : undefined;
   }
 
-  private disposeDetails(): void {
-    this.details?.stop();
-    this.details?.cache.dispose();
-    this.details = undefined;
+  /** The caches of repositories no longer in the workspace (or reopened after a restart) go. */
+  private closeDetailsOfOthers(services: readonly TaskService[]): void {
+    for (const [service, { cache, stop }] of this.details) {
+      if (services.includes(service)) continue;
+      stop();
+      cache.dispose();
+      this.details.delete(service);
+    }
   }
 
   dispose(): void {
     clearInterval(this.agentTicker);
-    this.disposeDetails();
+    this.closeDetailsOfOthers([]);
     this.changed.dispose();
     this.rendered.dispose();
   }
+}
+
+function scopedId(repository: RepositoryNode | undefined, id: string): string {
+  return repository ? repository.scoped(id) : id;
+}
+
+function taskKey(service: TaskService, taskId: string): string {
+  return `${service.commonDir}\0${taskId}`;
 }
 
 export function sortLabel(sort: BoardSort): string {
