@@ -105,6 +105,8 @@ export interface ActivationReport {
   readonly onDidRenderBoard: vscode.Event<Board>;
   /** The rows the board shows under a task for the agents on it. */
   agentRows(taskId: string): vscode.TreeItem[];
+  /** The board's tree as the view reads it (the host tests walk its rows and pass them to commands). */
+  readonly board: vscode.TreeDataProvider<object>;
 }
 
 type Input = Record<string, unknown>;
@@ -203,7 +205,7 @@ export function createApi(service: () => TaskService, onDidChange: vscode.Event<
   // Each method runs on the repository its input names; `service()` reads it.
   for (const [name, method] of Object.entries(api)) {
     if (typeof method !== 'function' || name === 'onDidChange') continue;
-    Object.assign(api, { [name]: (input?: unknown) => inRepository(repositoryField(input), () => method(input)) });
+    Object.assign(api, { [name]: async (input?: unknown) => inRepository(repositoryField(input), () => method(input)) });
   }
   return api;
 }

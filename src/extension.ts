@@ -46,7 +46,7 @@ export function activate(context: vscode.ExtensionContext): TaskWorktreesApi & A
     return performance.now() - started;
   });
   timings.activateMs = performance.now() - started;
-  return { ...api, timings, activationToFirstRenderMs, onDidRenderBoard: tree.onDidRenderBoard, agentRows: (taskId) => tree.agentItems(taskId) };
+  return { ...api, timings, activationToFirstRenderMs, onDidRenderBoard: tree.onDidRenderBoard, agentRows: (taskId) => tree.agentItems(taskId), board: tree };
 }
 
 export function deactivate(): void {
