@@ -13,11 +13,18 @@ export function originalUri(commit: string | undefined, path: string): vscode.Ur
 }
 
 class OriginalContent implements vscode.TextDocumentContentProvider {
-  constructor(private readonly service: () => TaskService) {}
+  constructor(private readonly session: Session) {}
 
   async provideTextDocumentContent(uri: vscode.Uri): Promise<string> {
     if (!uri.query) return '';
-    return (await this.service().fileAtCommit(uri.query, uri.path.slice(1))) ?? '';
+    const services = this.session.repositories.map((repository) => repository.service);
+    if (services.length <= 1) return (await this.session.service.fileAtCommit(uri.query, uri.path.slice(1))) ?? '';
+    // A commit is in one repository only: with several, the one that has it answers.
+    for (const service of services) {
+      const text = await service.fileAtCommit(uri.query, uri.path.slice(1)).catch(() => undefined);
+      if (text !== undefined) return text;
+    }
+    return '';
   }
 }
 
@@ -56,7 +63,7 @@ export async function openReview(service: TaskService, taskId: string, subject: 
 export function registerReview(context: vscode.ExtensionContext, session: Session): void {
   const service = (): TaskService => session.service;
   context.subscriptions.push(
-    vscode.workspace.registerTextDocumentContentProvider(ORIGINAL_SCHEME, new OriginalContent(service)),
+    vscode.workspace.registerTextDocumentContentProvider(ORIGINAL_SCHEME, new OriginalContent(session)),
     vscode.commands.registerCommand('taskWorktrees.reviewTask', async (arg?: unknown) => {
       const byCode = isArgumentObject(arg);
       try {

@@ -252,7 +252,10 @@ export class TasksTreeProvider implements vscode.TreeDataProvider<TreeNode>, vsc
   private readonly changed = new vscode.EventEmitter<TreeNode | undefined>();
   readonly onDidChangeTreeData = this.changed.event;
   private readonly rendered = new vscode.EventEmitter<Board>();
-  /** Fired with each board the view renders, once its rows are built (tests and the activation timing observe it). */
+  /**
+   * Fired with each board the view renders, once its rows are built (tests, the activation timing
+   * and the palette's context keys observe it); with several repositories, their boards as one.
+   */
   readonly onDidRenderBoard = this.rendered.event;
   private readonly firstRender: Promise<number>;
   private resolveFirstRender!: (boardMs: number) => void;
@@ -422,7 +425,7 @@ export class TasksTreeProvider implements vscode.TreeDataProvider<TreeNode>, vsc
       return section ?? rows.nodes;
     });
     this.showViewState(total, shown);
-    for (const board of boards) this.rendered.fire(board);
+    this.rendered.fire(boards.length === 1 ? boards[0] : combined(boards));
     return sections.flat();
   }
 
@@ -520,6 +523,16 @@ export class TasksTreeProvider implements vscode.TreeDataProvider<TreeNode>, vsc
     this.changed.dispose();
     this.rendered.dispose();
   }
+}
+
+/** Several repositories' boards as one, for what reads the board as a whole (the palette's context keys). */
+function combined(boards: readonly Board[]): Board {
+  return {
+    tasks: boards.flatMap((board) => board.tasks),
+    unassigned: boards.flatMap((board) => board.unassigned),
+    problems: boards.flatMap((board) => board.problems),
+    mainWorktree: boards[0]?.mainWorktree ?? '',
+  };
 }
 
 function scopedId(repository: RepositoryNode | undefined, id: string): string {

@@ -79,6 +79,32 @@ suite('a multi-root workspace: a board section and commands per repository', () 
     assert.ok((await api.listTasks({ repository: repoA })).every((task) => task.status === 'pending'), 'repo-a is untouched');
   });
 
+  test('a task worktree of repo-b added as a third folder is the same repository: still two sections; removed again, still two', async () => {
+    const api = await activeApi();
+    const [, repoB] = folders();
+    const task = (await api.listTasks({ repository: repoB })).find((candidate) => candidate.subject === 'Billing export');
+    assert.ok(task?.worktreePath, 'the task of repo-b has a worktree');
+    // The session reopens its repositories on the change and then says the board changed.
+    const reopened = new Promise((resolve) => {
+      const listening = api.onDidChange(() => resolve(listening.dispose()));
+    });
+    assert.ok(vscode.workspace.updateWorkspaceFolders(2, 0, { uri: vscode.Uri.file(task.worktreePath) }));
+    try {
+      await reopened;
+      assert.equal(vscode.workspace.workspaceFolders?.length, 3);
+      const sections = await boardSections();
+      assert.deepEqual(sections.map((section) => label(section.item)), ['repo-a', 'repo-b'], 'the worktree is a folder of repo-b, not a third repository');
+      assert.equal(sections[1].tasks.length, 2);
+      assert.equal((await api.listTasks({ repository: task.worktreePath })).length, 2, 'the worktree names repo-b');
+    } finally {
+      // The next tests expect the workspace's two folders.
+      const removed = new Promise((resolve) => vscode.workspace.onDidChangeWorkspaceFolders(resolve));
+      assert.ok(vscode.workspace.updateWorkspaceFolders(2, 1));
+      await removed;
+    }
+    await eventually(async () => ((await boardSections()).length === 2 ? true : undefined), 'two sections after the removal', 10_000);
+  });
+
   test('with two repositories and no repository named, calls are refused with a code naming both; an unknown repository too', async () => {
     const api = await activeApi();
     const [repoA, repoB] = folders();
