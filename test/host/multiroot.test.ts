@@ -105,6 +105,17 @@ suite('a multi-root workspace: a board section and commands per repository', () 
     await eventually(async () => ((await boardSections()).length === 2 ? true : undefined), 'two sections after the removal', 10_000);
   });
 
+  test('from the palette, a command asks which repository: Escape runs nothing, a pick runs it there', async () => {
+    const escaped = vscode.commands.executeCommand('taskWorktrees.prune');
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    await vscode.commands.executeCommand('workbench.action.closeQuickOpen');
+    assert.equal(await escaped, undefined, 'dismissed: nothing ran');
+    const picked = vscode.commands.executeCommand('taskWorktrees.prune');
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    await vscode.commands.executeCommand('workbench.action.acceptSelectedQuickOpenItem');
+    assert.deepEqual(await picked, { unbound: [] }, 'prune ran in the repository picked (nothing to prune there)');
+  });
+
   test('with two repositories and no repository named, calls are refused with a code naming both; an unknown repository too', async () => {
     const api = await activeApi();
     const [repoA, repoB] = folders();
