@@ -6,68 +6,80 @@ import { AgentRun, Agents } from './ui/agents';
 import { mergeGateSetting } from './ui/mergeSettings';
 
 /**
+ * Every method takes `repository`: a path inside the repository to act on (any folder of any of its
+ * worktrees). Without it, the workspace's only repository; with several, a coded error (InvalidInput)
+ * naming them.
+ */
+export interface InRepository {
+  repository?: string;
+}
+
+/** Runs `work` on the repository holding the path `repository` (see Session.inRepositoryAt). */
+export type RepositoryScope = <T>(repository: string | undefined, work: () => Promise<T>) => Promise<T>;
+
+/**
  * The contract other extensions, commands called with an argument object, and (next) language
  * model tools use. Inputs are plain objects checked here once; results are plain data; failures
  * are `TaskWorktreesError`s whose `code` is stable. Versioned: a breaking change gets a new number.
  */
 export interface TaskWorktreesApi {
   readonly version: 1;
-  listTasks(): Promise<TaskView[]>;
-  getTask(input: { taskId: string }): Promise<Task>;
-  createTask(input: { subject: string; description?: string; baseBranch?: string; blockedBy?: string[]; createWorktree?: boolean; id?: string }): Promise<Task>;
-  createWorktree(input: { taskId: string }): Promise<Task>;
-  assignWorktree(input: { taskId: string; worktreePath?: string; branch?: string }): Promise<Task>;
-  claimTask(input: { taskId: string; owner: string }): Promise<Task>;
-  setStatus(input: { taskId: string; status: TaskStatus; owner?: string }): Promise<Task>;
-  completeTask(input: { taskId: string }): Promise<Task>;
+  listTasks(input?: InRepository): Promise<TaskView[]>;
+  getTask(input: InRepository & { taskId: string }): Promise<Task>;
+  createTask(input: InRepository & { subject: string; description?: string; baseBranch?: string; blockedBy?: string[]; createWorktree?: boolean; id?: string }): Promise<Task>;
+  createWorktree(input: InRepository & { taskId: string }): Promise<Task>;
+  assignWorktree(input: InRepository & { taskId: string; worktreePath?: string; branch?: string }): Promise<Task>;
+  claimTask(input: InRepository & { taskId: string; owner: string }): Promise<Task>;
+  setStatus(input: InRepository & { taskId: string; status: TaskStatus; owner?: string }): Promise<Task>;
+  completeTask(input: InRepository & { taskId: string }): Promise<Task>;
   /** What the task waits on (replaces the list); unknown ids, itself and cycles are refused. */
-  setBlockedBy(input: { taskId: string; blockedBy: string[] }): Promise<Task>;
+  setBlockedBy(input: InRepository & { taskId: string; blockedBy: string[] }): Promise<Task>;
   /**
    * Refuses (WorktreeDirty) while this window has unsaved editors in the worktrees the merge touches,
    * and (AgentRunning) while an agent this window started runs in one of them.
    */
-  mergeTask(input: { taskId: string; strategy?: MergeStrategy; removeWorktree?: boolean; deleteBranch?: boolean; evenIfOpen?: boolean }): Promise<PublicMergeResult>;
+  mergeTask(input: InRepository & { taskId: string; strategy?: MergeStrategy; removeWorktree?: boolean; deleteBranch?: boolean; evenIfOpen?: boolean }): Promise<PublicMergeResult>;
   /**
    * Refuses (WorktreeDirty) while this window has unsaved editors in the worktree, unless `force`;
    * and (AgentRunning) while an agent this window started runs there, even with `force`;
    * and (WorktreeOpenInWindow, naming them) while other windows have it open, unless `evenIfOpen`.
    */
-  removeWorktree(input: { taskId: string; force?: boolean; deleteBranch?: boolean; evenIfOpen?: boolean }): Promise<Task>;
-  deleteTask(input: { taskId: string }): Promise<{ deleted: string }>;
-  deleteTaskBranch(input: { taskId: string }): Promise<Task>;
-  prune(): Promise<{ unbound: string[] }>;
-  repairWorktree(input: { taskId: string; path?: string }): Promise<Task>;
-  events(): Promise<TaskEvent[]>;
+  removeWorktree(input: InRepository & { taskId: string; force?: boolean; deleteBranch?: boolean; evenIfOpen?: boolean }): Promise<Task>;
+  deleteTask(input: InRepository & { taskId: string }): Promise<{ deleted: string }>;
+  deleteTaskBranch(input: InRepository & { taskId: string }): Promise<Task>;
+  prune(input?: InRepository): Promise<{ unbound: string[] }>;
+  repairWorktree(input: InRepository & { taskId: string; path?: string }): Promise<Task>;
+  events(input?: InRepository): Promise<TaskEvent[]>;
   /**
    * Runs an agent profile of `taskWorktrees.agents` (default: `taskWorktrees.defaultAgent`) on the
    * task in a terminal in its worktree (made if missing), claimed in the agent's name. The prompt
    * (default: the task's id, subject and description) is one argument of the program, never shell text.
    */
-  startAgent(input: { taskId: string; agent?: string; prompt?: string }): Promise<AgentInfo>;
+  startAgent(input: InRepository & { taskId: string; agent?: string; prompt?: string }): Promise<AgentInfo>;
   /** Starts agents on the oldest ready tasks until `max` (default: `taskWorktrees.maxAutoAgents`) of this window's agents run. */
-  startAgentsOnReadyTasks(input: { agent?: string; max?: number }): Promise<{ started: AgentInfo[]; skipped: Array<{ taskId: string; code: string; message: string }> }>;
+  startAgentsOnReadyTasks(input: InRepository & { agent?: string; max?: number }): Promise<{ started: AgentInfo[]; skipped: Array<{ taskId: string; code: string; message: string }> }>;
   /** The agents this window started, running or exited, oldest first. */
-  listAgents(): Promise<AgentInfo[]>;
+  listAgents(input?: InRepository): Promise<AgentInfo[]>;
   /** Fired after every change this window made and every change another process made to the store. */
   readonly onDidChange: vscode.Event<void>;
   /** The task's snapshots (refs/task-worktrees/snapshots/<task id>/<n>), oldest first. */
-  listSnapshots(input: { taskId: string }): Promise<Snapshot[]>;
+  listSnapshots(input: InRepository & { taskId: string }): Promise<Snapshot[]>;
   /** Saves the task's worktree files (uncommitted, staged, untracked) as a snapshot; the worktree is not touched. */
-  snapshotWorktree(input: { taskId: string }): Promise<Snapshot>;
+  snapshotWorktree(input: InRepository & { taskId: string }): Promise<Snapshot>;
   /** Into the task's worktree (made again if gone) or a new task; refuses (SnapshotConflict) to overwrite uncommitted work. */
-  restoreSnapshot(input: { ref: string; into: 'worktree' | 'newTask'; subject?: string; baseBranch?: string }): Promise<RestoreResult>;
+  restoreSnapshot(input: InRepository & { ref: string; into: 'worktree' | 'newTask'; subject?: string; baseBranch?: string }): Promise<RestoreResult>;
   /** The uncommitted changes of a worktree become a new task's (snapshot first). Refuses (WorktreeDirty) while this window has unsaved editors there. */
-  moveChangesToNewTask(input: { sourcePath: string; subject: string; description?: string; baseBranch?: string }): Promise<MoveChangesResult>;
+  moveChangesToNewTask(input: InRepository & { sourcePath: string; subject: string; description?: string; baseBranch?: string }): Promise<MoveChangesResult>;
   /** Tasks whose branch is merged into their base, with what a clean-up would snapshot. */
-  mergedTasks(): Promise<MergedTask[]>;
+  mergedTasks(input?: InRepository): Promise<MergedTask[]>;
   /** Removes worktree and branch of the merged tasks (or those named), snapshotting work first. Refuses (WorktreeDirty) while this window has unsaved editors in them. */
-  cleanUpMerged(input: { taskIds?: string[] }): Promise<CleanUpReport>;
+  cleanUpMerged(input: InRepository & { taskIds?: string[] }): Promise<CleanUpReport>;
   /** The task's files against the merge-base with its base: committed and uncommitted, with status letters. */
-  changedFiles(input: { taskId: string }): Promise<TaskChanges>;
+  changedFiles(input: InRepository & { taskId: string }): Promise<TaskChanges>;
   /** Merges the tasks into their bases one at a time in this order, each after the gate of `taskWorktrees.mergeGate` (trusted workspaces only) passed on it; stops at the first conflict, failed gate or refusal. */
-  mergeQueue(input: { taskIds: string[] }): Promise<MergeQueueReport>;
+  mergeQueue(input: InRepository & { taskIds: string[] }): Promise<MergeQueueReport>;
   /** Every merge attempt with its outcome, and the success rates overall and per agent profile. */
-  mergeHistory(): Promise<MergeHistory>;
+  mergeHistory(input?: InRepository): Promise<MergeHistory>;
 }
 
 export interface AgentInfo {
@@ -99,12 +111,14 @@ export interface ActivationReport {
   readonly onDidRenderBoard: vscode.Event<Board>;
   /** The rows the board shows under a task for the agents on it. */
   agentRows(taskId: string): vscode.TreeItem[];
+  /** The board's tree as the view reads it (the host tests walk its rows and pass them to commands). */
+  readonly board: vscode.TreeDataProvider<object>;
 }
 
 type Input = Record<string, unknown>;
 
-export function createApi(service: () => TaskService, onDidChange: vscode.Event<void>, agents: Agents): TaskWorktreesApi {
-  return {
+export function createApi(service: () => TaskService, onDidChange: vscode.Event<void>, agents: Agents, inRepository: RepositoryScope): TaskWorktreesApi {
+  const api: TaskWorktreesApi = {
     version: 1,
     onDidChange,
     listTasks: async () => (await service().board()).tasks,
@@ -197,6 +211,21 @@ export function createApi(service: () => TaskService, onDidChange: vscode.Event<
     mergeQueue: async (input) => service().mergeQueue(optionalArray(input, 'taskIds') ?? [], { gate: mergeGateSetting() }),
     mergeHistory: async () => service().mergeHistory(),
   };
+  // Each method runs on the repository its input names; `service()` reads it.
+  for (const [name, method] of Object.entries(api)) {
+    if (typeof method !== 'function' || name === 'onDidChange') continue;
+    Object.assign(api, { [name]: async (input?: unknown) => inRepository(repositoryField(input), () => method(input)) });
+  }
+  return api;
+}
+
+/** The optional `repository` of an argument object; a method's own checks refuse input that is not one. */
+function repositoryField(input: unknown): string | undefined {
+  if (typeof input !== 'object' || input === null || Array.isArray(input)) return undefined;
+  const value = (input as Input).repository;
+  if (value === undefined || value === null) return undefined;
+  if (typeof value !== 'string') throw new TaskWorktreesError('InvalidInput', vscode.l10n.t('"{0}" must be a {1}.', 'repository', 'string'));
+  return value;
 }
 
 export function publicAgent(run: AgentRun): AgentInfo {

@@ -27,7 +27,7 @@ export function activate(context: vscode.ExtensionContext): TaskWorktreesApi & A
   context.subscriptions.push(new WorktreeSetup(session, log));
   context.subscriptions.push(new WindowPresence(session, log));
 
-  const api = createApi(() => session.service, session.onDidChange, agents);
+  const api = createApi(() => session.service, session.onDidChange, agents, (repository, work) => session.inRepositoryAt(repository, work));
   registerCommands(context, session, tree, log, api, agents);
   registerBoardCommands(context, session, tree, view);
   registerTools(context, api);
@@ -50,7 +50,7 @@ export function activate(context: vscode.ExtensionContext): TaskWorktreesApi & A
     return performance.now() - started;
   });
   timings.activateMs = performance.now() - started;
-  return { ...api, timings, activationToFirstRenderMs, onDidRenderBoard: tree.onDidRenderBoard, agentRows: (taskId) => tree.agentItems(taskId) };
+  return { ...api, timings, activationToFirstRenderMs, onDidRenderBoard: tree.onDidRenderBoard, agentRows: (taskId) => tree.agentItems(taskId), board: tree };
 }
 
 export function deactivate(): void {

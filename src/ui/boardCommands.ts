@@ -3,7 +3,7 @@ import { TaskWorktreesError } from '../core/errors';
 import { BoardFilter, BoardSort } from '../core/board';
 import { isTaskStatus, TASK_STATUSES, TaskStatus } from '../core/tasks/model';
 import { Session } from './session';
-import { GroupNode, sortLabel, statusLabel, TaskNode, TasksTreeProvider, TreeNode, WorktreeNode } from './tasksView';
+import { GroupNode, RepositoryNode, sortLabel, statusLabel, TaskNode, TasksTreeProvider, TreeNode, WorktreeNode } from './tasksView';
 
 const SORTS: readonly BoardSort[] = ['status', 'activity', 'name'];
 
@@ -40,7 +40,7 @@ export function registerBoardCommands(context: vscode.ExtensionContext, session:
       if ((node instanceof TaskNode || node instanceof WorktreeNode) && node.task.worktreeState === 'present') {
         return vscode.commands.executeCommand('taskWorktrees.openTask', node);
       }
-      if (node instanceof GroupNode || node instanceof TaskNode) return vscode.commands.executeCommand('list.toggleExpand');
+      if (node instanceof RepositoryNode || node instanceof GroupNode || node instanceof TaskNode) return vscode.commands.executeCommand('list.toggleExpand');
       return vscode.commands.executeCommand('list.select');
     },
   };
@@ -95,8 +95,8 @@ async function pickFilter(session: Session, current: BoardFilter): Promise<Board
     );
     return picked === undefined ? undefined : { ...current, statuses: picked.length > 0 ? picked.map((item) => item.status) : undefined };
   }
-  const { tasks } = await session.service.board();
-  const owners = [...new Set(tasks.map((task) => task.owner).filter(Boolean))].sort();
+  const boards = await Promise.all(session.repositories.map(({ service }) => service.board()));
+  const owners = [...new Set(boards.flatMap(({ tasks }) => tasks.map((task) => task.owner)).filter(Boolean))].sort();
   const anyone = { label: vscode.l10n.t('Anyone'), owner: undefined as string | undefined };
   const nobody = { label: vscode.l10n.t('Nobody (unclaimed tasks)'), owner: '' };
   const picked = await vscode.window.showQuickPick([anyone, nobody, ...owners.map((owner) => ({ label: `@${owner}`, owner }))], { title: vscode.l10n.t('Filter Tasks by Owner') });

@@ -12,7 +12,7 @@ import { describeError, lossDetail } from './flowText';
 import * as prompts from './prompts';
 import { Session } from './session';
 import { readSettings } from './settings';
-import { AgentNode, statusLabel, TaskNode, TasksTreeProvider, TreeNode, UnassignedWorktreeNode, WorktreeNode } from './tasksView';
+import { AgentNode, RepositoryNode, statusLabel, TaskNode, TasksTreeProvider, TreeNode, UnassignedWorktreeNode, WorktreeNode } from './tasksView';
 import { taskEnvironment } from './taskEnvironment';
 import { isSetByUser, locationOrder, needsLocationChoice } from './worktreeLocation';
 import { askBeforeRemovingFromOpenWindows } from './windowPresence';
@@ -32,6 +32,9 @@ interface Invocation {
 
 type Handler = (invocation: Invocation) => Promise<unknown>;
 
+/** Commands about this window or its agents, not about a repository: they never ask which. */
+const WITHOUT_REPOSITORY = new Set(['taskWorktrees.showLog', 'taskWorktrees.refresh', 'taskWorktrees.showAgentTerminal', 'taskWorktrees.stopAgent', 'taskWorktrees.taskActions']);
+
 export function registerCommands(
   context: vscode.ExtensionContext,
   session: Session,
@@ -40,6 +43,7 @@ export function registerCommands(
   api: TaskWorktreesApi,
   agents: Agents,
 ): void {
+  // The repository of the command being run: its tree item's, or the one picked (see the registration below).
   const service = (): TaskService => session.service;
 
   /** The task a command is about: from the tree node, or a pick (titled `title`) among the board's tasks; `none` says why none fits. */
@@ -125,7 +129,7 @@ export function registerCommands(
 
   const afterCreate = async (task: Task): Promise<void> => {
     // The new task is selected on the board, so what was just made is where the eye is.
-    void tree.reveal(task.id);
+    void tree.reveal(task.id, service());
     const choice = readSettings().afterCreate;
     if (choice === 'newWindow' || choice === 'currentWindow') {
       await openTask(task, choice);
@@ -446,7 +450,7 @@ export function registerCommands(
       return repaired;
     },
 
-    'taskWorktrees.showEvents': async () => events.show(),
+    'taskWorktrees.showEvents': async () => events.show(service()),
 
     'taskWorktrees.listTasks': () => api.listTasks(),
 
@@ -506,9 +510,11 @@ export function registerCommands(
 
     'taskWorktrees.taskActions': async () => {
       const folder = session.folder;
-      const task = folder && (await service().taskAt(folder.fsPath));
-      if (!task) return undefined;
-      const view = (await service().board()).tasks.find((candidate) => candidate.id === task.id);
+      // The window's own task is in whichever repository holds its folder.
+      const own = folder && session.repositoryContaining(folder.fsPath)?.service;
+      const task = folder && own && (await own.taskAt(folder.fsPath));
+      if (!own || !task) return undefined;
+      const view = (await own.board()).tasks.find((candidate) => candidate.id === task.id);
       const claimedBy = task.status === 'in_progress' && task.owner ? task.owner : undefined;
       const actions: Array<{ label: string; command: string }> = [
         ...(view && isClaimable(view) ? [{ label: vscode.l10n.t('$(person) Claim Task'), command: 'taskWorktrees.claimTask' }] : []),
@@ -522,7 +528,7 @@ export function registerCommands(
         placeHolder: claimedBy ? vscode.l10n.t('{0} · claimed by {1}', statusLabel(task.status), claimedBy) : statusLabel(task.status),
       });
       if (!picked) return undefined;
-      return vscode.commands.executeCommand(picked.command, view ? new TaskNode(view) : undefined);
+      return vscode.commands.executeCommand(picked.command, view ? new TaskNode(view, [], { service: own }) : undefined);
     },
   };
 
@@ -581,7 +587,9 @@ export function registerCommands(
         try {
           // The API checks every field of the object at run time.
           if (args && programmatic) return await (programmatic as (input: Args) => Promise<unknown>)(args);
-          return await handler({ node: isTreeNode(arg) ? arg : undefined });
+          const node = isTreeNode(arg) ? arg : undefined;
+          if (WITHOUT_REPOSITORY.has(id)) return await handler({ node });
+          return await session.inRepositoryOf(node, vscode.l10n.t('Task Worktrees: Choose a Repository'), () => handler({ node }));
         } catch (error) {
           if (args) {
             log.error(`${id} failed: ${describeError(error)}`);
@@ -596,7 +604,7 @@ export function registerCommands(
 }
 
 function isTreeNode(arg: unknown): arg is TreeNode {
-  return arg instanceof TaskNode || arg instanceof WorktreeNode || arg instanceof AgentNode || arg instanceof UnassignedWorktreeNode;
+  return arg instanceof TaskNode || arg instanceof WorktreeNode || arg instanceof AgentNode || arg instanceof UnassignedWorktreeNode || arg instanceof RepositoryNode;
 }
 
 /** An argument object from code, as opposed to a tree node, a URI or nothing (a person clicked). */

@@ -12,6 +12,8 @@ export class EventsView implements vscode.TextDocumentContentProvider, vscode.Di
   private readonly changed = new vscode.EventEmitter<vscode.Uri>();
   readonly onDidChange = this.changed.event;
   private readonly registration: vscode.Disposable;
+  /** The repository whose events the document shows: the one it was last opened for. */
+  private shown: TaskService | undefined;
 
   constructor(private readonly service: () => TaskService) {
     this.registration = vscode.workspace.registerTextDocumentContentProvider(EventsView.scheme, this);
@@ -19,7 +21,7 @@ export class EventsView implements vscode.TextDocumentContentProvider, vscode.Di
 
   async provideTextDocumentContent(): Promise<string> {
     try {
-      const { events, unreadable } = await this.service().events();
+      const { events, unreadable } = await (this.shown ?? this.service()).events();
       if (events.length === 0 && !unreadable) return `${vscode.l10n.t('No events yet: creating a task writes the first.')}\n`;
       return eventsText(events, unreadable ? vscode.l10n.t('{0} unreadable line(s) skipped', unreadable) : undefined);
     } catch (error) {
@@ -28,7 +30,8 @@ export class EventsView implements vscode.TextDocumentContentProvider, vscode.Di
     }
   }
 
-  async show(): Promise<void> {
+  async show(service?: TaskService): Promise<void> {
+    this.shown = service;
     this.refresh();
     const document = await vscode.workspace.openTextDocument(EventsView.uri);
     await vscode.window.showTextDocument(document, { preview: true });

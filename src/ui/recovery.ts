@@ -68,7 +68,8 @@ export function registerRecovery(context: vscode.ExtensionContext, session: Sess
       ignoreFocusOut: true,
     });
     if (!subject) return undefined;
-    const result = await progress(vscode.l10n.t('Moving changes to a new task…'), () => api.moveChangesToNewTask({ sourcePath: source, subject }));
+    // The new task goes into the repository of this window's folder.
+    const result = await progress(vscode.l10n.t('Moving changes to a new task…'), () => api.moveChangesToNewTask({ sourcePath: source, subject, repository: source }));
     const kept = result.keptInSource.length ? ' ' + vscode.l10n.t('{0} file(s) changed again meanwhile stayed here.', result.keptInSource.length) : '';
     void vscode.window.showInformationMessage(vscode.l10n.t('{0} file(s) moved to task "{1}" (snapshot {2}).', result.moved.length, result.task.subject, result.snapshot.ref) + kept);
     return result;
@@ -131,7 +132,9 @@ export function registerRecovery(context: vscode.ExtensionContext, session: Sess
       vscode.commands.registerCommand(id, async (arg?: unknown) => {
         const args = isArgumentObject(arg) ? (arg as Args) : undefined;
         try {
-          return args ? await code(args) : await person(arg);
+          if (args) return await code(args);
+          // Moving changes works on this window's folder, wherever it is; the others on the row's repository or the one picked.
+          return person === moveChanges ? await person(arg) : await session.inRepositoryOf(arg, vscode.l10n.t('Task Worktrees: Choose a Repository'), () => person(arg));
         } catch (error) {
           log.error(`${id} failed: ${(error as Error).message}`);
           if (args) throw error;

@@ -6,11 +6,18 @@ import { Session } from './session';
 import { TaskNode, WorktreeNode } from './tasksView';
 
 class OriginalContent implements vscode.TextDocumentContentProvider {
-  constructor(private readonly service: () => TaskService) {}
+  constructor(private readonly session: Session) {}
 
   async provideTextDocumentContent(uri: vscode.Uri): Promise<string> {
     if (!uri.query) return '';
-    return (await this.service().fileAtCommit(uri.query, uri.path.slice(1))) ?? '';
+    const services = this.session.repositories.map((repository) => repository.service);
+    if (services.length <= 1) return (await this.session.service.fileAtCommit(uri.query, uri.path.slice(1))) ?? '';
+    // A commit is in one repository only: with several, the one that has it answers.
+    for (const service of services) {
+      const text = await service.fileAtCommit(uri.query, uri.path.slice(1)).catch(() => undefined);
+      if (text !== undefined) return text;
+    }
+    return '';
   }
 }
 
@@ -30,22 +37,27 @@ export async function openReview(service: TaskService, taskId: string, subject: 
 export function registerReview(context: vscode.ExtensionContext, session: Session): void {
   const service = (): TaskService => session.service;
   context.subscriptions.push(
-    vscode.workspace.registerTextDocumentContentProvider(ORIGINAL_SCHEME, new OriginalContent(service)),
+    vscode.workspace.registerTextDocumentContentProvider(ORIGINAL_SCHEME, new OriginalContent(session)),
     vscode.commands.registerCommand('taskWorktrees.reviewTask', async (arg?: unknown) => {
       const byCode = isArgumentObject(arg);
       try {
         if (byCode) {
           const taskId = (arg as { taskId?: unknown }).taskId;
           if (typeof taskId !== 'string') throw new TaskWorktreesError('InvalidInput', vscode.l10n.t('reviewTask needs a taskId.'));
-          const task = await service().task(taskId);
-          return await openReview(service(), task.id, task.subject);
+          const repository = (arg as { repository?: unknown }).repository;
+          if (repository !== undefined && typeof repository !== 'string') throw new TaskWorktreesError('InvalidInput', vscode.l10n.t('"{0}" must be a {1}.', 'repository', 'string'));
+          return await session.inRepositoryAt(repository, async () => {
+            const task = await service().task(taskId);
+            return openReview(service(), task.id, task.subject);
+          });
         }
-        const task =
-          arg instanceof TaskNode || arg instanceof WorktreeNode
-            ? arg.task
-            : await prompts.pickTask((await service().board()).tasks.filter((view) => view.branch || view.worktreePath), vscode.l10n.t('Review which task?'));
-        if (!task) return undefined;
-        return await openReview(service(), task.id, task.subject);
+        return await session.inRepositoryOf(arg, vscode.l10n.t('Task Worktrees: Choose a Repository'), async () => {
+          const task =
+            arg instanceof TaskNode || arg instanceof WorktreeNode
+              ? arg.task
+              : await prompts.pickTask((await service().board()).tasks.filter((view) => view.branch || view.worktreePath), vscode.l10n.t('Review which task?'));
+          return task && openReview(service(), task.id, task.subject);
+        });
       } catch (error) {
         if (byCode) throw error;
         void vscode.window.showErrorMessage((error as Error).message);

@@ -30,7 +30,7 @@ interface StepOutcome {
  */
 export class WorktreeSetup implements vscode.Disposable {
   private readonly disposables: vscode.Disposable[] = [];
-  private attachedTo: TaskService | undefined;
+  private attachedTo: readonly TaskService[] = [];
   private detach: (() => void) | undefined;
 
   constructor(
@@ -41,16 +41,19 @@ export class WorktreeSetup implements vscode.Disposable {
     this.follow();
   }
 
-  /** Listens to the operations of the session's current service (a new one after a restart). */
+  /** Listens to the operations of the session's current services, one per repository (new ones after a restart). */
   private follow(): void {
-    const service = this.session.state === 'ready' ? this.session.service : undefined;
-    if (service === this.attachedTo) return;
+    const services = this.session.state === 'ready' ? this.session.repositories.map((repository) => repository.service) : [];
+    if (services.length === this.attachedTo.length && services.every((service, index) => service === this.attachedTo[index])) return;
     this.detach?.();
-    this.attachedTo = service;
-    this.detach = service?.onDidMutate((outcome) => {
-      const task = createdWorktree(outcome);
-      if (task) void this.run(service, task).catch((error: Error) => this.log.warn(`setup of ${task.id} failed to run: ${error.message}`));
-    });
+    this.attachedTo = services;
+    const stops = services.map((service) =>
+      service.onDidMutate((outcome) => {
+        const task = createdWorktree(outcome);
+        if (task) void this.run(service, task).catch((error: Error) => this.log.warn(`setup of ${task.id} failed to run: ${error.message}`));
+      }),
+    );
+    this.detach = () => stops.forEach((stop) => stop());
   }
 
   async run(service: TaskService, task: Task): Promise<void> {

@@ -13,7 +13,9 @@ export class TaskStatusBar implements vscode.Disposable {
 
   async update(): Promise<void> {
     const folder = this.session.folder;
-    const task = this.session.state === 'ready' && folder ? await this.session.service.taskAt(folder.fsPath).catch(() => undefined) : undefined;
+    // The window's own task is in whichever repository holds its folder.
+    const service = this.session.state === 'ready' && folder ? this.session.repositoryContaining(folder.fsPath)?.service : undefined;
+    const task = service && folder ? await service.taskAt(folder.fsPath).catch(() => undefined) : undefined;
     // The state may have changed while the store was read (a window whose folder was just removed).
     if (!task || this.session.state !== 'ready') {
       this.item.hide();

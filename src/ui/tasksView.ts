@@ -29,7 +29,7 @@ const STATUS_ICONS: Record<TaskStatus, vscode.ThemeIcon> = {
   completed: new vscode.ThemeIcon('pass-filled', new vscode.ThemeColor('charts.green')),
 };
 
-export type TreeNode = GroupNode | TaskNode | WorktreeNode | ChangedFileNode | AgentNode | UnassignedWorktreeNode | ProblemNode;
+export type TreeNode = RepositoryNode | GroupNode | TaskNode | WorktreeNode | ChangedFileNode | AgentNode | UnassignedWorktreeNode | ProblemNode;
 
 /** How often running agents' rows are redrawn (their elapsed time). */
 const AGENT_ROW_REFRESH_MS = 30_000;
@@ -53,6 +53,33 @@ export interface RowPart {
 
 export type RowPartProvider = (task: TaskView, details: TaskDetails | undefined) => RowPart | undefined;
 
+/**
+ * A repository's section, when the workspace has several: its rows beneath. Commands invoked on it
+ * or on any row beneath act on that repository.
+ */
+export class RepositoryNode {
+  readonly children: TreeNode[] = [];
+
+  constructor(
+    readonly service: TaskService,
+    readonly name: string,
+  ) {}
+
+  /** Row ids are unique per tree: a task id may be used in two repositories. */
+  scoped(id: string): string {
+    return `repository:${this.service.commonDir}/${id}`;
+  }
+
+  toTreeItem(): vscode.TreeItem {
+    const item = new vscode.TreeItem(this.name, vscode.TreeItemCollapsibleState.Expanded);
+    item.id = `repository:${this.service.commonDir}`;
+    item.iconPath = new vscode.ThemeIcon('repo');
+    item.tooltip = this.service.mainWorktree;
+    item.contextValue = 'repository';
+    return item;
+  }
+}
+
 /** A heading (a status, or the unassigned worktrees) with its rows already built. */
 export class GroupNode {
   constructor(
@@ -60,11 +87,12 @@ export class GroupNode {
     readonly label: string,
     readonly children: TreeNode[],
     readonly tooltip?: string,
+    readonly repository?: RepositoryNode,
   ) {}
 
   toTreeItem(): vscode.TreeItem {
     const item = new vscode.TreeItem(this.label, vscode.TreeItemCollapsibleState.Expanded);
-    item.id = `group:${this.key}`;
+    item.id = scopedId(this.repository, `group:${this.key}`);
     item.description = String(this.children.length);
     item.tooltip = this.tooltip;
     item.contextValue = 'group';
@@ -81,6 +109,10 @@ export interface TaskRowContext {
   /** The rows are not grouped by status, so each says its own. */
   showStatus?: boolean;
   extraParts?: readonly RowPartProvider[];
+  /** The task's repository: commands invoked on the row act on it. */
+  service?: TaskService;
+  /** The section it is shown in, when the board has several repositories. */
+  repository?: RepositoryNode;
 }
 
 /**
@@ -99,13 +131,17 @@ export class TaskNode {
     return this.row.details?.();
   }
 
+  get service(): TaskService | undefined {
+    return this.row.service;
+  }
+
   toTreeItem(): vscode.TreeItem {
     const { task, details } = this;
     const agentRunning = this.agents.some((run) => !run.exit);
     const hasChild = task.worktreeState !== 'none' || this.agents.length > 0;
     const collapsible = agentRunning ? vscode.TreeItemCollapsibleState.Expanded : hasChild ? vscode.TreeItemCollapsibleState.Collapsed : vscode.TreeItemCollapsibleState.None;
     const item = new vscode.TreeItem(this.row.own ? { label: task.subject, highlights: [[0, task.subject.length]] } : task.subject, collapsible);
-    item.id = `task:${task.id}`;
+    item.id = scopedId(this.row.repository, `task:${task.id}`);
     item.iconPath = taskIcon(task, details);
     const parts = taskRowParts(task, details, { agentRunning, own: this.row.own, showStatus: this.row.showStatus });
     for (const provide of this.row.extraParts ?? []) {
@@ -133,6 +169,8 @@ export class WorktreeNode {
     readonly details: TaskDetails | undefined,
     /** The main worktree: paths inside it are shown relative to it (`.worktrees/<id>`). */
     readonly mainWorktree: string,
+    readonly service?: TaskService,
+    readonly repository?: RepositoryNode,
   ) {}
 
   toTreeItem(): vscode.TreeItem {
@@ -142,7 +180,7 @@ export class WorktreeNode {
     const label = inside && !inside.startsWith('..') && !isAbsolute(inside) ? inside : task.worktreePath!;
     // Expanding it lists the task's changed files (asked from git then, not on every refresh).
     const item = new vscode.TreeItem(label, missing ? vscode.TreeItemCollapsibleState.None : vscode.TreeItemCollapsibleState.Collapsed);
-    item.id = `worktree:${task.id}`;
+    item.id = scopedId(this.repository, `worktree:${task.id}`);
     item.resourceUri = vscode.Uri.file(task.worktreePath!);
     item.iconPath = new vscode.ThemeIcon(missing ? 'error' : details?.locked !== undefined || task.locked ? 'lock' : 'folder');
     item.description = missing ? vscode.l10n.t('missing — prune or recreate') : [task.branch, worktreeState(task, details)?.text].filter(Boolean).join(' · ');
@@ -161,7 +199,8 @@ export class WorktreeNode {
 /** A file the task changed against its merge-base (committed or not); a click opens its diff. */
 export class ChangedFileNode {
   constructor(
-    readonly taskId: string,
+    /** The worktree row it is listed under (its parent in the tree). */
+    readonly worktree: WorktreeNode,
     readonly changes: TaskChanges,
     readonly file: ChangedFile,
   ) {}
@@ -171,7 +210,7 @@ export class ChangedFileNode {
     const [resource, original, modified] = diffUris(this.changes, file);
     const slash = file.path.lastIndexOf('/');
     const item = new vscode.TreeItem(file.path.slice(slash + 1), vscode.TreeItemCollapsibleState.None);
-    item.id = `file:${this.taskId}:${file.path}`;
+    item.id = scopedId(this.worktree.repository, `file:${this.worktree.task.id}:${file.path}`);
     item.resourceUri = resource;
     item.description = [slash > 0 ? file.path.slice(0, slash) : undefined, file.status, file.uncommitted ? vscode.l10n.t('uncommitted') : undefined].filter(Boolean).join(' · ');
     item.tooltip = file.originalPath ? vscode.l10n.t('{0} (renamed from {1})', file.path, file.originalPath) : file.path;
@@ -203,7 +242,10 @@ export class AgentNode {
 }
 
 export class UnassignedWorktreeNode {
-  constructor(readonly entry: WorktreeEntry) {}
+  constructor(
+    readonly entry: WorktreeEntry,
+    readonly service?: TaskService,
+  ) {}
 
   toTreeItem(): vscode.TreeItem {
     const { entry } = this;
@@ -236,7 +278,10 @@ export class TasksTreeProvider implements vscode.TreeDataProvider<TreeNode>, vsc
   private readonly changed = new vscode.EventEmitter<TreeNode | undefined>();
   readonly onDidChangeTreeData = this.changed.event;
   private readonly rendered = new vscode.EventEmitter<Board>();
-  /** Fired with each board the view renders, once its rows are built (tests and the activation timing observe it). */
+  /**
+   * Fired with each board the view renders, once its rows are built (tests, the activation timing
+   * and the palette's context keys observe it); with several repositories, their boards as one.
+   */
   readonly onDidRenderBoard = this.rendered.event;
   private readonly firstRender: Promise<number>;
   private resolveFirstRender!: (boardMs: number) => void;
@@ -244,9 +289,10 @@ export class TasksTreeProvider implements vscode.TreeDataProvider<TreeNode>, vsc
   /** The agent rows last handed to the view, by run: redrawn in place as their time passes. */
   private agentNodes = new Map<AgentRun, AgentNode>();
   private readonly agentTicker: NodeJS.Timeout;
-  /** The task rows last handed to the view, by task id, with the heading each sits under. */
-  private taskNodes = new Map<string, { node: TaskNode; parent?: GroupNode }>();
-  private details: { service: TaskService; cache: WorktreeDetailsCache; stop: () => void } | undefined;
+  /** The task rows last handed to the view, by repository and task id, with the heading each sits under. */
+  private taskNodes = new Map<string, { node: TaskNode; parent?: GroupNode | RepositoryNode }>();
+  /** One details cache per repository. */
+  private details = new Map<TaskService, { cache: WorktreeDetailsCache; stop: () => void }>();
   private readonly extraParts: RowPartProvider[] = [];
   private view: vscode.TreeView<TreeNode> | undefined;
   private viewState: BoardViewState;
@@ -285,13 +331,26 @@ export class TasksTreeProvider implements vscode.TreeDataProvider<TreeNode>, vsc
   }
 
   /** The task row as drawn now (the host tests read it); undefined until the board shows the task. */
-  taskItem(taskId: string): vscode.TreeItem | undefined {
-    return this.taskNodes.get(taskId)?.node.toTreeItem();
+  taskItem(taskId: string, service?: TaskService): vscode.TreeItem | undefined {
+    return this.shownTask(taskId, service)?.node.toTreeItem();
+  }
+
+  /** The task row itself, as commands receive it when invoked on the row (the host tests pass it). */
+  taskNode(taskId: string, service?: TaskService): TaskNode | undefined {
+    return this.shownTask(taskId, service)?.node;
   }
 
   /** Details of the board's tasks, as the rows show them. */
-  taskDetails(taskId: string): TaskDetails | undefined {
-    return this.details?.cache.get(taskId);
+  taskDetails(taskId: string, service?: TaskService): TaskDetails | undefined {
+    const node = this.shownTask(taskId, service)?.node;
+    return node?.service && this.details.get(node.service)?.cache.get(taskId);
+  }
+
+  /** The row of the task in `service`'s repository; without it, in any (the first shown). */
+  private shownTask(taskId: string, service?: TaskService): { node: TaskNode; parent?: GroupNode | RepositoryNode } | undefined {
+    if (service) return this.taskNodes.get(taskKey(service, taskId));
+    for (const shown of this.taskNodes.values()) if (shown.node.task.id === taskId) return shown;
+    return undefined;
   }
 
   get state(): BoardViewState {
@@ -310,12 +369,12 @@ export class TasksTreeProvider implements vscode.TreeDataProvider<TreeNode>, vsc
    * Selects a task's row (after it was created, say), redrawing first when the board does not show it
    * yet. False when it cannot be shown: no such task, or the filter hides it.
    */
-  async reveal(taskId: string): Promise<boolean> {
-    if (!this.taskNodes.has(taskId)) {
+  async reveal(taskId: string, service?: TaskService): Promise<boolean> {
+    if (!this.shownTask(taskId, service)) {
       await this.rootNodes();
       this.refresh();
     }
-    const shown = this.taskNodes.get(taskId);
+    const shown = this.shownTask(taskId, service);
     if (!shown || !this.view) return false;
     await this.view.reveal(shown.node, { select: true, focus: false, expand: false });
     return true;
@@ -345,7 +404,7 @@ export class TasksTreeProvider implements vscode.TreeDataProvider<TreeNode>, vsc
     const tooltip = node.tooltip();
     if (typeof tooltip === 'string' || !node.task.worktreePath) return tooltip;
     try {
-      const usage = await this.session.service.diskUsage(node.task.worktreePath);
+      const usage = await (node.service ?? this.session.service).diskUsage(node.task.worktreePath);
       tooltip.appendMarkdown(`\n\n${vscode.l10n.t('Disk: {0} in {1} files (without .git)', formatBytes(usage.bytes), usage.files)}`);
     } catch {
       // A worktree that vanished while hovered: the tooltip without its size.
@@ -354,13 +413,11 @@ export class TasksTreeProvider implements vscode.TreeDataProvider<TreeNode>, vsc
   }
 
   getParent(node: TreeNode): TreeNode | undefined {
-    if (node instanceof TaskNode) return this.taskNodes.get(node.task.id)?.parent;
-    if (node instanceof WorktreeNode) return this.taskNodes.get(node.task.id)?.node;
-    if (node instanceof AgentNode) return this.taskNodes.get(node.run.taskId)?.node;
-    if (node instanceof ChangedFileNode) {
-      const task = this.taskNodes.get(node.taskId)?.node.task;
-      return task && new WorktreeNode(task, this.taskNodes.get(node.taskId)?.node.details, this.session.service.mainWorktree);
-    }
+    if (node instanceof TaskNode) return this.shownTask(node.task.id, node.service)?.parent;
+    if (node instanceof GroupNode) return node.repository;
+    if (node instanceof WorktreeNode) return this.shownTask(node.task.id, node.service)?.node;
+    if (node instanceof AgentNode) return this.shownTask(node.run.taskId)?.node;
+    if (node instanceof ChangedFileNode) return node.worktree;
     return undefined;
   }
 
@@ -373,15 +430,16 @@ export class TasksTreeProvider implements vscode.TreeDataProvider<TreeNode>, vsc
         if (this.session.state !== 'loading') this.resolveFirstRender(performance.now() - started);
       }
     }
-    if (node instanceof GroupNode) return node.children;
+    if (node instanceof GroupNode || node instanceof RepositoryNode) return node.children;
     if (node instanceof TaskNode) {
       const children: TreeNode[] = [];
-      if (node.task.worktreePath) children.push(new WorktreeNode(node.task, node.details, this.session.service.mainWorktree));
+      const service = node.service ?? this.session.service;
+      if (node.task.worktreePath) children.push(new WorktreeNode(node.task, node.details, service.mainWorktree, service, node.row.repository));
       return [...children, ...node.agents.map((run) => this.agentNode(run))];
     }
     if (node instanceof WorktreeNode) {
-      const changes = await this.session.service.changedFiles(node.task.id);
-      return changes.files.map((file) => new ChangedFileNode(node.task.id, changes, file));
+      const changes = await (node.service ?? this.session.service).changedFiles(node.task.id);
+      return changes.files.map((file) => new ChangedFileNode(node, changes, file));
     }
     return [];
   }
@@ -394,13 +452,32 @@ export class TasksTreeProvider implements vscode.TreeDataProvider<TreeNode>, vsc
 
   private async rootNodes(): Promise<TreeNode[]> {
     if (this.session.state !== 'ready') return [];
-    const service = this.session.service;
-    const board = await service.board();
-    const cache = this.detailsCacheFor(service);
-    cache.track(board.tasks);
+    const repositories = this.session.repositories;
+    const boards = await Promise.all(repositories.map(({ service }) => service.board()));
+    this.closeDetailsOfOthers(repositories.map(({ service }) => service));
     // Rebuilt as tasks are expanded again; rows of a collapsed or vanished task are not redrawn.
     this.agentNodes = new Map();
     this.taskNodes = new Map();
+    let total = 0;
+    let shown = 0;
+    const sections = repositories.map(({ service, name }, index) => {
+      // With one repository the board is its rows, with no section above them.
+      const section = repositories.length > 1 ? new RepositoryNode(service, name) : undefined;
+      const rows = this.repositoryRows(service, boards[index], section);
+      total += boards[index].tasks.length;
+      shown += rows.shown;
+      section?.children.push(...rows.nodes);
+      return section ?? rows.nodes;
+    });
+    this.showViewState(total, shown);
+    this.rendered.fire(boards.length === 1 ? boards[0] : combined(boards));
+    return sections.flat();
+  }
+
+  /** A repository's rows: its tasks (grouped, filtered and sorted as the view says), unassigned worktrees and unreadable files. */
+  private repositoryRows(service: TaskService, board: Board, repository: RepositoryNode | undefined): { nodes: TreeNode[]; shown: number } {
+    const cache = this.detailsCacheFor(service);
+    cache.track(board.tasks);
     const { filter, sort } = this.viewState;
     // Task worktree paths are canonical (real paths); the window's folder may have been opened through a link.
     const folder = this.session.folder?.fsPath;
@@ -408,8 +485,8 @@ export class TasksTreeProvider implements vscode.TreeDataProvider<TreeNode>, vsc
     const nodes: TreeNode[] = [];
     const taskNode = (task: TaskView, parent?: GroupNode): TaskNode => {
       const own = ownFolder !== undefined && task.worktreePath !== undefined && isInside(ownFolder, task.worktreePath);
-      const node = new TaskNode(task, this.agents.forTask(task.id), { details: () => cache.get(task.id), own, showStatus: sort !== 'status', extraParts: this.extraParts });
-      this.taskNodes.set(task.id, { node, parent });
+      const node = new TaskNode(task, this.agents.forTask(task.id), { details: () => cache.get(task.id), own, showStatus: sort !== 'status', extraParts: this.extraParts, service, repository });
+      this.taskNodes.set(taskKey(service, task.id), { node, parent: parent ?? repository });
       return node;
     };
     let shown = 0;
@@ -420,7 +497,7 @@ export class TasksTreeProvider implements vscode.TreeDataProvider<TreeNode>, vsc
         continue;
       }
       const children: TaskNode[] = [];
-      const heading = new GroupNode(group.key, statusLabel(group.key), children);
+      const heading = new GroupNode(group.key, statusLabel(group.key), children, undefined, repository);
       for (const task of group.tasks) children.push(taskNode(task, heading));
       nodes.push(heading);
     }
@@ -429,33 +506,32 @@ export class TasksTreeProvider implements vscode.TreeDataProvider<TreeNode>, vsc
         new GroupNode(
           'unassigned',
           vscode.l10n.t('Unassigned Worktrees'),
-          board.unassigned.map((entry) => new UnassignedWorktreeNode(entry)),
+          board.unassigned.map((entry) => new UnassignedWorktreeNode(entry, service)),
           vscode.l10n.t('Worktrees of this repository that no task owns (made outside Task Worktrees). Adopt one into a task.'),
+          repository,
         ),
       );
     }
     nodes.push(...board.problems.map((problem) => new ProblemNode(problem)));
-    this.showViewState(board.tasks.length, shown);
-    this.rendered.fire(board);
-    return nodes;
+    return { nodes, shown };
   }
 
-  /** One cache per repository session; its changes redraw only the rows of the tasks that changed. */
+  /** One cache per repository; its changes redraw only the rows of the tasks that changed. */
   private detailsCacheFor(service: TaskService): WorktreeDetailsCache {
-    if (this.details?.service === service) return this.details.cache;
-    this.disposeDetails();
+    const kept = this.details.get(service);
+    if (kept) return kept.cache;
     const cache = service.createDetailsCache();
-    const stop = cache.onDidChange((taskIds) => this.detailsChanged(cache, taskIds));
-    this.details = { service, cache, stop };
+    const stop = cache.onDidChange((taskIds) => this.detailsChanged(service, cache, taskIds));
+    this.details.set(service, { cache, stop });
     return cache;
   }
 
-  private detailsChanged(cache: WorktreeDetailsCache, taskIds: readonly string[]): void {
+  private detailsChanged(service: TaskService, cache: WorktreeDetailsCache, taskIds: readonly string[]): void {
     // A worktree gone, or an order that depends on commits: the board itself changed, read it again.
-    const whole = this.viewState.sort === 'activity' || taskIds.some((id) => cache.get(id)?.worktree !== this.taskNodes.get(id)?.node.task.worktreeState);
+    const whole = this.viewState.sort === 'activity' || taskIds.some((id) => cache.get(id)?.worktree !== this.taskNodes.get(taskKey(service, id))?.node.task.worktreeState);
     if (whole) return this.refresh();
     for (const id of taskIds) {
-      const shown = this.taskNodes.get(id);
+      const shown = this.taskNodes.get(taskKey(service, id));
       if (shown) this.changed.fire(shown.node);
     }
   }
@@ -476,18 +552,40 @@ export class TasksTreeProvider implements vscode.TreeDataProvider<TreeNode>, vsc
         : undefined;
   }
 
-  private disposeDetails(): void {
-    this.details?.stop();
-    this.details?.cache.dispose();
-    this.details = undefined;
+  /** The caches of repositories no longer in the workspace (or reopened after a restart) go. */
+  private closeDetailsOfOthers(services: readonly TaskService[]): void {
+    for (const [service, { cache, stop }] of this.details) {
+      if (services.includes(service)) continue;
+      stop();
+      cache.dispose();
+      this.details.delete(service);
+    }
   }
 
   dispose(): void {
     clearInterval(this.agentTicker);
-    this.disposeDetails();
+    this.closeDetailsOfOthers([]);
     this.changed.dispose();
     this.rendered.dispose();
   }
+}
+
+/** Several repositories' boards as one, for what reads the board as a whole (the palette's context keys). */
+function combined(boards: readonly Board[]): Board {
+  return {
+    tasks: boards.flatMap((board) => board.tasks),
+    unassigned: boards.flatMap((board) => board.unassigned),
+    problems: boards.flatMap((board) => board.problems),
+    mainWorktree: boards[0]?.mainWorktree ?? '',
+  };
+}
+
+function scopedId(repository: RepositoryNode | undefined, id: string): string {
+  return repository ? repository.scoped(id) : id;
+}
+
+function taskKey(service: TaskService, taskId: string): string {
+  return `${service.commonDir}\0${taskId}`;
 }
 
 export function sortLabel(sort: BoardSort): string {

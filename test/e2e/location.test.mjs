@@ -100,7 +100,8 @@ suite('UI end to end: where worktrees go is asked once per repository', function
     await page.locator('.quick-input-widget .quick-input-message', { hasText: 'demo-repo.worktrees/ship-it' }).waitFor();
     await nameTask(page, 'Ship it');
     await waitForFile(page, configFile(repo));
-    assert.deepEqual(JSON.parse(readFileSync(configFile(repo), 'utf8')), { worktreeRoot: '../${repoName}.worktrees', branchPrefix: 'task/' });
+    const { worktreeRoot, branchPrefix } = JSON.parse(readFileSync(configFile(repo), 'utf8'));
+    assert.deepEqual({ worktreeRoot, branchPrefix }, { worktreeRoot: '../${repoName}.worktrees', branchPrefix: 'task/' });
     const first = join(dirname(repo), 'demo-repo.worktrees', 'ship-it');
     await waitForFile(page, first);
     assert.equal(execFileSync('git', ['branch', '--show-current'], { cwd: first, encoding: 'utf8' }).trim(), 'task/ship-it');

@@ -148,7 +148,9 @@ export async function startCodeServer(options = {}) {
       ['skipWelcome', 'true'],
       ['skipReleaseNotes', 'true'],
     ];
-    return `http://127.0.0.1:${port}/?folder=${encodeURIComponent(workspace)}&payload=${encodeURIComponent(JSON.stringify(payload))}`;
+    // A .code-workspace file opens as a (multi-root) workspace, anything else as a folder.
+    const opened = workspace.endsWith('.code-workspace') ? 'workspace' : 'folder';
+    return `http://127.0.0.1:${port}/?${opened}=${encodeURIComponent(workspace)}&payload=${encodeURIComponent(JSON.stringify(payload))}`;
   };
   return { port, env, dirs, startedAt, urlFor, close };
 }

@@ -4,7 +4,7 @@
 import { runTests } from '@vscode/test-electron';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { makeWorkspaceRepo, removeWorkspaceRepo } from './workspace.mjs';
+import { makeMultiRootWorkspace, makeWorkspaceRepo, removeWorkspaceRepo } from './workspace.mjs';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const route = process.env.TEST_HOST || 'offline';
@@ -23,12 +23,12 @@ if (route === 'offline') {
   process.exit(2);
 }
 
-// The offline route adds a second pass opened without workspace trust (test-electron always
-// disables trust for the desktop route, so it has only the first pass).
-const passes = route === 'offline' ? ['trusted', 'untrusted'] : ['trusted'];
+// The offline route adds a pass opened without workspace trust (test-electron always disables
+// trust for the desktop route). The multiroot pass opens a workspace of two repositories.
+const passes = route === 'offline' ? ['trusted', 'untrusted', 'multiroot'] : ['trusted', 'multiroot'];
 let failed = false;
 for (const pass of passes) {
-  const workspace = makeWorkspaceRepo();
+  const workspace = pass === 'multiroot' ? makeMultiRootWorkspace() : makeWorkspaceRepo();
   try {
     await runTests({
       ...options,

@@ -11,8 +11,8 @@ export const GIT_IDENTITY = {
   GIT_COMMITTER_EMAIL: 'test@task-worktrees.invalid',
 };
 
-export function makeWorkspaceRepo(name = 'demo-repo') {
-  const dir = join(mkdtempSync(join(tmpdir(), 'tw-workspace-')), name);
+export function makeWorkspaceRepo(name = 'demo-repo', parent = mkdtempSync(join(tmpdir(), 'tw-workspace-'))) {
+  const dir = join(parent, name);
   mkdirSync(join(dir, 'src'), { recursive: true });
   const git = (...args) => execFileSync('git', args, { cwd: dir, stdio: 'ignore', env: { ...process.env, ...GIT_IDENTITY } });
   git('init', '-q', '-b', 'main');
@@ -28,4 +28,13 @@ export function makeWorkspaceRepo(name = 'demo-repo') {
 /** Removes a repository made by makeWorkspaceRepo, with its sibling worktrees (same temp dir). */
 export function removeWorkspaceRepo(dir) {
   rmSync(dirname(dir), { recursive: true, force: true });
+}
+
+/** A multi-root workspace: two repositories side by side and the .code-workspace file that opens both. */
+export function makeMultiRootWorkspace() {
+  const parent = mkdtempSync(join(tmpdir(), 'tw-workspace-'));
+  for (const name of ['repo-a', 'repo-b']) makeWorkspaceRepo(name, parent);
+  const file = join(parent, 'multi.code-workspace');
+  writeFileSync(file, JSON.stringify({ folders: [{ path: 'repo-a' }, { path: 'repo-b' }] }, null, 2));
+  return file;
 }
