@@ -3,6 +3,7 @@ import { dirname, isAbsolute, join, sep } from 'node:path';
 import { TaskWorktreesError } from '../errors';
 import { GitAdapter } from '../git/adapter';
 import { canonicalPath, isInside } from '../repo';
+import { readSmallRegularFile } from './store';
 
 /**
  * Copies the ignored files a new worktree needs (`.env`, local config, caches) from the main
@@ -13,6 +14,7 @@ import { canonicalPath, isInside } from '../repo';
 
 export const INCLUDE_FILE = '.worktreeinclude';
 const DEFAULT_CONCURRENCY = 8;
+const MAX_INCLUDE_FILE_BYTES = 64 * 1024;
 
 export interface IncludeOptions {
   /** Files copied at once. */
@@ -240,8 +242,7 @@ function matchesWithStars<Unit, Item>(units: readonly Unit[], items: ArrayLike<I
  * Undefined when there are no patterns at all.
  */
 export async function copyIncludedFiles(git: GitAdapter, from: string, to: string, extraPatterns: readonly string[], options: IncludeOptions = {}): Promise<IncludeResult | undefined> {
-  const committed = await fs.readFile(join(to, INCLUDE_FILE), 'utf8').then(includeFileLines, () => []);
-  const matcher = new IncludeMatcher([...committed, ...extraPatterns]);
+  const matcher = new IncludeMatcher([...committedPatterns(to), ...extraPatterns]);
   if (matcher.isEmpty) return undefined;
   const result: IncludeResult = { copied: 0, skipped: [], failed: [] };
   const source = canonicalPath(from);
@@ -281,6 +282,22 @@ export async function copyIncludedFiles(git: GitAdapter, from: string, to: strin
   result.skipped.sort();
   result.failed.sort((a, b) => a.path.localeCompare(b.path));
   return result;
+}
+
+/**
+ * The patterns of the new worktree's `.worktreeinclude`, none if there is none. Whoever can push to
+ * the base writes it, so it is read only as a small regular file: a symlink (to a FIFO, a device,
+ * anything) or a huge file would block or flood the create under the repository lock; it throws
+ * instead, and the create records that nothing was copied.
+ */
+function committedPatterns(worktree: string): string[] {
+  try {
+    return includeFileLines(readSmallRegularFile(join(worktree, INCLUDE_FILE), MAX_INCLUDE_FILE_BYTES));
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return [];
+    const reason = (error as NodeJS.ErrnoException).code === 'ELOOP' ? 'it is a symlink' : (error as Error).message;
+    throw new Error(`${INCLUDE_FILE} is not read, so nothing was copied: it must be a regular file of at most ${MAX_INCLUDE_FILE_BYTES / 1024} KB (${reason}).`);
+  }
 }
 
 function isSafeRelative(path: string): boolean {
