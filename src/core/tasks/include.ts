@@ -100,15 +100,14 @@ export class IncludeMatcher {
 
   /** `path`: a file (or symlink) relative to the root, '/'-separated. */
   includes(path: string): boolean {
-    const parts = path.split('/');
-    for (let depth = 1; depth < parts.length; depth++) {
-      if (this.verdict(parts.slice(0, depth).join('/'), true)) return true;
+    const segments = path.split('/');
+    for (let depth = 1; depth < segments.length; depth++) {
+      if (this.verdict(segments.slice(0, depth), true)) return true;
     }
-    return this.verdict(path, false);
+    return this.verdict(segments, false);
   }
 
-  private verdict(path: string, isDirectory: boolean): boolean {
-    const segments = path.split('/');
+  private verdict(segments: readonly string[], isDirectory: boolean): boolean {
     for (let i = this.patterns.length - 1; i >= 0; i--) {
       const pattern = this.patterns[i];
       if (pattern.directoryOnly && !isDirectory) continue;
