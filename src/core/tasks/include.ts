@@ -3,6 +3,7 @@ import { dirname, isAbsolute, join, sep } from 'node:path';
 import { TaskWorktreesError } from '../errors';
 import { GitAdapter } from '../git/adapter';
 import { canonicalPath, isInside } from '../repo';
+import { readSmallRegularFile } from './store';
 
 /**
  * Copies the ignored files a new worktree needs (`.env`, local config, caches) from the main
@@ -13,6 +14,7 @@ import { canonicalPath, isInside } from '../repo';
 
 export const INCLUDE_FILE = '.worktreeinclude';
 const DEFAULT_CONCURRENCY = 8;
+const MAX_INCLUDE_FILE_BYTES = 64 * 1024;
 
 export interface IncludeOptions {
   /** Files copied at once. */
@@ -30,10 +32,21 @@ export interface IncludeResult {
   failed: Array<{ path: string; error: string }>;
 }
 
+/** One character of a pattern inside a path segment. */
+type Glyph =
+  | { kind: 'char'; char: string }
+  | { kind: 'any' }
+  | { kind: 'star' }
+  | { kind: 'set'; negated: boolean; chars: string; ranges: Array<[string, string]> };
+
+/** `**` as a whole segment: any number of folders, none included. */
+const ANY_FOLDERS = 'any folders';
+type SegmentPattern = Glyph[] | typeof ANY_FOLDERS;
+
 interface CompiledPattern {
   negated: boolean;
   directoryOnly: boolean;
-  regex: RegExp;
+  segments: SegmentPattern[];
 }
 
 /** The patterns of a `.worktreeinclude` text, one per line (comments and blank lines are dropped by the matcher). */
@@ -87,25 +100,25 @@ export class IncludeMatcher {
 
   /** `path`: a file (or symlink) relative to the root, '/'-separated. */
   includes(path: string): boolean {
-    const parts = path.split('/');
-    for (let depth = 1; depth < parts.length; depth++) {
-      if (this.verdict(parts.slice(0, depth).join('/'), true)) return true;
+    const segments = path.split('/');
+    for (let depth = 1; depth < segments.length; depth++) {
+      if (this.verdict(segments.slice(0, depth), true)) return true;
     }
-    return this.verdict(path, false);
+    return this.verdict(segments, false);
   }
 
-  private verdict(path: string, isDirectory: boolean): boolean {
+  private verdict(segments: readonly string[], isDirectory: boolean): boolean {
     for (let i = this.patterns.length - 1; i >= 0; i--) {
       const pattern = this.patterns[i];
       if (pattern.directoryOnly && !isDirectory) continue;
-      if (pattern.regex.test(path)) return !pattern.negated;
+      if (matchesPath(pattern.segments, segments)) return !pattern.negated;
     }
     return false;
   }
 }
 
 function compilePattern(line: string): CompiledPattern | undefined {
-  let pattern = line.replace(/(?<!\\) +$/, '');
+  let pattern = withoutTrailingSpaces(line);
   if (pattern === '' || pattern.startsWith('#')) return undefined;
   const negated = pattern.startsWith('!');
   if (negated) pattern = pattern.slice(1);
@@ -114,53 +127,110 @@ function compilePattern(line: string): CompiledPattern | undefined {
   if (pattern === '') return undefined;
   const anchored = pattern.includes('/');
   if (pattern.startsWith('/')) pattern = pattern.slice(1);
-  const body = globBody(pattern);
-  return { negated, directoryOnly, regex: new RegExp(anchored ? `^${body}$` : `^(?:.*/)?${body}$`) };
+  const segments = parseSegments(pattern);
+  if (!anchored) segments.unshift(ANY_FOLDERS);
+  // `/**` at the end: everything inside, so at least one segment, then any number more.
+  if (segments[segments.length - 1] === ANY_FOLDERS) segments.splice(-1, 1, [{ kind: 'star' }], ANY_FOLDERS);
+  return { negated, directoryOnly, segments };
 }
 
-/** The regular expression of one gitignore pattern (without its `!`, leading and trailing `/`). */
-function globBody(pattern: string): string {
-  let out = '';
+/** Trailing spaces are dropped unless the last one is escaped (a loop: a regex for it is quadratic on long runs of spaces). */
+function withoutTrailingSpaces(line: string): string {
+  let end = line.length;
+  while (end > 0 && line[end - 1] === ' ') end--;
+  if (end < line.length && line[end - 1] === '\\') end++;
+  return line.slice(0, end);
+}
+
+/** The segments of one gitignore pattern (without its `!`, leading and trailing `/`). */
+function parseSegments(pattern: string): SegmentPattern[] {
+  const segments: SegmentPattern[] = [];
+  let glyphs: Glyph[] = [];
+  let segmentStart = 0;
+  const endSegment = (end: number, next: number): void => {
+    const collapsed = glyphs.filter((glyph, i) => glyph.kind !== 'star' || glyphs[i - 1]?.kind !== 'star'); // `**` inside a name is one `*`
+    segments.push(pattern.slice(segmentStart, end) === '**' ? ANY_FOLDERS : collapsed);
+    glyphs = [];
+    segmentStart = next;
+  };
   for (let i = 0; i < pattern.length; i++) {
     const char = pattern[i];
-    if (char === '*' && pattern[i + 1] === '*') {
-      const atStart = i === 0 || pattern[i - 1] === '/';
-      const end = i + 2;
-      if (atStart && pattern[end] === '/') {
-        out += '(?:.*/)?'; // `**/`: any number of folders, none included
-        i = end;
-        continue;
-      }
-      if (atStart && end === pattern.length) {
-        out += '.*'; // `/**` at the end: everything inside
-        i = end - 1;
-        continue;
-      }
-      out += '[^/]*'; // elsewhere two stars are one
-      i = end - 1;
-      continue;
-    }
-    if (char === '*') out += '[^/]*';
-    else if (char === '?') out += '[^/]';
-    else if (char === '\\' && i + 1 < pattern.length) out += escapeRegex(pattern[++i]);
-    else if (char === '[') {
+    if (char === '/') endSegment(i, i + 1);
+    else if (char === '\\' && pattern[i + 1] === '/') endSegment(i, ++i + 1);
+    else if (char === '*') glyphs.push({ kind: 'star' });
+    else if (char === '?') glyphs.push({ kind: 'any' });
+    else if (char === '\\' && i + 1 < pattern.length) glyphs.push({ kind: 'char', char: pattern[++i] });
+    else if (char === '[' && pattern.indexOf(']', i + 2) !== -1) {
       const close = pattern.indexOf(']', i + 2);
-      if (close === -1) {
-        out += '\\[';
-        continue;
-      }
-      let set = pattern.slice(i + 1, close);
-      const negatedSet = set.startsWith('!') || set.startsWith('^');
-      if (negatedSet) set = set.slice(1);
-      out += `[${negatedSet ? '^' : ''}${set.replace(/[\\\]^]/g, '\\$&')}]`;
+      glyphs.push(parseSet(pattern.slice(i + 1, close)));
       i = close;
-    } else out += escapeRegex(char);
+    } else glyphs.push({ kind: 'char', char });
   }
-  return out;
+  endSegment(pattern.length, pattern.length);
+  return segments;
 }
 
-function escapeRegex(char: string): string {
-  return char.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&');
+/** `[...]` without its brackets: `!` or `^` first negates; `a-z` is a range (a reversed one matches nothing). */
+function parseSet(text: string): Glyph {
+  const negated = text.startsWith('!') || text.startsWith('^');
+  const body = negated ? text.slice(1) : text;
+  let chars = '';
+  const ranges: Array<[string, string]> = [];
+  for (let i = 0; i < body.length; i++) {
+    if (body[i + 1] === '-' && i + 2 < body.length) {
+      ranges.push([body[i], body[i + 2]]);
+      i += 2;
+    } else chars += body[i];
+  }
+  return { kind: 'set', negated, chars, ranges };
+}
+
+function matchesGlyph(glyph: Glyph, char: string): boolean {
+  switch (glyph.kind) {
+    case 'char':
+      return glyph.char === char;
+    case 'any':
+      return true;
+    case 'set':
+      return glyph.negated !== (glyph.chars.includes(char) || glyph.ranges.some(([low, high]) => low <= char && char <= high));
+    case 'star':
+      return false;
+  }
+}
+
+function matchesPath(pattern: readonly SegmentPattern[], segments: readonly string[]): boolean {
+  return matchesWithStars(pattern, segments, (unit) => unit === ANY_FOLDERS, (unit, segment) => unit !== ANY_FOLDERS && matchesSegment(unit, segment));
+}
+
+function matchesSegment(glyphs: readonly Glyph[], segment: string): boolean {
+  return matchesWithStars(glyphs, segment, (glyph) => glyph.kind === 'star', matchesGlyph);
+}
+
+/**
+ * Wildcard matching without a regex: a unit matches one item, a star any run of items. On a
+ * mismatch only the latest star takes one more item (earlier stars never need to: what follows
+ * the latest one matched leftmost), so the work is at most items x units, never exponential as a
+ * backtracking regex of nested `.*` is. Used for characters in a segment and for segments in a path.
+ */
+function matchesWithStars<Unit, Item>(units: readonly Unit[], items: ArrayLike<Item>, isStar: (unit: Unit) => boolean, matches: (unit: Unit, item: Item) => boolean): boolean {
+  let unit = 0;
+  let item = 0;
+  let lastStar = -1;
+  let itemsTakenByStar = 0;
+  while (item < items.length) {
+    if (unit < units.length && isStar(units[unit])) {
+      lastStar = unit++;
+      itemsTakenByStar = item;
+    } else if (unit < units.length && matches(units[unit], items[item])) {
+      unit++;
+      item++;
+    } else if (lastStar >= 0) {
+      unit = lastStar + 1;
+      item = ++itemsTakenByStar;
+    } else return false;
+  }
+  while (unit < units.length && isStar(units[unit])) unit++;
+  return unit === units.length;
 }
 
 /**
@@ -171,8 +241,7 @@ function escapeRegex(char: string): string {
  * Undefined when there are no patterns at all.
  */
 export async function copyIncludedFiles(git: GitAdapter, from: string, to: string, extraPatterns: readonly string[], options: IncludeOptions = {}): Promise<IncludeResult | undefined> {
-  const committed = await fs.readFile(join(to, INCLUDE_FILE), 'utf8').then(includeFileLines, () => []);
-  const matcher = new IncludeMatcher([...committed, ...extraPatterns]);
+  const matcher = new IncludeMatcher([...committedPatterns(to), ...extraPatterns]);
   if (matcher.isEmpty) return undefined;
   const result: IncludeResult = { copied: 0, skipped: [], failed: [] };
   const source = canonicalPath(from);
@@ -212,6 +281,22 @@ export async function copyIncludedFiles(git: GitAdapter, from: string, to: strin
   result.skipped.sort();
   result.failed.sort((a, b) => a.path.localeCompare(b.path));
   return result;
+}
+
+/**
+ * The patterns of the new worktree's `.worktreeinclude`, none if there is none. Whoever can push to
+ * the base writes it, so it is read only as a small regular file: a symlink (to a FIFO, a device,
+ * anything) or a huge file would block or flood the create under the repository lock; it throws
+ * instead, and the create records that nothing was copied.
+ */
+function committedPatterns(worktree: string): string[] {
+  try {
+    return includeFileLines(readSmallRegularFile(join(worktree, INCLUDE_FILE), MAX_INCLUDE_FILE_BYTES));
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return [];
+    const reason = (error as NodeJS.ErrnoException).code === 'ELOOP' ? 'it is a symlink' : (error as Error).message;
+    throw new Error(`${INCLUDE_FILE} is not read, so nothing was copied: it must be a regular file of at most ${MAX_INCLUDE_FILE_BYTES / 1024} KB (${reason}).`);
+  }
 }
 
 function isSafeRelative(path: string): boolean {

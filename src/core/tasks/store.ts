@@ -372,11 +372,11 @@ function readRecordFiles<T extends { file?: string }>(dir: string, problem: (val
  * Opened without following a link and without blocking, then checked on the open file: a FIFO, a
  * device, a link or a huge file swapped in between a check and the read cannot be read.
  */
-function readSmallRegularFile(file: string): string {
+export function readSmallRegularFile(file: string, maxBytes = MAX_RECORD_BYTES): string {
   const fd = openSync(file, fsConstants.O_RDONLY | fsConstants.O_NOFOLLOW | fsConstants.O_NONBLOCK);
   try {
     const stats = fstatSync(fd);
-    if (!stats.isFile() || stats.size > MAX_RECORD_BYTES) throw new Error(`${file} is not a small regular file`);
+    if (!stats.isFile() || stats.size > maxBytes) throw new Error(`${file} is not a small regular file`);
     return readFileSync(fd, 'utf8');
   } finally {
     closeSync(fd);
