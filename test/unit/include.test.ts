@@ -55,6 +55,13 @@ suite('setup on create: ignored files copied into new worktrees', () => {
       const matcher = new IncludeMatcher(globsToIncludePatterns(['.env', '**/*.pem']));
       assert.deepEqual(['.env', 'app/.env', 'a/b/c.pem', 'c.pem'].filter((path) => matcher.includes(path)), ['.env', 'a/b/c.pem', 'c.pem']);
     });
+
+    test('a glob whose braces would spell out more than 256 patterns is left out; the other globs still count', () => {
+      const doubling = `${'{a,b}'.repeat(9)}.env`; // 512 spellings
+      assert.deepEqual(globsToIncludePatterns([doubling, '.env']), ['/.env']);
+      assert.equal(globsToIncludePatterns([`${'{a,b}'.repeat(8)}.env`]).length, 256);
+      assert.equal(globsToIncludePatterns([`${'{a,b}'.repeat(40)}.env`, 'x']).length, 1, '2^40 spellings: refused without spelling them out');
+    });
   });
 
   suite('in a real repository', () => {

@@ -68,17 +68,30 @@ export function validateIncludePatterns(value: unknown): string[] {
  * `#` is literal (globs have no negation or comments).
  */
 export function globsToIncludePatterns(globs: readonly string[]): string[] {
-  return globs.flatMap(expandBraces).map((glob) => {
+  return globs.flatMap((glob) => expandBraces(glob, MAX_BRACE_EXPANSIONS) ?? []).map((glob) => {
     const relative = glob.replace(/^(\.\/)+/, '').replace(/^\/+/, '');
     return relative ? `/${relative.replace(/^[!#]/, '\\$&')}` : '';
   }).filter(Boolean);
 }
 
-function expandBraces(glob: string): string[] {
+/**
+ * A setting can come from a repository's committed `.vscode/settings.json`: each `{a,b}` doubles
+ * the patterns, so a glob that would expand past this many is left out rather than expanded.
+ */
+const MAX_BRACE_EXPANSIONS = 256;
+
+/** The glob's brace alternatives spelled out; undefined when there would be more than `limit`. */
+function expandBraces(glob: string, limit: number): string[] | undefined {
   const match = /\{([^{}]*)\}/.exec(glob);
   if (!match) return [glob];
   const [before, after] = [glob.slice(0, match.index), glob.slice(match.index + match[0].length)];
-  return match[1].split(',').flatMap((choice) => expandBraces(before + choice + after));
+  const expanded: string[] = [];
+  for (const choice of match[1].split(',')) {
+    const more = expandBraces(before + choice + after, limit - expanded.length);
+    if (!more || expanded.length + more.length > limit) return undefined;
+    expanded.push(...more);
+  }
+  return expanded;
 }
 
 /**
