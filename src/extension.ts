@@ -29,9 +29,9 @@ export function activate(context: vscode.ExtensionContext): TaskWorktreesApi & A
 
   const api = createApi(() => session.service, session.onDidChange, agents, (repository, work) => session.inRepositoryAt(repository, work));
   registerCommands(context, session, tree, log, api, agents);
-  registerBoardCommands(context, session, tree, view);
+  registerBoardCommands(context, session, tree, view, log);
   registerTools(context, api);
-  registerReview(context, session);
+  registerReview(context, session, log);
   registerMerging(context, session, tree, agents, log);
   registerRecovery(context, session, log, api);
   // Terminals of this window get `task-worktrees` on PATH; a window that cannot write its storage just goes without.

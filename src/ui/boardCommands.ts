@@ -1,4 +1,5 @@
 import * as vscode from 'vscode';
+import { registerCommand } from './commandRunner';
 import { TaskWorktreesError } from '../core/errors';
 import { BoardFilter, BoardSort } from '../core/board';
 import { isTaskStatus, TASK_STATUSES, TaskStatus } from '../core/tasks/model';
@@ -11,7 +12,7 @@ const SORTS: readonly BoardSort[] = ['status', 'activity', 'name'];
  * The board's own commands: filter and sort from the view's title bar (remembered per workspace),
  * and Enter on a row. Each also takes an argument object, so code and tests set a filter directly.
  */
-export function registerBoardCommands(context: vscode.ExtensionContext, session: Session, tree: TasksTreeProvider, view: vscode.TreeView<TreeNode>): void {
+export function registerBoardCommands(context: vscode.ExtensionContext, session: Session, tree: TasksTreeProvider, view: vscode.TreeView<TreeNode>, log: vscode.LogOutputChannel): void {
   tree.attach(view);
 
   const handlers: Record<string, (arg?: unknown) => Promise<unknown>> = {
@@ -46,19 +47,8 @@ export function registerBoardCommands(context: vscode.ExtensionContext, session:
   };
 
   for (const [id, handler] of Object.entries(handlers)) {
-    context.subscriptions.push(
-      vscode.commands.registerCommand(id, async (arg?: unknown) => {
-        // A tree node or nothing: a person's gesture. Anything else is an argument object from code.
-        const fromCode = arg !== undefined && !(arg instanceof TaskNode || arg instanceof WorktreeNode || arg instanceof GroupNode);
-        try {
-          return await handler(fromCode ? arg : undefined);
-        } catch (error) {
-          if (fromCode) throw error;
-          void vscode.window.showErrorMessage((error as Error).message);
-          return undefined;
-        }
-      }),
-    );
+    // A tree row or nothing: a person's gesture (the handler gets no argument). An argument object: code.
+    context.subscriptions.push(registerCommand(id, log, { byPerson: () => handler(undefined), byCode: (input) => handler(input) }));
   }
 }
 

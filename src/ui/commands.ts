@@ -12,7 +12,8 @@ import { describeError, lossDetail } from './flowText';
 import * as prompts from './prompts';
 import { Session } from './session';
 import { readSettings } from './settings';
-import { AgentNode, RepositoryNode, statusLabel, TaskNode, TasksTreeProvider, TreeNode, UnassignedWorktreeNode, WorktreeNode } from './tasksView';
+import { registerCommand, showError } from './commandRunner';
+import { AgentNode, isTreeNode, statusLabel, TaskNode, TasksTreeProvider, TreeNode, UnassignedWorktreeNode, WorktreeNode } from './tasksView';
 import { taskEnvironment } from './taskEnvironment';
 import { isSetByUser, locationOrder, needsLocationChoice } from './worktreeLocation';
 import { askBeforeRemovingFromOpenWindows } from './windowPresence';
@@ -580,44 +581,17 @@ export function registerCommands(
   };
 
   for (const [id, handler] of Object.entries(handlers)) {
-    const programmatic = withArguments[id];
+    // Called with an argument object, the API method of the same name (it checks every field at run time).
+    const programmatic = withArguments[id] as ((input: Args) => Promise<unknown>) | undefined;
     context.subscriptions.push(
-      vscode.commands.registerCommand(id, async (arg?: unknown) => {
-        const args = argumentObject(arg);
-        try {
-          // The API checks every field of the object at run time.
-          if (args && programmatic) return await (programmatic as (input: Args) => Promise<unknown>)(args);
+      registerCommand(id, log, {
+        byCode: programmatic,
+        byPerson: async (arg) => {
           const node = isTreeNode(arg) ? arg : undefined;
-          if (WITHOUT_REPOSITORY.has(id)) return await handler({ node });
-          return await session.inRepositoryOf(node, vscode.l10n.t('Task Worktrees: Choose a Repository'), () => handler({ node }));
-        } catch (error) {
-          if (args) {
-            log.error(`${id} failed: ${describeError(error)}`);
-            throw error;
-          }
-          reportFailure(id, error);
-          return undefined;
-        }
+          if (WITHOUT_REPOSITORY.has(id)) return handler({ node });
+          return session.inRepositoryOf(node, vscode.l10n.t('Task Worktrees: Choose a Repository'), () => handler({ node }));
+        },
       }),
     );
   }
-}
-
-function isTreeNode(arg: unknown): arg is TreeNode {
-  return arg instanceof TaskNode || arg instanceof WorktreeNode || arg instanceof AgentNode || arg instanceof UnassignedWorktreeNode || arg instanceof RepositoryNode;
-}
-
-/** An argument object from code, as opposed to a tree node, a URI or nothing (a person clicked). */
-function argumentObject(arg: unknown): Args | undefined {
-  return arg && typeof arg === 'object' && !isTreeNode(arg) && !(arg instanceof vscode.Uri) ? (arg as Args) : undefined;
-}
-
-/** What a person sees: the message (never a stack trace) and a way to the log line that explains it. */
-export async function showError(error: unknown, log: vscode.LogOutputChannel): Promise<void> {
-  const coded = error instanceof TaskWorktreesError;
-  const message = coded ? error.message : vscode.l10n.t('Task Worktrees hit an unexpected error: {0}', error instanceof Error ? error.message : String(error));
-  const details = coded && error.details.length ? ` (${error.details.slice(0, 5).join(', ')}${error.details.length > 5 ? ', …' : ''})` : '';
-  const showLog = vscode.l10n.t('Show Log');
-  const choice = await vscode.window.showErrorMessage(`${message}${details}`, showLog);
-  if (choice === showLog) log.show();
 }

@@ -5,7 +5,7 @@ import { AutoMergeMode, ConflictResolution, MergeAttempt, MergeQueueReport, Task
 import { validateTaskId } from '../core/tasks/ids';
 import * as agentPrompts from './agentPrompts';
 import { Agents } from './agents';
-import { showError } from './commands';
+import { registerCommand, showError } from './commandRunner';
 import { describeError } from './flowText';
 import { ForecastRows, showForecast } from './forecastView';
 import { MergeHistoryProvider, outcomeLabel } from './mergeHistoryView';
@@ -73,19 +73,7 @@ export function registerMerging(context: vscode.ExtensionContext, session: Sessi
     },
   };
   for (const [id, { interactive, withArguments }] of Object.entries(commands)) {
-    context.subscriptions.push(
-      vscode.commands.registerCommand(id, async (arg?: unknown) => {
-        const input = arg && typeof arg === 'object' && !(arg instanceof TaskNode) && !(arg instanceof WorktreeNode) && !(arg instanceof vscode.Uri) ? (arg as Record<string, unknown>) : undefined;
-        try {
-          return await (input ? withArguments(input) : interactive(arg));
-        } catch (error) {
-          log.error(`${id} failed: ${describeError(error)}`);
-          if (input) throw error;
-          void showError(error, log);
-          return undefined;
-        }
-      }),
-    );
+    context.subscriptions.push(registerCommand(id, log, { byPerson: interactive, byCode: withArguments }));
   }
 
   // The repository's config carries the setting, so a task completed by an agent or the CLI obeys it too.

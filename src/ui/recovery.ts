@@ -2,7 +2,7 @@ import * as vscode from 'vscode';
 import { TaskWorktreesApi } from '../api';
 import { Snapshot, TaskService, TaskView, TaskWorktreesError } from '../core';
 import * as prompts from './prompts';
-import { isArgumentObject } from './review';
+import { registerCommand } from './commandRunner';
 import { Session } from './session';
 import { TaskNode, WorktreeNode } from './tasksView';
 
@@ -129,19 +129,10 @@ export function registerRecovery(context: vscode.ExtensionContext, session: Sess
   };
   for (const [id, { person, code }] of Object.entries(commands)) {
     context.subscriptions.push(
-      vscode.commands.registerCommand(id, async (arg?: unknown) => {
-        const args = isArgumentObject(arg) ? (arg as Args) : undefined;
-        try {
-          if (args) return await code(args);
-          // Moving changes works on this window's folder, wherever it is; the others on the row's repository or the one picked.
-          return person === moveChanges ? await person(arg) : await session.inRepositoryOf(arg, vscode.l10n.t('Task Worktrees: Choose a Repository'), () => person(arg));
-        } catch (error) {
-          log.error(`${id} failed: ${(error as Error).message}`);
-          if (args) throw error;
-          const details = error instanceof TaskWorktreesError && error.details.length ? ` (${error.details.slice(0, 5).join(', ')})` : '';
-          void vscode.window.showErrorMessage(`${(error as Error).message}${details}`);
-          return undefined;
-        }
+      registerCommand(id, log, {
+        byCode: code,
+        // Moving changes works on this window's folder, wherever it is; the others on the row's repository or the one picked.
+        byPerson: (arg) => (person === moveChanges ? person(arg) : session.inRepositoryOf(arg, vscode.l10n.t('Task Worktrees: Choose a Repository'), () => person(arg))),
       }),
     );
   }

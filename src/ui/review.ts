@@ -1,6 +1,7 @@
 import * as vscode from 'vscode';
 import { TaskService, TaskWorktreesError } from '../core';
 import { diffUris, ORIGINAL_SCHEME } from './diffUris';
+import { registerCommand } from './commandRunner';
 import * as prompts from './prompts';
 import { Session } from './session';
 import { TaskNode, WorktreeNode } from './tasksView';
@@ -34,40 +35,28 @@ export async function openReview(service: TaskService, taskId: string, subject: 
 }
 
 /** *Review Task*: from the tree (a task row), the palette (a pick), or code (`{ taskId }`). */
-export function registerReview(context: vscode.ExtensionContext, session: Session): void {
+export function registerReview(context: vscode.ExtensionContext, session: Session, log: vscode.LogOutputChannel): void {
   const service = (): TaskService => session.service;
   context.subscriptions.push(
     vscode.workspace.registerTextDocumentContentProvider(ORIGINAL_SCHEME, new OriginalContent(session)),
-    vscode.commands.registerCommand('taskWorktrees.reviewTask', async (arg?: unknown) => {
-      const byCode = isArgumentObject(arg);
-      try {
-        if (byCode) {
-          const taskId = (arg as { taskId?: unknown }).taskId;
-          if (typeof taskId !== 'string') throw new TaskWorktreesError('InvalidInput', vscode.l10n.t('reviewTask needs a taskId.'));
-          const repository = (arg as { repository?: unknown }).repository;
-          if (repository !== undefined && typeof repository !== 'string') throw new TaskWorktreesError('InvalidInput', vscode.l10n.t('"{0}" must be a {1}.', 'repository', 'string'));
-          return await session.inRepositoryAt(repository, async () => {
-            const task = await service().task(taskId);
-            return openReview(service(), task.id, task.subject);
-          });
-        }
-        return await session.inRepositoryOf(arg, vscode.l10n.t('Task Worktrees: Choose a Repository'), async () => {
+    registerCommand('taskWorktrees.reviewTask', log, {
+      byCode: async (input) => {
+        const { taskId, repository } = input;
+        if (typeof taskId !== 'string') throw new TaskWorktreesError('InvalidInput', vscode.l10n.t('reviewTask needs a taskId.'));
+        if (repository !== undefined && typeof repository !== 'string') throw new TaskWorktreesError('InvalidInput', vscode.l10n.t('"{0}" must be a {1}.', 'repository', 'string'));
+        return session.inRepositoryAt(repository, async () => {
+          const task = await service().task(taskId);
+          return openReview(service(), task.id, task.subject);
+        });
+      },
+      byPerson: (arg) =>
+        session.inRepositoryOf(arg, vscode.l10n.t('Task Worktrees: Choose a Repository'), async () => {
           const task =
             arg instanceof TaskNode || arg instanceof WorktreeNode
               ? arg.task
               : await prompts.pickTask((await service().board()).tasks.filter((view) => view.branch || view.worktreePath), vscode.l10n.t('Review which task?'));
           return task && openReview(service(), task.id, task.subject);
-        });
-      } catch (error) {
-        if (byCode) throw error;
-        void vscode.window.showErrorMessage((error as Error).message);
-        return undefined;
-      }
+        }),
     }),
   );
-}
-
-/** An argument object from code, as opposed to a tree node, a URI or nothing (a person clicked). */
-export function isArgumentObject(arg: unknown): boolean {
-  return typeof arg === 'object' && arg !== null && !(arg instanceof TaskNode) && !(arg instanceof WorktreeNode) && !(arg instanceof vscode.Uri);
 }

@@ -31,6 +31,11 @@ const STATUS_ICONS: Record<TaskStatus, vscode.ThemeIcon> = {
 
 export type TreeNode = RepositoryNode | GroupNode | TaskNode | WorktreeNode | ChangedFileNode | AgentNode | UnassignedWorktreeNode | ProblemNode;
 
+/** Whether a command's argument is a row of this tree (a person's gesture), not an argument object from code. */
+export function isTreeNode(arg: unknown): arg is TreeNode {
+  return [RepositoryNode, GroupNode, TaskNode, WorktreeNode, ChangedFileNode, AgentNode, UnassignedWorktreeNode, ProblemNode].some((kind) => arg instanceof kind);
+}
+
 /** How often running agents' rows are redrawn (their elapsed time). */
 const AGENT_ROW_REFRESH_MS = 30_000;
 
