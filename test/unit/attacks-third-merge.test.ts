@@ -52,6 +52,17 @@ suite('attacks (third round): the gate, conflict preparation and history lose no
     assert.equal(repo.gitIn(task.worktreePath!, 'symbolic-ref', 'HEAD').trim(), `refs/heads/${task.branch}`);
   });
 
+  test('finding 4/14: a change git cannot carry back is not discarded: the queue stops (GitFailed) naming where the worktree is, the change still there', async () => {
+    const task = await taskWithCommit('stuck', 'feat.txt', 'v1\n');
+    baseMoves();
+    const report = await service.mergeQueue([task.id], { gate: 'echo "edited during the gate" > other.txt; exit 1' });
+    const head = repo.gitIn(task.worktreePath!, 'rev-parse', 'HEAD').trim();
+    assert.deepEqual([report.stoppedAt?.reason, report.stoppedAt?.code], ['refused', 'GitFailed']);
+    assert.ok(report.stoppedAt?.message?.includes(`HEAD is ${head.slice(0, 12)}`), report.stoppedAt?.message);
+    assert.ok(report.stoppedAt?.message?.includes(task.branch!), report.stoppedAt?.message);
+    assert.equal(repo.read('other.txt', task.worktreePath), 'edited during the gate\n');
+  });
+
   test('finding 7: an ignored file the merge would overwrite refuses the gate (failing or passing) before anything moves', async () => {
     const task = await ignoredEnvTheBaseTracks();
     const mainBefore = repo.oid('main');
