@@ -16,10 +16,19 @@ export interface GateRun {
 }
 
 export const DEFAULT_GATE_TIMEOUT_MS = 10 * 60_000;
+/** The longest time limit Node's timers keep (a larger delay fires at once). */
+export const MAX_GATE_TIMEOUT_MS = 2 ** 31 - 1;
 const GATE_OUTPUT_LIMIT = 16_000;
 /** After SIGTERM on a timeout, how long the gate's processes get before SIGKILL. */
 const KILL_GRACE_MS = 2_000;
+/** After the shell exits, how long what it printed last may still take to arrive before its pipes are let go. */
+const PIPE_DRAIN_MS = 200;
 
+/**
+ * The gate's outcome is its shell's exit. A background child it leaves (`server &`, a daemon in its
+ * own session) may hold the output pipes for ever: once the shell has exited, the pipes are closed
+ * on our side and the shell's process group is stopped, so the queue never waits on such a child.
+ */
 export function runGate(command: string, cwd: string, variables: Record<string, string>, timeoutMs: number): Promise<GateRun> {
   return new Promise((resolveRun) => {
     // git's environment without its locale: the gate's own tools print in the user's language.
@@ -28,6 +37,7 @@ export function runGate(command: string, cwd: string, variables: Record<string, 
     const child = spawn(command, { cwd, env, shell: true, detached: ownGroup, stdio: ['ignore', 'pipe', 'pipe'] });
     let output = '';
     let timedOut = false;
+    let settled = false;
     const collect = (chunk: Buffer): void => {
       output = (output + chunk.toString('utf8')).slice(-GATE_OUTPUT_LIMIT);
     };
@@ -43,21 +53,36 @@ export function runGate(command: string, cwd: string, variables: Record<string, 
       }
     };
     let killer: NodeJS.Timeout | undefined;
+    let drain: NodeJS.Timeout | undefined;
+    const finish = (exitCode: number | null, note?: string): void => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(timer);
+      clearTimeout(killer);
+      clearTimeout(drain);
+      child.stdout.destroy();
+      child.stderr.destroy();
+      if (timedOut) output = `${output}\n(stopped after ${Math.round(timeoutMs / 1000)} s)`.trim();
+      if (note) output = `${output}\n${note}`.trim();
+      resolveRun({ passed: exitCode === 0 && !timedOut, exitCode, timedOut, output });
+    };
     const timer = setTimeout(() => {
       timedOut = true;
       signal('SIGTERM');
-      killer = setTimeout(() => signal('SIGKILL'), KILL_GRACE_MS);
+      killer = setTimeout(() => {
+        signal('SIGKILL');
+        // SIGKILL ends the shell at once; should its exit still not be reported, the limit holds anyway.
+        killer = setTimeout(() => finish(null), KILL_GRACE_MS);
+      }, KILL_GRACE_MS);
     }, timeoutMs);
-    child.on('error', (error) => {
+    child.on('error', (error) => finish(null, error.message));
+    child.on('exit', (code) => {
       clearTimeout(timer);
       clearTimeout(killer);
-      resolveRun({ passed: false, exitCode: null, timedOut, output: `${output}\n${error.message}`.trim() });
-    });
-    child.on('close', (code) => {
-      clearTimeout(timer);
-      clearTimeout(killer);
-      if (timedOut) output = `${output}\n(stopped after ${Math.round(timeoutMs / 1000)} s)`.trim();
-      resolveRun({ passed: code === 0 && !timedOut, exitCode: code, timedOut, output });
+      // What is left of the group is the gate's leftovers (background children): stopped, not awaited.
+      signal('SIGTERM');
+      drain = setTimeout(() => finish(code), PIPE_DRAIN_MS);
+      child.on('close', () => finish(code));
     });
   });
 }

@@ -99,7 +99,7 @@ export class MergeEngine {
    * progress, both checked before), and checks that it is: a half-done merge left behind would let
    * the next commit there silently revert other work.
    */
-  private async restoreAfterFailedMerge(worktreePath: string, baseOid: string, cause: Error): Promise<void> {
+  async restoreAfterFailedMerge(worktreePath: string, baseOid: string, cause: Error): Promise<void> {
     const problems: string[] = [];
     await this.git.abortMerge(worktreePath).catch((error: Error) => problems.push(`git reset --merge failed: ${error.message}`));
     const [head, status] = await Promise.all([

@@ -1,6 +1,7 @@
 import { existsSync } from 'node:fs';
 import { isAbsolute } from 'node:path';
 import { TaskWorktreesError } from '../errors';
+import type { OperationInProgress } from '../safety';
 import { classifyGitOutput, GitError } from './errors';
 import {
   BRANCH_HEADS_FORMAT,
@@ -549,6 +550,24 @@ export class GitAdapter {
   /** Moves the branch checked out in `cwd` forward to `oid`, files included; refused by git unless it is a fast-forward. */
   async fastForward(cwd: string, oid: string): Promise<void> {
     await this.exec(['merge', '--ff-only', '--quiet', objectId(oid)], { cwd });
+  }
+
+  /** Paths tracked in `to` and not in `from` (commits or trees), '/'-separated: where checking `to` out writes over whatever is there. */
+  async addedPaths(from: string, to: string): Promise<string[]> {
+    const { stdout } = await this.exec(['diff', '--name-only', '--no-renames', '--diff-filter=A', '-z', objectId(from), objectId(to), '--'], { readOnly: true });
+    return stdout.split('\0').filter((path) => path !== '');
+  }
+
+  /** git's own abort of an operation waiting in `cwd`: back to where it started, keeping local changes it did not touch. */
+  async abortOperation(cwd: string, operation: OperationInProgress): Promise<void> {
+    const abort: Record<OperationInProgress, string[]> = {
+      merge: ['merge', '--abort'],
+      rebase: ['rebase', '--abort'],
+      'cherry-pick': ['cherry-pick', '--abort'],
+      revert: ['revert', '--abort'],
+      bisect: ['bisect', 'reset'],
+    };
+    await this.exec(abort[operation], { cwd });
   }
 }
 

@@ -1,4 +1,5 @@
-import { existsSync } from 'node:fs';
+import { existsSync, lstatSync } from 'node:fs';
+import { join } from 'node:path';
 import { BoardReader, worktreeAt } from '../board';
 import { TaskWorktreesError } from '../errors';
 import { GateRun, runGate } from '../gate';
@@ -7,7 +8,7 @@ import { BranchHead, WorktreeEntry } from '../git/porcelain';
 import { landingOutcome, lastAgentOf, MERGE_ATTEMPT_EVENT, MergeOutcome, MergeTrigger, RESOLUTION_PREPARED_EVENT } from '../history';
 import { MergeEngine, MergeRequest } from '../merge';
 import { Repository } from '../repo';
-import { branchesInUse, describeLoss, hasLoss, inspectWorktree, LossReport, refuseOperationInProgress, refuseRunningAgents } from '../safety';
+import { branchesInUse, describeLoss, hasLoss, inspectWorktree, LossReport, operationInProgress, refuseOperationInProgress, refuseRunningAgents } from '../safety';
 import { TaskEvent } from './events';
 import { MergeStrategy, Task } from './model';
 import { OperationSteps } from './steps';
@@ -147,7 +148,7 @@ export class TaskMerge extends OperationSteps {
     if (!nothingToMerge) {
       const tested = prepared ?? (options.gate ? await this.engine.mergeCommit(request, preview.tree) : undefined);
       if (options.gate && tested && taskWorktree) {
-        const gate = await this.gateOn(task, taskWorktree.path, request, tested, options.gate);
+        const gate = await this.gateOn(task, taskWorktree, request, tested, options.gate);
         if (!gate.passed) {
           const reason = gate.timedOut ? 'timeout' : `exit ${gate.exitCode}`;
           await this.logAttempt(task, options.via, events, 'gateFailed', { reason });
@@ -165,7 +166,10 @@ export class TaskMerge extends OperationSteps {
       current.merge = { commit, branchHead: branchOid, strategy, at: new Date().toISOString() };
       return { type: 'merge.after', detail: { commit, base: current.baseBranch, strategy, nothingToMerge } };
     });
-    const { outcome, agent } = landingOutcome(await events, taskId, options.resolvedBy);
+    // A landing that merged nothing is no first-try success: recorded apart, outside the rates.
+    const { outcome, agent } = nothingToMerge
+      ? { outcome: 'nothingToMerge' as const, agent: undefined }
+      : landingOutcome(await events, taskId, options.resolvedBy, task.createdAt);
     await this.logAttempt(task, options.via, events, outcome, { commit }, agent);
     return { merged: true, commit, task: merged, outcome, ...(nothingToMerge ? { nothingToMerge } : {}) };
   }
@@ -179,18 +183,24 @@ export class TaskMerge extends OperationSteps {
 
   /**
    * Runs the gate in the task's worktree on the merge about to land: the (clean) worktree is
-   * detached at the merge commit, the gate runs there, and the worktree goes back to its branch —
-   * tracked files the gate changed are put back, since the worktree was clean before.
+   * detached at the merge commit, the gate runs there, and the worktree goes back to exactly what it
+   * had checked out. Nothing in it is thrown away: an untracked or ignored file the merge would
+   * write over refuses the gate before anything moves, an operation the gate left is aborted with
+   * git's own abort, and the way back is a plain switch, which carries over any change made during
+   * the gate (by the gate or by a person) or, when it cannot, stops and says where the worktree is.
    */
-  private async gateOn(task: Task, worktreePath: string, request: MergeRequest, commit: string, gate: { command: string; timeoutMs: number }): Promise<GateRun> {
+  private async gateOn(task: Task, worktree: WorktreeEntry, request: MergeRequest, commit: string, gate: { command: string; timeoutMs: number }): Promise<GateRun> {
+    const { path } = worktree;
+    if (!worktree.head) throw new TaskWorktreesError('GitFailed', `git lists no HEAD for ${path}; the gate did not run.`, [path]);
+    await this.refuseFilesInTheWay(path, worktree.head, commit, `Testing the merge of task "${task.id}" in ${path}`);
     await this.store.log('merge.gate', task.id, { command: gate.command, commit });
-    let run: GateRun;
+    let run: GateRun | undefined;
+    let failure: unknown;
     try {
-      // Inside the try: a failing post-checkout hook can leave the worktree detached all the same.
-      await this.git.detachAt(worktreePath, commit);
+      await this.git.detachAt(path, commit);
       run = await runGate(
         gate.command,
-        worktreePath,
+        path,
         {
           TASK_ID: task.id,
           TASK_SUBJECT: task.subject,
@@ -198,20 +208,66 @@ export class TaskMerge extends OperationSteps {
           TASK_BASE: request.base,
           TASK_BASE_COMMIT: request.baseOid,
           TASK_MERGE_COMMIT: commit,
-          TASK_WORKTREE: worktreePath,
+          TASK_WORKTREE: path,
         },
         gate.timeoutMs,
       );
-    } finally {
-      await this.git.switchTo(worktreePath, request.branch, { discardChanges: true }).catch((error: Error) => {
-        throw new TaskWorktreesError(
-          'GitFailed',
-          `After the gate, ${worktreePath} could not be put back on ${request.branch} (${error.message}); it is on the tested merge ${commit.slice(0, 12)}. Run "git switch ${request.branch}" there.`,
-          [worktreePath],
-        );
-      });
+    } catch (error) {
+      failure = error;
     }
+    // Even when the detach failed: a failing post-checkout hook leaves the worktree detached all the same.
+    await this.putBackAfterGate(worktree, commit);
+    if (failure !== undefined || !run) throw failure;
     return run;
+  }
+
+  /** Back to what `worktree` had checked out before the gate, as described in gateOn(). */
+  private async putBackAfterGate(worktree: WorktreeEntry, commit: string): Promise<void> {
+    const { path } = worktree;
+    const previous = worktree.branch ?? (worktree.head as string);
+    const whereNow = async (): Promise<string> => {
+      const head = await this.git.headCommit(path).catch(() => undefined);
+      return head ? `its HEAD is ${head.slice(0, 12)}` : 'its HEAD is unreadable';
+    };
+    // None was in progress before the gate (refused otherwise), so one now is the gate's own.
+    const operation = operationInProgress(path);
+    if (operation) {
+      const aborted = await this.git.abortOperation(path, operation).then(
+        () => undefined,
+        (error: Error) => error.message,
+      );
+      if (aborted !== undefined || operationInProgress(path)) {
+        throw new TaskWorktreesError(
+          'OperationInProgress',
+          `The gate left a ${operation} in progress in ${path} and git could not abort it${aborted ? ` (${aborted})` : ''}; ${await whereNow()} (the tested merge is ${commit.slice(0, 12)}). Finish or abort the ${operation} there, then check out ${previous} again.`,
+          [path],
+        );
+      }
+    }
+    const back = worktree.branch ? this.git.switchTo(path, worktree.branch) : this.git.detachAt(path, previous);
+    await back.catch(async (error: Error) => {
+      throw new TaskWorktreesError(
+        'GitFailed',
+        `After the gate, ${path} could not be put back on ${previous} (${error.message}); ${await whereNow()} (the tested merge is ${commit.slice(0, 12)}), with every change made during the gate still there. Keep what you need, then run "git switch ${worktree.branch ?? `--detach ${previous}`}" there.`,
+        [path],
+      );
+    });
+  }
+
+  /**
+   * Checking out `to` over `from` writes every path `to` adds, and git overwrites an ignored file
+   * there (it counts ignored files as expendable): such a file (`.env`, a local config) is refused
+   * here, before anything moves, with the paths named.
+   */
+  private async refuseFilesInTheWay(worktreePath: string, from: string, to: string, what: string): Promise<void> {
+    const occupied = (await this.git.addedPaths(from, to)).filter((file) => isOccupied(worktreePath, file));
+    if (occupied.length > 0) {
+      throw new TaskWorktreesError(
+        'WorktreeDirty',
+        `${what} would write over ${occupied.length === 1 ? 'a file' : `${occupied.length} files`} there that git does not track (ignored or untracked), e.g. ${occupied[0]}; move ${occupied.length === 1 ? 'it' : 'them'} out of the way first. Nothing was changed.`,
+        occupied.map((file) => `${file} (untracked or ignored)`),
+      );
+    }
   }
 
   /**
@@ -234,13 +290,27 @@ export class TaskMerge extends OperationSteps {
     if (hasLoss(loss)) {
       throw new TaskWorktreesError('WorktreeDirty', `Task "${taskId}" has uncommitted or untracked work; commit it to ${task.branch} first, so that the conflicts are only the merge's.`, describeLoss(loss));
     }
-    const [ours, theirs] = await Promise.all([git.commitSubjects(task.baseBranch, task.branch), git.commitSubjects(task.branch, task.baseBranch)]);
+    const baseOid = heads.get(task.baseBranch)?.oid;
+    if (!entry.head || !baseOid) throw new TaskWorktreesError('GitFailed', `git lists no HEAD for ${entry.path} or no commit for ${task.baseBranch}; nothing was changed.`, [entry.path]);
+    const head = entry.head;
+    const [ours, theirs, merged] = await Promise.all([
+      git.commitSubjects(task.baseBranch, task.branch),
+      git.commitSubjects(task.branch, task.baseBranch),
+      this.engine.preview(head, baseOid),
+    ]);
+    await this.refuseFilesInTheWay(entry.path, head, merged.tree, `Merging ${task.baseBranch} into task "${taskId}"`);
     let files: string[] = [];
     try {
       await git.merge(entry.path, task.baseBranch, `Merge ${task.baseBranch} into task ${task.id}`, false);
     } catch (error) {
-      if (!(error instanceof GitError && error.code === 'MergeConflict')) throw error;
-      files = (await git.status(entry.path)).entries.filter((file) => file.kind === 'conflicted').map((file) => file.path);
+      try {
+        if (!(error instanceof GitError && error.code === 'MergeConflict')) throw error;
+        files = (await git.status(entry.path)).entries.filter((file) => file.kind === 'conflicted').map((file) => file.path);
+      } catch (failure) {
+        // A hook that refused, a failed read: the worktree goes back as it was (it was clean), no MERGE_HEAD left.
+        await this.engine.restoreAfterFailedMerge(entry.path, head, failure as Error);
+        throw failure;
+      }
     }
     const commit = files.length === 0 ? await git.headCommit(entry.path) : undefined;
     await store.log(RESOLUTION_PREPARED_EVENT, taskId, { base: task.baseBranch, files, ...(agent ? { agent } : {}), ...(commit ? { commit } : {}) });
@@ -272,7 +342,7 @@ export class TaskMerge extends OperationSteps {
     detail: Record<string, unknown>,
     agent?: string,
   ): Promise<void> {
-    const credited = agent ?? lastAgentOf(await events, task.id);
+    const credited = agent ?? lastAgentOf(await events, task.id, task.createdAt);
     await this.store.log(MERGE_ATTEMPT_EVENT, task.id, { outcome, base: task.baseBranch, via, ...(credited ? { agent: credited } : {}), ...detail });
   }
 }
@@ -285,4 +355,19 @@ function withEntry(result: LossReport | Error, entry: WorktreeEntry): LossReport
 
 function reasonOf(error: unknown): string {
   return error instanceof TaskWorktreesError ? error.code : 'failed';
+}
+
+/** Something is on disk at `file` (relative, '/'-separated) or in its way: a non-directory where one of its folders would be. */
+function isOccupied(root: string, file: string): boolean {
+  const parts = file.split('/');
+  for (let depth = 1; depth <= parts.length; depth++) {
+    let stat;
+    try {
+      stat = lstatSync(join(root, ...parts.slice(0, depth)));
+    } catch {
+      return false;
+    }
+    if (depth === parts.length || !stat.isDirectory()) return true;
+  }
+  return false;
 }

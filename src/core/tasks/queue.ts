@@ -1,5 +1,5 @@
 import { TaskWorktreesError } from '../errors';
-import { DEFAULT_GATE_TIMEOUT_MS } from '../gate';
+import { DEFAULT_GATE_TIMEOUT_MS, MAX_GATE_TIMEOUT_MS } from '../gate';
 import { validateTaskId } from './ids';
 import { MergeOptions, MergeResult } from './merge';
 
@@ -60,8 +60,9 @@ export function validateQueueInput(taskIds: unknown, given: MergeQueueOptions | 
   if (gate !== undefined && (typeof gate !== 'string' || gate.trim() === '' || gate.includes('\0'))) {
     throw new TaskWorktreesError('InvalidInput', 'The gate is a shell command (non-empty text).');
   }
-  if (gateTimeoutMs !== undefined && !(Number.isInteger(gateTimeoutMs) && gateTimeoutMs > 0)) {
-    throw new TaskWorktreesError('InvalidInput', `gateTimeoutMs is a positive number of milliseconds, not ${JSON.stringify(gateTimeoutMs)}.`);
+  // Node's timers fire at once for a delay above 2^31-1 ms: a larger limit would stop every gate.
+  if (gateTimeoutMs !== undefined && !(Number.isInteger(gateTimeoutMs) && gateTimeoutMs > 0 && gateTimeoutMs <= MAX_GATE_TIMEOUT_MS)) {
+    throw new TaskWorktreesError('InvalidInput', `gateTimeoutMs is a whole number of milliseconds from 1 to ${MAX_GATE_TIMEOUT_MS} (about 24.8 days), not ${JSON.stringify(gateTimeoutMs)}.`);
   }
   for (const [name, fn] of [['onProgress', onProgress], ['isCancelled', isCancelled]] as const) {
     if (fn !== undefined && typeof fn !== 'function') throw new TaskWorktreesError('InvalidInput', `${name} must be a function.`);
