@@ -12,6 +12,7 @@ const OUTCOME_ICONS: Record<MergeOutcome, [string, string]> = {
   conflict: ['git-merge', 'charts.red'],
   gateFailed: ['error', 'charts.red'],
   aborted: ['circle-slash', 'disabledForeground'],
+  nothingToMerge: ['check', 'disabledForeground'],
 };
 
 export function outcomeLabel(outcome: MergeOutcome): string {
@@ -28,6 +29,8 @@ export function outcomeLabel(outcome: MergeOutcome): string {
       return vscode.l10n.t('gate failed');
     case 'aborted':
       return vscode.l10n.t('aborted');
+    case 'nothingToMerge':
+      return vscode.l10n.t('nothing to merge');
   }
 }
 

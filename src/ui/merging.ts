@@ -414,7 +414,7 @@ class AutoMergeWatch implements vscode.Disposable {
       (task) => task.subject,
       () => attempt.taskId,
     );
-    if (attempt.outcome === 'clean' || attempt.outcome === 'resolvedByAgent' || attempt.outcome === 'resolvedByHand') {
+    if (attempt.outcome === 'clean' || attempt.outcome === 'resolvedByAgent' || attempt.outcome === 'resolvedByHand' || attempt.outcome === 'nothingToMerge') {
       void vscode.window.showInformationMessage(vscode.l10n.t('Auto-merge: "{0}" is merged into {1} ({2}).', subject, attempt.base, outcomeLabel(attempt.outcome)));
       return;
     }
