@@ -3,7 +3,7 @@
 import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { delimiter, join } from 'node:path';
 import { execFileSync } from 'node:child_process';
-import { chromiumPath, startCodeServer } from '../../test/runner/codeServer.mjs';
+import { chromiumPath, launchChromium, startCodeServer } from '../../test/runner/codeServer.mjs';
 
 /**
  * Two copies of one wrapper script in `dir`: `path/git` (put first on PATH) and `setting/git` (given
@@ -68,14 +68,7 @@ export async function openWorkbench(options) {
     const settings = options.settings ?? {};
     mergeSettings(join(server.dirs.userData, 'User', 'settings.json'), settings);
     mergeSettings(join(server.dirs.userData, 'Machine', 'settings.json'), settings);
-    browser = await playwright.chromium.launch({
-      executablePath: browserPath,
-      headless: true,
-      args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking',
-        '--disable-component-update', '--disable-sync', '--disable-dev-shm-usage'],
-      env: server.env,
-      timeout: 30_000,
-    });
+    browser = await launchChromium(playwright, browserPath, server);
     const context = await browser.newContext({ viewport: { width: 1400, height: 900 } });
     const page = await context.newPage();
     await page.goto(server.urlFor(options.workspace, options.extensionDevelopmentPath), { timeout: 120_000 });

@@ -1,4 +1,5 @@
 import * as vscode from 'vscode';
+import { serialRefresh } from './serialRefresh';
 import type { Board, Forecast } from '../core';
 import { describeError } from './flowText';
 import { forecastFiles, ForecastLabels, forecastRowText } from './forecastText';
@@ -24,9 +25,11 @@ export class ForecastRows implements vscode.Disposable {
   private forecast: Forecast | undefined;
   private shown = '';
   private subjects = new Map<string, string>();
-  private running = false;
-  private again = false;
   private readonly disposables: vscode.Disposable[];
+  private readonly recompute = serialRefresh(
+    () => this.recomputeOnce(),
+    (error) => this.log.warn(`conflict forecast failed: ${describeError(error)}`),
+  );
 
   constructor(
     private readonly session: Session,
@@ -48,27 +51,17 @@ export class ForecastRows implements vscode.Disposable {
 
   private async update(board: Board): Promise<void> {
     this.subjects = new Map(board.tasks.map((task) => [task.id, task.subject]));
-    if (this.running) {
-      this.again = true;
-      return;
-    }
-    this.running = true;
-    try {
-      do {
-        this.again = false;
-        if (this.session.state !== 'ready') return;
-        const next = await this.session.service.forecast();
-        const key = JSON.stringify(next);
-        if (key !== this.shown) {
-          this.shown = key;
-          this.forecast = next;
-          this.tree.refresh();
-        }
-      } while (this.again);
-    } catch (error) {
-      this.log.warn(`conflict forecast failed: ${describeError(error)}`);
-    } finally {
-      this.running = false;
+    await this.recompute();
+  }
+
+  private async recomputeOnce(): Promise<void> {
+    if (this.session.state !== 'ready') return;
+    const next = await this.session.service.forecast();
+    const key = JSON.stringify(next);
+    if (key !== this.shown) {
+      this.shown = key;
+      this.forecast = next;
+      this.tree.refresh();
     }
   }
 

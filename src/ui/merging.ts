@@ -1,5 +1,6 @@
 import { join } from 'node:path';
 import * as vscode from 'vscode';
+import { serialRefresh } from './serialRefresh';
 import { publicAgent, AgentInfo } from '../api';
 import { AutoMergeMode, ConflictResolution, MergeAttempt, MergeQueueReport, Task, TaskService, TaskView, TaskWorktreesError } from '../core';
 import { validateTaskId } from '../core/tasks/ids';
@@ -362,9 +363,11 @@ function statusDetail(task: TaskView): string {
  */
 class AutoMergeWatch implements vscode.Disposable {
   private seen: { service: TaskService; keys: Set<string> } | undefined;
-  private running = false;
-  private again = false;
   private readonly subscription: vscode.Disposable;
+  private readonly check = serialRefresh(
+    () => this.announceNew(),
+    (error) => this.log.warn(`could not read the merge history: ${describeError(error)}`),
+  );
 
   constructor(
     private readonly session: Session,
@@ -373,24 +376,6 @@ class AutoMergeWatch implements vscode.Disposable {
   ) {
     this.subscription = session.onDidChange(() => void this.check());
     void this.check();
-  }
-
-  private async check(): Promise<void> {
-    if (this.running) {
-      this.again = true;
-      return;
-    }
-    this.running = true;
-    try {
-      do {
-        this.again = false;
-        await this.announceNew();
-      } while (this.again);
-    } catch (error) {
-      this.log.warn(`could not read the merge history: ${describeError(error)}`);
-    } finally {
-      this.running = false;
-    }
   }
 
   private async announceNew(): Promise<void> {

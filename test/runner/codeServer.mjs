@@ -155,6 +155,18 @@ export async function startCodeServer(options = {}) {
   return { port, env, dirs, startedAt, urlFor, close };
 }
 
+/** Debian's Chromium, headless, with the environment of `server` and nothing that reaches the network. */
+export function launchChromium(playwright, browserPath, server) {
+  return playwright.chromium.launch({
+    executablePath: browserPath,
+    headless: true,
+    args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking',
+      '--disable-component-update', '--disable-sync', '--disable-dev-shm-usage'],
+    env: server.env,
+    timeout: 30_000,
+  });
+}
+
 /**
  * code-server plus headless Chromium on a folder; resolves with the page once it is navigating.
  * @param {{ workspace: string, extensionDevelopmentPath: string, extensionTestsPath?: string,
@@ -175,14 +187,7 @@ export async function startWorkbench(options) {
     server.close();
   };
   try {
-    browser = await playwright.chromium.launch({
-      executablePath: browserPath,
-      headless: true,
-      args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking',
-        '--disable-component-update', '--disable-sync', '--disable-dev-shm-usage'],
-      env: server.env,
-      timeout: 30_000,
-    });
+    browser = await launchChromium(playwright, browserPath, server);
     const context = await browser.newContext({ viewport: { width: 1400, height: 900 } });
     const page = await context.newPage();
     let resolveExit;
