@@ -22,7 +22,7 @@ import { MergeQueueOptions, MergeQueueReport, runMergeQueue, validateQueueInput 
 import { MERGE_ATTEMPT_EVENT, MergeHistory, mergeHistory } from './history';
 import { TaskRemoval } from './tasks/remove';
 import { TaskStore } from './tasks/store';
-import { changedFiles, DiskUsage, DiskUsageCache, TaskChanges } from './review';
+import { changedFiles, DiskUsage, DiskUsageCache, measurableWorktree, TaskChanges } from './review';
 import { Snapshot, validateSnapshotRef, WorktreeSnapshots } from './snapshots';
 import { CleanUpReport, MergedTask, MoveChangesResult, RestoreResult, TaskRecovery } from './tasks/recovery';
 import { MAX_LABEL_LENGTH, MAX_TERMINALS } from './tasks/records';
@@ -429,8 +429,9 @@ export class TaskService {
   /** The worktree's disk use, measured off the UI's path (asynchronous walk) and cached while HEAD stays. */
   async diskUsage(worktreePath: string): Promise<DiskUsage> {
     validateWorktreePathInput(worktreePath);
-    const head = await this.git.headCommit(worktreePath).catch(() => '');
-    return this.diskUsageCache.measure(worktreePath, head);
+    const { root, nested } = await measurableWorktree(this.repo, worktreePath);
+    const head = await this.git.headCommit(root).catch(() => '');
+    return this.diskUsageCache.measure(root, head, nested);
   }
 
   // ---- board details (at a glance) -------------------------------------------------------

@@ -18,6 +18,9 @@ const SUBJECT_PATTERN = /^task-worktrees snapshot of ([a-z0-9-]+) \(([a-z-]+)\)$
 const SNAPSHOT_IDENTITY = { name: 'Task Worktrees', email: 'task-worktrees@localhost' };
 const EMPTY_MODE = '000000';
 const GITLINK_MODE = '160000';
+// Names the task a snapshot was taken of by its creation time: a task made later under the same id
+// (after a delete) must not list, restore over or drop the earlier task's snapshots.
+const TASK_CREATED_TRAILER = 'Task-Created';
 
 /**
  * A worktree's files as they were: the commit on `ref` holds every file on disk (uncommitted,
@@ -36,6 +39,8 @@ export interface Snapshot {
   tree: string;
   createdAt: string;
   reason: SnapshotReason;
+  /** Taken of an earlier task that had the same id (deleted since): it restores only into a new task. */
+  earlierTask?: true;
 }
 
 /** What a restore wrote: paths relative to the worktree. */
@@ -69,11 +74,14 @@ export class WorktreeSnapshots {
   /** Saves the worktree's files as the task's next snapshot, then drops the oldest beyond the bound. */
   async take(taskId: string, worktreePath: string, reason: SnapshotReason): Promise<Snapshot> {
     validateTaskId(taskId);
+    const owner = await this.repo.store.get(taskId).catch(() => undefined);
     const head = await this.git.headCommit(worktreePath);
     const { tree, stagedTree } = await this.treesOf(worktreePath);
     const headTree = await this.git.treeOf(head);
+    await this.refuseNestedRepositories(headTree, tree, worktreePath);
     const subject = `task-worktrees snapshot of ${taskId} (${reason})`;
-    const body = `Worktree: ${JSON.stringify(worktreePath)}\nTaken: ${new Date().toISOString()}`;
+    const ownerLine = owner ? `\n${TASK_CREATED_TRAILER}: ${owner.createdAt}` : '';
+    const body = `Worktree: ${JSON.stringify(worktreePath)}\nTaken: ${new Date().toISOString()}${ownerLine}`;
     const staged =
       stagedTree && stagedTree !== headTree && stagedTree !== tree
         ? await this.git.commitTree(stagedTree, [head], `${subject}: staged files\n\n${body}`, SNAPSHOT_IDENTITY)
@@ -85,10 +93,27 @@ export class WorktreeSnapshots {
     return snapshots.find((snapshot) => snapshot.ref === ref)!;
   }
 
-  /** The task's snapshots, oldest first. */
+  /** The task's snapshots, oldest first (not those of an earlier task that had its id). */
   async list(taskId: string): Promise<Snapshot[]> {
+    return (await this.listWithEarlier(taskId)).filter((snapshot) => !snapshot.earlierTask);
+  }
+
+  /** Every snapshot under the task id, oldest first, those of earlier tasks with the id marked. */
+  private async listWithEarlier(taskId: string): Promise<Snapshot[]> {
     validateTaskId(taskId);
-    const refs = await this.git.refsUnder(`${PREFIX}${taskId}/`);
+    const prefix = `${PREFIX}${taskId}/`;
+    const [refs, createdOf, owner] = await Promise.all([
+      this.git.refsUnder(prefix),
+      this.git.refTrailers(prefix, TASK_CREATED_TRAILER),
+      this.repo.store.get(taskId).catch(() => undefined),
+    ]);
+    const ofOwner = (ref: string, date: string): boolean => {
+      if (!owner) return true;
+      const created = createdOf.get(ref);
+      if (created !== undefined) return created === owner.createdAt;
+      // Taken before snapshots named their task: judged by time (a commit's date has whole seconds).
+      return Date.parse(date) >= Math.floor(Date.parse(owner.createdAt) / 1000) * 1000;
+    };
     return refs
       .map((summary) => {
         const ref = REF_PATTERN.exec(summary.ref);
@@ -105,6 +130,7 @@ export class WorktreeSnapshots {
           createdAt: summary.date,
           reason: REASONS.includes(subject[2] as SnapshotReason) ? (subject[2] as SnapshotReason) : 'manual',
         };
+        if (!ofOwner(summary.ref, summary.date)) snapshot.earlierTask = true;
         return snapshot;
       })
       .filter((snapshot): snapshot is Snapshot => snapshot !== undefined)
@@ -114,7 +140,7 @@ export class WorktreeSnapshots {
   async get(ref: string): Promise<Snapshot> {
     validateSnapshotRef(ref);
     const taskId = REF_PATTERN.exec(ref)![1];
-    const found = (await this.list(taskId)).find((snapshot) => snapshot.ref === ref);
+    const found = (await this.listWithEarlier(taskId)).find((snapshot) => snapshot.ref === ref);
     if (!found) throw new TaskWorktreesError('SnapshotNotFound', `There is no snapshot ${ref}.`);
     return found;
   }
@@ -145,13 +171,37 @@ export class WorktreeSnapshots {
       if (committed && committed.newOid === change.newOid && committed.newMode === change.newMode) continue;
       // A file the snapshot adds may already be there, ignored: git's lists do not show it.
       const added = change.oldMode === EMPTY_MODE;
-      if (committed || dirty.has(change.path) || (worktreePath && added && (await exists(join(worktreePath, change.path))))) {
+      const onDisk = worktreePath && added ? await fs.lstat(join(worktreePath, change.path)).catch(() => undefined) : undefined;
+      if (committed || dirty.has(change.path) || (onDisk && !onDisk.isDirectory())) {
         conflicts.push(change.path);
       } else {
         toApply.push(change);
       }
     }
-    return { toApply, conflicts };
+    if (worktreePath) conflicts.push(...(await this.blockedPaths(worktreePath, toApply)));
+    return { toApply, conflicts: [...new Set(conflicts)] };
+  }
+
+  /**
+   * What writing the snapshot's files would delete beyond its own deletions: a file or symlink
+   * where it needs a folder (any parent of a path it writes), or a folder with other files in it
+   * where it writes a file. Git's lists name neither (they name the file, or nothing for the folder).
+   */
+  private async blockedPaths(worktreePath: string, toApply: readonly TreeChange[]): Promise<string[]> {
+    const deleted = new Set(toApply.filter((change) => change.newMode === EMPTY_MODE).map((change) => change.path));
+    const blocked = new Set<string>();
+    for (const change of toApply.filter((entry) => entry.newMode !== EMPTY_MODE)) {
+      const parts = change.path.split('/');
+      for (let depth = 1; depth < parts.length; depth++) {
+        const parent = parts.slice(0, depth).join('/');
+        const stat = await fs.lstat(join(worktreePath, parent)).catch(() => undefined);
+        if (stat && !stat.isDirectory() && !deleted.has(parent)) blocked.add(parent);
+        if (!stat || !stat.isDirectory()) break;
+      }
+      const stat = await fs.lstat(join(worktreePath, change.path)).catch(() => undefined);
+      if (stat?.isDirectory() && (await filesUnder(worktreePath, change.path)).some((path) => !deleted.has(path))) blocked.add(change.path);
+    }
+    return [...blocked];
   }
 
   /**
@@ -202,9 +252,41 @@ export class WorktreeSnapshots {
   private treesOf(worktreePath: string): Promise<{ tree: string; stagedTree?: string }> {
     return this.withPrivateIndex(worktreePath, true, async (indexFile) => {
       const stagedTree = await this.git.writeTree(worktreePath, indexFile).catch(() => undefined);
+      await this.revealHiddenFiles(worktreePath, indexFile);
       await this.git.stageAllInto(worktreePath, indexFile);
       return { tree: await this.git.writeTree(worktreePath, indexFile), stagedTree };
     });
+  }
+
+  /**
+   * Files marked assume-unchanged or skip-worktree are staged as they are on disk: their marks are
+   * cleared in the private index only. A skip-worktree file absent from disk (a sparse checkout)
+   * keeps its mark, so it is not taken for deleted.
+   */
+  private async revealHiddenFiles(worktreePath: string, indexFile: string): Promise<void> {
+    const hidden = await this.git.hiddenIndexEntries(worktreePath, indexFile);
+    const shown: string[] = [];
+    for (const entry of hidden) {
+      if (!entry.skipWorktree || (await exists(join(worktreePath, entry.path)))) shown.push(entry.path);
+    }
+    await this.git.clearHiddenMarks(worktreePath, indexFile, shown);
+  }
+
+  /**
+   * A git repository inside the worktree that HEAD does not have as a submodule would be saved as
+   * a bare commit id (a gitlink), its files left out: the snapshot fails, so nothing is removed.
+   */
+  private async refuseNestedRepositories(headTree: string, tree: string, worktreePath: string): Promise<void> {
+    const nested = (await this.git.diffTrees(headTree, tree))
+      .filter((change) => change.newMode === GITLINK_MODE && change.oldMode !== GITLINK_MODE)
+      .map((change) => change.path);
+    if (nested.length > 0) {
+      throw new TaskWorktreesError(
+        'SnapshotFailed',
+        `${nested.join(', ')} in ${worktreePath} ${nested.length === 1 ? 'is a git repository' : 'are git repositories'} of its own: a snapshot cannot hold its files. Move it out of the worktree (or add it as a submodule) first.`,
+        nested,
+      );
+    }
   }
 
   /** Runs `work` with an index file of its own: a copy of the worktree's index (so git need not hash unchanged files again), or an empty one. */
@@ -227,7 +309,7 @@ export class WorktreeSnapshots {
   /** The next number, on a ref that must not exist yet: a concurrent taker gets the one after. */
   private async createRef(taskId: string, commit: string): Promise<string> {
     for (let attempt = 0; ; attempt++) {
-      const existing = await this.list(taskId);
+      const existing = await this.listWithEarlier(taskId);
       const ref = `${PREFIX}${taskId}/${(existing.at(-1)?.number ?? 0) + 1}`;
       try {
         await this.git.updateRefs([{ ref, oldOid: null, newOid: commit }], `task-worktrees: snapshot of ${taskId}`);
@@ -238,14 +320,30 @@ export class WorktreeSnapshots {
     }
   }
 
+  /**
+   * Only manual snapshots count toward the bound: one taken before a removal, a clean-up or a move
+   * may be the only copy of work that is gone from disk, so it is never dropped.
+   */
   private async dropBeyondBound(taskId: string, snapshots: readonly Snapshot[]): Promise<void> {
     const bound = Math.max(1, Math.floor(this.repo.settings.maxSnapshots || 20));
-    const dropped = snapshots.slice(0, Math.max(0, snapshots.length - bound));
+    const manual = snapshots.filter((snapshot) => snapshot.reason === 'manual');
+    const dropped = manual.slice(0, Math.max(0, manual.length - bound));
     await this.git.updateRefs(
       dropped.map((snapshot) => ({ ref: snapshot.ref, oldOid: snapshot.commit, newOid: null })),
       `task-worktrees: more than ${bound} snapshots of ${taskId}`,
     );
   }
+}
+
+/** Every non-folder under `folder` (relative to `root`, `/`-separated). */
+async function filesUnder(root: string, folder: string): Promise<string[]> {
+  const files: string[] = [];
+  for (const entry of await fs.readdir(join(root, folder), { withFileTypes: true })) {
+    const path = `${folder}/${entry.name}`;
+    if (entry.isDirectory()) files.push(...(await filesUnder(root, path)));
+    else files.push(path);
+  }
+  return files;
 }
 
 async function exists(path: string): Promise<boolean> {
