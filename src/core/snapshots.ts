@@ -76,9 +76,8 @@ export class WorktreeSnapshots {
     validateTaskId(taskId);
     const owner = await this.repo.store.get(taskId).catch(() => undefined);
     const head = await this.git.headCommit(worktreePath);
-    const { tree, stagedTree } = await this.treesOf(worktreePath);
     const headTree = await this.git.treeOf(head);
-    await this.refuseNestedRepositories(headTree, tree, worktreePath);
+    const { tree, stagedTree } = await this.treesOf(worktreePath, headTree);
     const subject = `task-worktrees snapshot of ${taskId} (${reason})`;
     const ownerLine = owner ? `\n${TASK_CREATED_TRAILER}: ${owner.createdAt}` : '';
     const body = `Worktree: ${JSON.stringify(worktreePath)}\nTaken: ${new Date().toISOString()}${ownerLine}`;
@@ -238,7 +237,7 @@ export class WorktreeSnapshots {
     const changes = (await this.changes(snapshot)).filter((change) => change.newMode !== GITLINK_MODE && change.oldMode !== GITLINK_MODE);
     const head = await this.git.headCommit(worktreePath);
     if (head !== snapshot.parent) return { removed: [], kept: changes.map((change) => change.path) };
-    const { tree } = await this.treesOf(worktreePath);
+    const { tree } = await this.treesOf(worktreePath, await this.git.treeOf(head));
     const changedSince = new Set((await this.git.diffTrees(snapshot.tree, tree)).map((change) => change.path));
     const removable = changes.filter((change) => !changedSince.has(change.path));
     const paths = removable.map((change) => change.path);
@@ -248,14 +247,17 @@ export class WorktreeSnapshots {
     return { removed: paths, kept: changes.filter((change) => changedSince.has(change.path)).map((change) => change.path) };
   }
 
-  /** The tree of the files on disk and, when the index has no conflicts, of the staged files. */
-  private treesOf(worktreePath: string): Promise<{ tree: string; stagedTree?: string }> {
-    return this.withPrivateIndex(worktreePath, true, async (indexFile) => {
+  /** The tree of the files on disk (bytes as they are) and, when the index has no conflicts, of the staged files. */
+  private async treesOf(worktreePath: string, headTree: string): Promise<{ tree: string; stagedTree?: string }> {
+    const { tree: added, stagedTree } = await this.withPrivateIndex(worktreePath, true, async (indexFile) => {
       const stagedTree = await this.git.writeTree(worktreePath, indexFile).catch(() => undefined);
       await this.revealHiddenFiles(worktreePath, indexFile);
       await this.git.stageAllInto(worktreePath, indexFile);
       return { tree: await this.git.writeTree(worktreePath, indexFile), stagedTree };
     });
+    const changes = await this.git.diffTrees(headTree, added);
+    refuseNestedRepositories(changes, worktreePath);
+    return { tree: await this.keepBytes(worktreePath, added, changes), stagedTree };
   }
 
   /**
@@ -273,20 +275,31 @@ export class WorktreeSnapshots {
   }
 
   /**
-   * A git repository inside the worktree that HEAD does not have as a submodule would be saved as
-   * a bare commit id (a gitlink), its files left out: the snapshot fails, so nothing is removed.
+   * `git add` stores a file as its attributes say (`text=auto` turns CRLF into LF): such files are
+   * stored again with their bytes as they are on disk, so a restore writes them back identical.
+   * A file with a `filter` or `ident` would be rewritten by the restore whatever is stored: the
+   * snapshot fails (SnapshotFailed naming them) rather than keep other bytes than the user's.
    */
-  private async refuseNestedRepositories(headTree: string, tree: string, worktreePath: string): Promise<void> {
-    const nested = (await this.git.diffTrees(headTree, tree))
-      .filter((change) => change.newMode === GITLINK_MODE && change.oldMode !== GITLINK_MODE)
-      .map((change) => change.path);
-    if (nested.length > 0) {
+  private async keepBytes(worktreePath: string, tree: string, changes: readonly TreeChange[]): Promise<string> {
+    // A name with a newline cannot be handed to hash-object: it keeps git's stored form.
+    const files = changes.filter((change) => (change.newMode === '100644' || change.newMode === '100755') && !change.path.includes('\n'));
+    const asIs = await this.git.hashFiles(worktreePath, files.map((change) => change.path), { asIs: true });
+    const converted = files.filter((change, index) => asIs[index] !== change.newOid);
+    if (converted.length === 0) return tree;
+    const rewritten = await this.git.pathsWithAttributes(worktreePath, converted.map((change) => change.path), ['filter', 'ident']);
+    if (rewritten.length > 0) {
       throw new TaskWorktreesError(
         'SnapshotFailed',
-        `${nested.join(', ')} in ${worktreePath} ${nested.length === 1 ? 'is a git repository' : 'are git repositories'} of its own: a snapshot cannot hold its files. Move it out of the worktree (or add it as a submodule) first.`,
-        nested,
+        `${rewritten.join(', ')} in ${worktreePath} ${rewritten.length === 1 ? 'has' : 'have'} a filter or ident attribute: a snapshot could not give back its bytes as they are. Commit or copy ${rewritten.length === 1 ? 'it' : 'them'} first.`,
+        rewritten,
       );
     }
+    const stored = await this.git.hashFiles(worktreePath, converted.map((change) => change.path), { asIs: true, store: true });
+    return this.withPrivateIndex(worktreePath, false, async (indexFile) => {
+      await this.git.readTreeInto(worktreePath, indexFile, tree);
+      await this.git.setIndexEntries(worktreePath, indexFile, converted.map((change, index) => ({ mode: change.newMode, oid: stored[index], path: change.path })));
+      return this.git.writeTree(worktreePath, indexFile);
+    });
   }
 
   /** Runs `work` with an index file of its own: a copy of the worktree's index (so git need not hash unchanged files again), or an empty one. */
@@ -344,6 +357,21 @@ async function filesUnder(root: string, folder: string): Promise<string[]> {
     else files.push(path);
   }
   return files;
+}
+
+/**
+ * A git repository inside the worktree that HEAD does not have as a submodule would be saved as a
+ * bare commit id (a gitlink), its files left out: the snapshot fails, so nothing is removed.
+ */
+function refuseNestedRepositories(changes: readonly TreeChange[], worktreePath: string): void {
+  const nested = changes.filter((change) => change.newMode === GITLINK_MODE && change.oldMode !== GITLINK_MODE).map((change) => change.path);
+  if (nested.length > 0) {
+    throw new TaskWorktreesError(
+      'SnapshotFailed',
+      `${nested.join(', ')} in ${worktreePath} ${nested.length === 1 ? 'is a git repository' : 'are git repositories'} of its own: a snapshot cannot hold its files. Move it out of the worktree (or add it as a submodule) first.`,
+      nested,
+    );
+  }
 }
 
 async function exists(path: string): Promise<boolean> {

@@ -1,5 +1,5 @@
 import * as assert from 'node:assert/strict';
-import { existsSync, lstatSync, mkdirSync, readFileSync, rmSync, symlinkSync } from 'node:fs';
+import { existsSync, lstatSync, mkdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { TaskService } from '../../src/core/index';
 import { rejectsWithCode } from '../fixtures/assertions';
@@ -195,5 +195,26 @@ suite('attacks (third round): snapshots, recovery and review lose nothing', () =
     repo.gitIn(task.worktreePath!, 'rm', '-q', '--cached', 'README.md');
     const { files } = await service.changedFiles(task.id);
     assert.deepEqual(files.filter((file) => file.path === 'README.md').map((file) => file.status), ['M']);
+  });
+  test('a CRLF file under `* text=auto` comes back byte for byte after a forced removal and a restore', async () => {
+    repo.write('.gitattributes', '* text=auto\n');
+    repo.commitAll('attributes');
+    const task = await service.createTask({ subject: 'windows file', createWorktree: true });
+    const original = Buffer.from('line one\r\nline two\r\n');
+    writeFileSync(join(task.worktreePath!, 'notes.txt'), original);
+    await service.removeWorktree(task.id, { force: true });
+    const [snapshot] = await service.listSnapshots(task.id);
+    const restored = await service.restoreSnapshot(snapshot.ref, { into: 'worktree' });
+    assert.deepEqual(readFileSync(join(restored.task.worktreePath!, 'notes.txt')), original);
+  });
+
+  test('a forced removal refuses (SnapshotFailed naming the file) when a changed file has the ident attribute, and removes nothing', async () => {
+    repo.write('.gitattributes', '*.c ident\n');
+    repo.commitAll('attributes');
+    const task = await service.createTask({ subject: 'ident', createWorktree: true });
+    repo.write('main.c', '/* $Id: 0123456789012345678901234567890123456789 $ */\n', task.worktreePath!);
+    const error = await rejectsWithCode(service.removeWorktree(task.id, { force: true }), 'SnapshotFailed');
+    assert.match(error.message, /main\.c/);
+    assert.equal(existsSync(join(task.worktreePath!, 'main.c')), true);
   });
 });

@@ -573,14 +573,41 @@ export class GitAdapter {
     return hidden;
   }
 
-  /** The object ids git would store for these files as they are on disk (their filters applied). */
-  async hashFiles(cwd: string, paths: readonly string[]): Promise<string[]> {
+  /**
+   * The object ids of these files as they are on disk: as git would store them (their attributes'
+   * conversions and filters applied), or with `asIs` their bytes unchanged. `store` writes the objects.
+   */
+  async hashFiles(cwd: string, paths: readonly string[], options: { asIs?: boolean; store?: boolean } = {}): Promise<string[]> {
     if (paths.length === 0) return [];
     for (const path of paths) {
       if (typeof path !== 'string' || path === '' || /[\0\n]/.test(path)) throw new TaskWorktreesError('InvalidInput', `Not a file path: ${JSON.stringify(path)}.`);
     }
-    const { stdout } = await this.exec(['hash-object', '--stdin-paths'], { cwd, readOnly: true, input: paths.map((path) => `${path}\n`).join('') });
+    const args = ['hash-object', ...(options.asIs ? ['--no-filters'] : []), ...(options.store ? ['-w'] : []), '--stdin-paths'];
+    const { stdout } = await this.exec(args, { cwd, readOnly: !options.store, input: paths.map((path) => `${path}\n`).join('') });
     return stdout.split('\n').filter(Boolean);
+  }
+
+  /** Sets these entries (mode, blob, path) in `indexFile` (a private copy, never a worktree's own index). */
+  async setIndexEntries(cwd: string, indexFile: string, entries: ReadonlyArray<{ mode: string; oid: string; path: string }>): Promise<void> {
+    if (entries.length === 0) return;
+    nulList(entries.map((entry) => entry.path));
+    const input = entries.map((entry) => `${/^[0-7]{6}$/.test(entry.mode) ? entry.mode : '100644'} ${objectId(entry.oid)}\t${entry.path}\0`).join('');
+    await this.exec(['update-index', '-z', '--index-info'], { cwd, env: { GIT_INDEX_FILE: indexPath(indexFile) }, input });
+  }
+
+  /** The paths among these that have one of `attributes` set (to anything but unset or unspecified). */
+  async pathsWithAttributes(cwd: string, paths: readonly string[], attributes: readonly string[]): Promise<string[]> {
+    if (paths.length === 0) return [];
+    for (const attribute of attributes) {
+      if (!/^[a-z][a-z-]*$/.test(attribute)) throw new TaskWorktreesError('InvalidInput', `Not an attribute name: ${JSON.stringify(attribute)}.`);
+    }
+    const { stdout } = await this.exec(['check-attr', '-z', '--stdin', ...attributes], { cwd, readOnly: true, mayPrintNothing: true, input: nulList(paths) });
+    const fields = stdout.split('\0');
+    const found = new Set<string>();
+    for (let index = 0; index + 2 < fields.length; index += 3) {
+      if (fields[index + 2] !== 'unspecified' && fields[index + 2] !== 'unset') found.add(fields[index]);
+    }
+    return paths.filter((path) => found.has(path));
   }
 
   /** Clears the assume-unchanged and skip-worktree marks of these paths in `indexFile` (a private copy, never a worktree's own index). */
