@@ -66,6 +66,9 @@ export async function changedFiles(repo: Repository, task: Task): Promise<TaskCh
   return { taskId: task.id, base, head, worktreePath, files };
 }
 
+/** The largest file a review reads whole (fileAtCommit): 64 MiB. */
+export const MAX_REVIEW_FILE_BYTES = 64 * 1024 * 1024;
+
 export interface DiskUsage {
   /** Bytes the worktree's files take on disk (allocated blocks; `.git` excluded). */
   bytes: number;

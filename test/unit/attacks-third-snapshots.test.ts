@@ -2,6 +2,7 @@ import * as assert from 'node:assert/strict';
 import { existsSync, lstatSync, mkdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { TaskService } from '../../src/core/index';
+import { MAX_REVIEW_FILE_BYTES } from '../../src/core/review';
 import { rejectsWithCode } from '../fixtures/assertions';
 import { openFreshRepo, TestRepo } from '../fixtures/repo';
 
@@ -216,5 +217,12 @@ suite('attacks (third round): snapshots, recovery and review lose nothing', () =
     const error = await rejectsWithCode(service.removeWorktree(task.id, { force: true }), 'SnapshotFailed');
     assert.match(error.message, /main\.c/);
     assert.equal(existsSync(join(task.worktreePath!, 'main.c')), true);
+  });
+  test('fileAtCommit refuses (InvalidInput) a file larger than a review reads, instead of returning an empty text', async () => {
+    writeFileSync(join(repo.dir, 'disk.img'), Buffer.alloc(MAX_REVIEW_FILE_BYTES + 1));
+    const commit = repo.commitAll('image');
+    const error = await rejectsWithCode(service.fileAtCommit(commit, 'disk.img'), 'InvalidInput');
+    assert.match(error.message, /too large/);
+    assert.equal(await service.fileAtCommit(commit, 'README.md'), '# demo\n');
   });
 });

@@ -595,6 +595,13 @@ export class GitAdapter {
     await this.exec(['update-index', '-z', '--index-info'], { cwd, env: { GIT_INDEX_FILE: indexPath(indexFile) }, input });
   }
 
+  /** The size in bytes of a file at a commit; undefined when the commit has no such file. */
+  async blobSize(commit: string, path: string): Promise<number | undefined> {
+    if (typeof path !== 'string' || path === '' || path.includes('\0')) throw new TaskWorktreesError('InvalidInput', `Not a file path: ${JSON.stringify(path)}.`);
+    const { stdout, exitCode } = await this.exec(['cat-file', '-s', `${objectId(commit)}:${path}`], { readOnly: true, okExitCodes: [128] });
+    return exitCode === 0 ? Number(stdout.trim()) : undefined;
+  }
+
   /** The paths among these that have one of `attributes` set (to anything but unset or unspecified). */
   async pathsWithAttributes(cwd: string, paths: readonly string[], attributes: readonly string[]): Promise<string[]> {
     if (paths.length === 0) return [];
