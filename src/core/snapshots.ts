@@ -277,23 +277,32 @@ export class WorktreeSnapshots {
   /**
    * `git add` stores a file as its attributes say (`text=auto` turns CRLF into LF): such files are
    * stored again with their bytes as they are on disk, so a restore writes them back identical.
-   * A file with a `filter` or `ident` would be rewritten by the restore whatever is stored: the
-   * snapshot fails (SnapshotFailed naming them) rather than keep other bytes than the user's.
+   * A file with a `filter` keeps the filter's form (its clean and smudge undo each other, as for
+   * Git LFS). A file with `ident` and a `$Id` in it would come back rewritten by the restore: the
+   * snapshot fails (SnapshotFailed naming it) rather than keep other bytes than the user's.
    */
   private async keepBytes(worktreePath: string, tree: string, changes: readonly TreeChange[]): Promise<string> {
     // A name with a newline cannot be handed to hash-object: it keeps git's stored form.
     const files = changes.filter((change) => (change.newMode === '100644' || change.newMode === '100755') && !change.path.includes('\n'));
-    const asIs = await this.git.hashFiles(worktreePath, files.map((change) => change.path), { asIs: true });
-    const converted = files.filter((change, index) => asIs[index] !== change.newOid);
-    if (converted.length === 0) return tree;
-    const rewritten = await this.git.pathsWithAttributes(worktreePath, converted.map((change) => change.path), ['filter', 'ident']);
+    const paths = files.map((change) => change.path);
+    const [asIs, filtered, withIdent] = await Promise.all([
+      this.git.hashFiles(worktreePath, paths, { asIs: true }),
+      this.git.pathsWithAttributes(worktreePath, paths, ['filter']).then((found) => new Set(found)),
+      this.git.pathsWithAttributes(worktreePath, paths, ['ident']),
+    ]);
+    const rewritten: string[] = [];
+    for (const path of withIdent) {
+      if ((await fs.readFile(join(worktreePath, path))).includes('$Id')) rewritten.push(path);
+    }
     if (rewritten.length > 0) {
       throw new TaskWorktreesError(
         'SnapshotFailed',
-        `${rewritten.join(', ')} in ${worktreePath} ${rewritten.length === 1 ? 'has' : 'have'} a filter or ident attribute: a snapshot could not give back its bytes as they are. Commit or copy ${rewritten.length === 1 ? 'it' : 'them'} first.`,
+        `${rewritten.join(', ')} in ${worktreePath} ${rewritten.length === 1 ? 'has' : 'have'} the ident attribute and a $Id: a snapshot could not give back its bytes as they are. Commit or copy ${rewritten.length === 1 ? 'it' : 'them'} first.`,
         rewritten,
       );
     }
+    const converted = files.filter((change, index) => asIs[index] !== change.newOid && !filtered.has(change.path));
+    if (converted.length === 0) return tree;
     const stored = await this.git.hashFiles(worktreePath, converted.map((change) => change.path), { asIs: true, store: true });
     return this.withPrivateIndex(worktreePath, false, async (indexFile) => {
       await this.git.readTreeInto(worktreePath, indexFile, tree);

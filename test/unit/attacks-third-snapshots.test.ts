@@ -209,7 +209,7 @@ suite('attacks (third round): snapshots, recovery and review lose nothing', () =
     assert.deepEqual(readFileSync(join(restored.task.worktreePath!, 'notes.txt')), original);
   });
 
-  test('a forced removal refuses (SnapshotFailed naming the file) when a changed file has the ident attribute, and removes nothing', async () => {
+  test('a forced removal refuses (SnapshotFailed naming the file) when a changed file has the ident attribute and a $Id, and removes nothing', async () => {
     repo.write('.gitattributes', '*.c ident\n');
     repo.commitAll('attributes');
     const task = await service.createTask({ subject: 'ident', createWorktree: true });
