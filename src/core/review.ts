@@ -1,8 +1,8 @@
-import { promises as fs } from 'node:fs';
+import { existsSync, promises as fs } from 'node:fs';
 import { join } from 'node:path';
 import { worktreeAt } from './board';
 import { TaskWorktreesError } from './errors';
-import { Repository } from './repo';
+import { canonicalPath, isInside, Repository } from './repo';
 import { Task } from './tasks/model';
 
 /** One file a task changed. Status letters as git's: A added, M modified, D deleted, R renamed, T type changed. */
@@ -51,11 +51,13 @@ export async function changedFiles(repo: Repository, task: Task): Promise<TaskCh
   ]);
   const committedPaths = new Set(committed.flatMap((file) => [file.path, file.originalPath ?? file.path]));
   const uncommittedPaths = new Set(uncommitted);
-  const found: Array<Omit<ChangedFile, 'committed' | 'uncommitted'>> = [
-    ...all.filter((file) => STATUSES.has(file.status)).map((file) => ({ ...file, status: file.status as ChangedFile['status'] })),
-    ...untracked.map((path) => ({ status: 'A' as const, path })),
-  ];
-  const files: ChangedFile[] = found.map((file) => ({
+  const found = new Map<string, Omit<ChangedFile, 'committed' | 'uncommitted'>>();
+  for (const file of all.filter((entry) => STATUSES.has(entry.status))) found.set(file.path, { ...file, status: file.status as ChangedFile['status'] });
+  for (const path of untracked) {
+    // Removed from the index yet still on disk (`git rm --cached`): one file, there on both sides.
+    found.set(path, found.get(path)?.status === 'D' ? { status: 'M', path } : { status: 'A', path });
+  }
+  const files: ChangedFile[] = [...found.values()].map((file) => ({
     ...file,
     committed: committedPaths.has(file.path) || (file.originalPath !== undefined && committedPaths.has(file.originalPath)),
     uncommitted: uncommittedPaths.has(file.path) || (file.originalPath !== undefined && uncommittedPaths.has(file.originalPath)),
@@ -64,11 +66,29 @@ export async function changedFiles(repo: Repository, task: Task): Promise<TaskCh
   return { taskId: task.id, base, head, worktreePath, files };
 }
 
+/** The largest file a review reads whole (fileAtCommit): 64 MiB. */
+export const MAX_REVIEW_FILE_BYTES = 64 * 1024 * 1024;
+
 export interface DiskUsage {
   /** Bytes the worktree's files take on disk (allocated blocks; `.git` excluded). */
   bytes: number;
   files: number;
   measuredAt: number;
+}
+
+/**
+ * Only a worktree of this repository is measured (never any folder: `/` would walk the machine),
+ * and without the other worktrees nested in it (the main one holds the task worktrees), which
+ * count for themselves.
+ */
+export async function measurableWorktree(repo: Repository, path: string): Promise<{ root: string; nested: string[] }> {
+  const entries = await repo.worktrees();
+  const entry = worktreeAt(entries, path);
+  if (!existsSync(path) || entry?.prunable) throw new TaskWorktreesError('WorktreeNotFound', `${path} does not exist.`);
+  if (!entry || entry.bare) throw new TaskWorktreesError('InvalidInput', `${path} is not one of the repository's worktrees.`);
+  const root = canonicalPath(entry.path);
+  const nested = entries.map((other) => canonicalPath(other.path)).filter((other) => other !== root && isInside(other, root));
+  return { root, nested };
 }
 
 /** At most this many file-system calls in flight per measurement: the walk never floods the thread pool. */
@@ -85,12 +105,13 @@ export class DiskUsageCache {
 
   constructor(private readonly maxAgeMs = 5 * 60_000) {}
 
-  async measure(worktreePath: string, head: string): Promise<DiskUsage> {
+  /** `skipped`: folders inside it not to walk (other worktrees nested in it). */
+  async measure(worktreePath: string, head: string, skipped: readonly string[] = []): Promise<DiskUsage> {
     const cached = this.measured.get(worktreePath);
     if (cached && cached.key === head && Date.now() - cached.usage.measuredAt < this.maxAgeMs) return cached.usage;
     let walk = this.walking.get(worktreePath);
     if (!walk) {
-      walk = walkSize(worktreePath).finally(() => this.walking.delete(worktreePath));
+      walk = walkSize(worktreePath, new Set(skipped)).finally(() => this.walking.delete(worktreePath));
       this.walking.set(worktreePath, walk);
     }
     const usage = await walk;
@@ -99,7 +120,7 @@ export class DiskUsageCache {
   }
 }
 
-async function walkSize(root: string): Promise<DiskUsage> {
+async function walkSize(root: string, skipped: ReadonlySet<string>): Promise<DiskUsage> {
   let bytes = 0;
   let files = 0;
   const pending: string[] = [root];
@@ -115,7 +136,9 @@ async function walkSize(root: string): Promise<DiskUsage> {
             for (const entry of entries) {
               if (entry.name === '.git') continue;
               const path = join(dir, entry.name);
-              if (entry.isDirectory()) pending.push(path);
+              if (entry.isDirectory()) {
+                if (!skipped.has(path)) pending.push(path);
+              }
               else {
                 const stat = await fs.lstat(path).catch(() => undefined);
                 if (!stat) continue;

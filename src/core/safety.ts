@@ -1,8 +1,8 @@
-import { existsSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, lstatSync, readFileSync, Stats, statSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { isAbsolute, join, resolve } from 'node:path';
 import { TaskWorktreesError } from './errors';
-import { GitAdapter } from './git/adapter';
+import { GitAdapter, HiddenIndexEntry } from './git/adapter';
 import { WorktreeEntry } from './git/porcelain';
 import { canonicalPath, isInside } from './repo';
 import { isAlive } from './tasks/lock';
@@ -37,17 +37,50 @@ export function describeLoss(report: LossReport): string[] {
   return lines;
 }
 
-/** The safety inspector: one `git status` (plus one ref query for a detached HEAD) and a few file checks. */
+/**
+ * The safety inspector: one `git status`, one index listing (plus one ref query for a detached
+ * HEAD, one hash of files git was told not to look at) and a few file checks.
+ */
 export async function inspectWorktree(git: GitAdapter, entry: WorktreeEntry): Promise<LossReport> {
-  const status = await git.status(entry.path);
+  const [status, hidden] = await Promise.all([git.status(entry.path), hiddenEdits(git, entry.path)]);
   const report: LossReport = {
     worktreePath: entry.path,
-    files: status.entries.map((file) => ({ path: file.path, kind: file.kind })),
+    files: [...status.entries.map((file) => ({ path: file.path, kind: file.kind })), ...hidden.map((path) => ({ path, kind: 'changed' as const }))],
     operationInProgress: operationInProgress(entry.path),
     locked: entry.locked,
   };
   if (status.detached && status.head && !(await git.isOnSomeBranch(status.head))) report.detachedCommit = status.head;
   return report;
+}
+
+/**
+ * Files marked assume-unchanged or skip-worktree (a local config override) that differ from the
+ * index: `git status` does not show them. A skip-worktree file absent from disk is a sparse
+ * checkout's, not a deletion; a symlink is counted as changed (not hashed through its target).
+ */
+async function hiddenEdits(git: GitAdapter, worktreePath: string): Promise<string[]> {
+  const hidden = await git.hiddenIndexEntries(worktreePath);
+  if (hidden.length === 0) return [];
+  const changed: string[] = [];
+  const toHash: HiddenIndexEntry[] = [];
+  for (const entry of hidden) {
+    const stat = lstatIfAny(join(worktreePath, entry.path));
+    if (!stat) {
+      if (!entry.skipWorktree) changed.push(entry.path);
+    } else if (!stat.isFile() || entry.path.includes('\n')) changed.push(entry.path);
+    else toHash.push(entry);
+  }
+  const oids = await git.hashFiles(worktreePath, toHash.map((entry) => entry.path));
+  changed.push(...toHash.filter((entry, index) => oids[index] !== entry.oid).map((entry) => entry.path));
+  return changed;
+}
+
+function lstatIfAny(path: string): Stats | undefined {
+  try {
+    return lstatSync(path);
+  } catch {
+    return undefined;
+  }
 }
 
 /**

@@ -22,7 +22,7 @@ import { MergeQueueOptions, MergeQueueReport, runMergeQueue, validateQueueInput 
 import { MERGE_ATTEMPT_EVENT, MergeHistory, mergeHistory } from './history';
 import { TaskRemoval } from './tasks/remove';
 import { TaskStore } from './tasks/store';
-import { changedFiles, DiskUsage, DiskUsageCache, TaskChanges } from './review';
+import { changedFiles, DiskUsage, DiskUsageCache, MAX_REVIEW_FILE_BYTES, measurableWorktree, TaskChanges } from './review';
 import { Snapshot, validateSnapshotRef, WorktreeSnapshots } from './snapshots';
 import { CleanUpReport, MergedTask, MoveChangesResult, RestoreResult, TaskRecovery } from './tasks/recovery';
 import { MAX_LABEL_LENGTH, MAX_TERMINALS } from './tasks/records';
@@ -423,14 +423,21 @@ export class TaskService {
 
   /** A file's text at a commit (the original side of a review diff); undefined when the commit has no such file. */
   async fileAtCommit(commit: string, path: string): Promise<string | undefined> {
+    const size = await this.git.blobSize(commit, path);
+    if (size === undefined) return undefined;
+    // Beyond this a diff is unreadable anyway, and near 512 MiB text no longer fits one JS string.
+    if (size > MAX_REVIEW_FILE_BYTES) {
+      throw new TaskWorktreesError('InvalidInput', `${path} at ${commit.slice(0, 12)} is too large to show (${size} bytes; at most ${MAX_REVIEW_FILE_BYTES}).`);
+    }
     return this.git.fileAt(commit, path);
   }
 
   /** The worktree's disk use, measured off the UI's path (asynchronous walk) and cached while HEAD stays. */
   async diskUsage(worktreePath: string): Promise<DiskUsage> {
     validateWorktreePathInput(worktreePath);
-    const head = await this.git.headCommit(worktreePath).catch(() => '');
-    return this.diskUsageCache.measure(worktreePath, head);
+    const { root, nested } = await measurableWorktree(this.repo, worktreePath);
+    const head = await this.git.headCommit(root).catch(() => '');
+    return this.diskUsageCache.measure(root, head, nested);
   }
 
   // ---- board details (at a glance) -------------------------------------------------------

@@ -95,8 +95,13 @@ suite('UI end to end: an agent started from the board', function () {
     assert.ok(existsSync(worktree), 'the worktree is still there');
 
     release(output.dir, task.id, 0);
-    await waitForRow(page, 'exited 0');
     await waitForRow(page, 'Completed');
+    // Completed, the task's row moves under another heading and may be drawn collapsed: open it to see its agent.
+    if ((await page.locator(SIDEBAR_ROWS, { hasText: 'exited 0' }).count()) === 0) {
+      await page.locator(SIDEBAR_ROWS, { hasText: 'Add dark mode' }).first().click();
+      await page.keyboard.press('ArrowRight');
+    }
+    await waitForRow(page, 'exited 0');
     assert.equal(execFileSync('git', ['log', '-1', '--format=%s', `task/${task.id}`], { cwd: repo, encoding: 'utf8' }).trim(), `stand-in agent: ${task.id}`);
   });
 });

@@ -569,6 +569,106 @@ export class GitAdapter {
     };
     await this.exec(abort[operation], { cwd });
   }
+  // ---- snapshots: files git was told not to look at, and whose snapshot a ref is ------------
+
+  /**
+   * Index entries marked assume-unchanged or skip-worktree: status, diff and `add` do not look at
+   * their files, so an edit there is invisible to them. Read from `indexFile` when given.
+   */
+  async hiddenIndexEntries(cwd: string, indexFile?: string): Promise<HiddenIndexEntry[]> {
+    const env = indexFile === undefined ? undefined : { GIT_INDEX_FILE: indexPath(indexFile) };
+    const { stdout } = await this.exec(['ls-files', '-v', '-s', '-z'], { cwd, env, readOnly: true, mayPrintNothing: true });
+    const hidden: HiddenIndexEntry[] = [];
+    for (const record of stdout.split('\0')) {
+      // "<tag> <mode> <oid> <stage>\t<path>": the tag is lower case for assume-unchanged, S/s for skip-worktree.
+      const match = /^(\S) \d+ ([0-9a-f]+) (\d)\t(.+)$/s.exec(record);
+      if (!match) continue;
+      const [, tag, oid, , path] = match;
+      const skipWorktree = tag === 'S' || tag === 's';
+      const assumeUnchanged = tag !== tag.toUpperCase();
+      if (skipWorktree || assumeUnchanged) hidden.push({ path, oid, skipWorktree, assumeUnchanged });
+    }
+    return hidden;
+  }
+
+  /**
+   * The object ids of these files as they are on disk: as git would store them (their attributes'
+   * conversions and filters applied), or with `asIs` their bytes unchanged. `store` writes the objects.
+   */
+  async hashFiles(cwd: string, paths: readonly string[], options: { asIs?: boolean; store?: boolean } = {}): Promise<string[]> {
+    if (paths.length === 0) return [];
+    for (const path of paths) {
+      if (typeof path !== 'string' || path === '' || /[\0\n]/.test(path)) throw new TaskWorktreesError('InvalidInput', `Not a file path: ${JSON.stringify(path)}.`);
+    }
+    const args = ['hash-object', ...(options.asIs ? ['--no-filters'] : []), ...(options.store ? ['-w'] : []), '--stdin-paths'];
+    const { stdout } = await this.exec(args, { cwd, readOnly: !options.store, input: paths.map((path) => `${path}\n`).join('') });
+    return stdout.split('\n').filter(Boolean);
+  }
+
+  /** Sets these entries (mode, blob, path) in `indexFile` (a private copy, never a worktree's own index). */
+  async setIndexEntries(cwd: string, indexFile: string, entries: ReadonlyArray<{ mode: string; oid: string; path: string }>): Promise<void> {
+    if (entries.length === 0) return;
+    nulList(entries.map((entry) => entry.path));
+    const input = entries.map((entry) => `${/^[0-7]{6}$/.test(entry.mode) ? entry.mode : '100644'} ${objectId(entry.oid)}\t${entry.path}\0`).join('');
+    await this.exec(['update-index', '-z', '--index-info'], { cwd, env: { GIT_INDEX_FILE: indexPath(indexFile) }, input });
+  }
+
+  /** The size in bytes of a file at a commit; undefined when the commit has no such file. */
+  async blobSize(commit: string, path: string): Promise<number | undefined> {
+    if (typeof path !== 'string' || path === '' || path.includes('\0')) throw new TaskWorktreesError('InvalidInput', `Not a file path: ${JSON.stringify(path)}.`);
+    const { stdout, exitCode } = await this.exec(['cat-file', '-s', `${objectId(commit)}:${path}`], { readOnly: true, okExitCodes: [128] });
+    return exitCode === 0 ? Number(stdout.trim()) : undefined;
+  }
+
+  /** The paths among these that have one of `attributes` set (to anything but unset or unspecified). */
+  async pathsWithAttributes(cwd: string, paths: readonly string[], attributes: readonly string[]): Promise<string[]> {
+    if (paths.length === 0) return [];
+    for (const attribute of attributes) {
+      if (!/^[a-z][a-z-]*$/.test(attribute)) throw new TaskWorktreesError('InvalidInput', `Not an attribute name: ${JSON.stringify(attribute)}.`);
+    }
+    const { stdout } = await this.exec(['check-attr', '-z', '--stdin', ...attributes], { cwd, readOnly: true, mayPrintNothing: true, input: nulList(paths) });
+    const fields = stdout.split('\0');
+    const found = new Set<string>();
+    for (let index = 0; index + 2 < fields.length; index += 3) {
+      if (fields[index + 2] !== 'unspecified' && fields[index + 2] !== 'unset') found.add(fields[index]);
+    }
+    return paths.filter((path) => found.has(path));
+  }
+
+  /** Clears the assume-unchanged and skip-worktree marks of these paths in `indexFile` (a private copy, never a worktree's own index). */
+  async clearHiddenMarks(cwd: string, indexFile: string, paths: readonly string[]): Promise<void> {
+    if (paths.length === 0) return;
+    const env = { GIT_INDEX_FILE: indexPath(indexFile) };
+    // update-index applies one kind of mark per run.
+    for (const option of ['--no-assume-unchanged', '--no-skip-worktree']) {
+      await this.exec(['update-index', option, '-z', '--stdin'], { cwd, env, input: nulList(paths) });
+    }
+  }
+
+  /** The value of the trailer `key` in the message of each commit on a ref under `prefix` (refs without it are left out). */
+  async refTrailers(prefix: string, key: string): Promise<Map<string, string>> {
+    if (!/^refs\/[\w./-]+\/$/.test(prefix)) throw new TaskWorktreesError('InvalidInput', `Not a ref prefix: ${JSON.stringify(prefix)}.`);
+    if (!/^[A-Za-z][\w-]*$/.test(key)) throw new TaskWorktreesError('InvalidInput', `Not a trailer key: ${JSON.stringify(key)}.`);
+    const { stdout } = await this.exec(['for-each-ref', `--format=%(refname)%00%(trailers:key=${key},valueonly,separator=%x20)`, prefix], {
+      readOnly: true,
+      mayPrintNothing: true,
+    });
+    const values = new Map<string, string>();
+    for (const line of stdout.split('\n')) {
+      const [ref, value] = line.split('\0');
+      if (ref && value) values.set(ref, value.trim());
+    }
+    return values;
+  }
+}
+
+/** An index entry whose file git does not look at (see hiddenIndexEntries). */
+export interface HiddenIndexEntry {
+  path: string;
+  /** The blob the index holds for it. */
+  oid: string;
+  skipWorktree: boolean;
+  assumeUnchanged: boolean;
 }
 
 /** The full ref of a branch, so a tag or a remote-tracking branch of the same name is never taken instead. */

@@ -64,6 +64,9 @@ export class TaskRecovery extends OperationSteps {
       }
       throw error;
     });
+    if (snapshot.earlierTask) {
+      throw new TaskWorktreesError('TaskNotFound', `${ref} was taken of an earlier task named "${snapshot.taskId}", deleted since: restore it into a new task instead.`);
+    }
     const entries = await this.repo.worktrees();
     const entry = task.worktreePath ? worktreeAt(entries, task.worktreePath) : undefined;
     if (!entry || entry.prunable) {
@@ -136,8 +139,14 @@ export class TaskRecovery extends OperationSteps {
 
   /** Tasks whose branch is entirely in their base, judged from git now (see isMergedInto). */
   async mergedTasks(): Promise<MergedTask[]> {
+    return (await this.findMerged()).merged;
+  }
+
+  /** The merged tasks, and those whose branch the base holds but that someone is still working on. */
+  private async findMerged(): Promise<{ merged: MergedTask[]; inProgress: Array<{ taskId: string; reason: string }> }> {
     const [{ tasks }, heads, entries] = await Promise.all([this.store.load(), this.reader.heads(), this.repo.worktrees()]);
     const merged: MergedTask[] = [];
+    const inProgress: Array<{ taskId: string; reason: string }> = [];
     for (const task of tasks) {
       const branchOid = task.branch ? heads.get(task.branch)?.oid : undefined;
       const baseOid = heads.get(task.baseBranch)?.oid;
@@ -145,12 +154,18 @@ export class TaskRecovery extends OperationSteps {
       // A branch its base contains may also be one nobody committed on yet: git cannot tell them
       // apart, so such a branch counts only once the task is recorded as merged or completed.
       if (!task.merge && task.status !== 'completed' && (await this.git.isAncestor(branchOid, baseOid))) continue;
+      // Its commits may have been picked onto the base (a hotfix) while its owner goes on: only its
+      // completion or a recorded merge says the task is done.
+      if (!task.merge && task.status === 'in_progress') {
+        inProgress.push({ taskId: task.id, reason: `in progress${task.owner ? ` (${task.owner})` : ''}: its branch is in its base, but it is not completed nor recorded as merged` });
+        continue;
+      }
       const entry = task.worktreePath ? worktreeAt(entries, task.worktreePath) : undefined;
       const present = entry && !entry.prunable ? entry : undefined;
       const loss = present ? await inspectWorktree(this.git, present) : undefined;
       merged.push({ taskId: task.id, branch: task.branch!, worktreePath: present?.path, wouldLose: loss && hasLoss(loss) ? describeLoss(loss) : [] });
     }
-    return merged;
+    return { merged, inProgress };
   }
 
   /**
@@ -159,8 +174,9 @@ export class TaskRecovery extends OperationSteps {
    * checks refuse is skipped with the reason; the others go on.
    */
   async cleanUpMerged(onlyTaskIds?: ReadonlySet<string>): Promise<CleanUpReport> {
-    const report: CleanUpReport = { cleaned: [], skipped: [], snapshots: [] };
-    for (const candidate of await this.mergedTasks()) {
+    const { merged, inProgress } = await this.findMerged();
+    const report: CleanUpReport = { cleaned: [], skipped: inProgress.filter((skip) => !onlyTaskIds || onlyTaskIds.has(skip.taskId)), snapshots: [] };
+    for (const candidate of merged) {
       if (onlyTaskIds && !onlyTaskIds.has(candidate.taskId)) continue;
       try {
         const task = await this.store.get(candidate.taskId);
