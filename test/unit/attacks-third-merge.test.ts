@@ -5,7 +5,7 @@ import { join, resolve } from 'node:path';
 import { isCoded } from '../../src/core/errors';
 import { TaskService } from '../../src/core';
 import { Task } from '../../src/core/tasks/model';
-import { openFreshRepo, TestRepo } from '../fixtures/repo';
+import { taskWithCommit as commitTask, openFreshRepo, TestRepo } from '../fixtures/repo';
 
 suite('attacks (third round): the gate, conflict preparation and history lose nothing', () => {
   let repo: TestRepo;
@@ -14,12 +14,7 @@ suite('attacks (third round): the gate, conflict preparation and history lose no
   setup(async () => ({ repo, service } = await openFreshRepo()));
   teardown(() => repo.dispose());
 
-  async function taskWithCommit(subject: string, file: string, content: string): Promise<Task> {
-    const task = await service.createWorktree((await service.createTask({ subject })).id);
-    repo.write(file, content, task.worktreePath);
-    repo.commitAll(`${subject} work`, task.worktreePath);
-    return task;
-  }
+  const taskWithCommit = (subject: string, file: string, content: string, baseBranch?: string): Promise<Task> => commitTask(repo, service, subject, file, content, baseBranch);
 
   function baseMoves(): void {
     repo.write('other.txt', 'base moved\n');

@@ -3,7 +3,7 @@ import { existsSync } from 'node:fs';
 import { isCoded } from '../../src/core/errors';
 import { TaskService } from '../../src/core';
 import { Task } from '../../src/core/tasks/model';
-import { openFreshRepo, TestRepo } from '../fixtures/repo';
+import { taskWithCommit as commitTask, openFreshRepo, TestRepo } from '../fixtures/repo';
 
 suite('merge into the base', () => {
   let repo: TestRepo;
@@ -12,12 +12,7 @@ suite('merge into the base', () => {
   setup(async () => ({ repo, service } = await openFreshRepo()));
   teardown(() => repo.dispose());
 
-  async function taskWithCommit(subject: string, file: string, content: string): Promise<Task> {
-    const task = await service.createWorktree((await service.createTask({ subject })).id);
-    repo.write(file, content, task.worktreePath);
-    repo.commitAll(`${subject} work`, task.worktreePath);
-    return task;
-  }
+  const taskWithCommit = (subject: string, file: string, content: string, baseBranch?: string): Promise<Task> => commitTask(repo, service, subject, file, content, baseBranch);
 
   test('base checked out and clean: a --no-ff merge in that worktree; task completed and recorded', async () => {
     const task = await taskWithCommit('feature a', 'a.txt', 'a\n');

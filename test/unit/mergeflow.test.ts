@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { isCoded } from '../../src/core/errors';
 import { MergeAttempt, TaskService } from '../../src/core';
 import { Task } from '../../src/core/tasks/model';
-import { openFreshRepo, TestRepo } from '../fixtures/repo';
+import { taskWithCommit as commitTask, openFreshRepo, TestRepo } from '../fixtures/repo';
 
 suite('merge flow: auto-merge, resolver preparation, queue with a gate', () => {
   let repo: TestRepo;
@@ -13,12 +13,7 @@ suite('merge flow: auto-merge, resolver preparation, queue with a gate', () => {
   setup(async () => ({ repo, service } = await openFreshRepo()));
   teardown(() => repo.dispose());
 
-  async function taskWithCommit(subject: string, file: string, content: string, baseBranch?: string): Promise<Task> {
-    const task = await service.createWorktree((await service.createTask({ subject, baseBranch })).id);
-    repo.write(file, content, task.worktreePath);
-    repo.commitAll(`${subject} work`, task.worktreePath);
-    return task;
-  }
+  const taskWithCommit = (subject: string, file: string, content: string, baseBranch?: string): Promise<Task> => commitTask(repo, service, subject, file, content, baseBranch);
 
   async function attempts(): Promise<MergeAttempt[]> {
     return (await service.mergeHistory()).entries;
