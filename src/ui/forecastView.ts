@@ -23,7 +23,8 @@ function labels(): ForecastLabels {
  */
 export class ForecastRows implements vscode.Disposable {
   private forecast: Forecast | undefined;
-  private shown = '';
+  /** The forecast the rows show, as JSON: none yet reads as an empty forecast, so one with nothing to say redraws nothing. */
+  private shown = JSON.stringify({ tasks: [], overlaps: [] });
   private subjects = new Map<string, string>();
   private readonly disposables: vscode.Disposable[];
   private readonly recompute = serialRefresh(
