@@ -90,6 +90,8 @@ export function registerMerging(context: vscode.ExtensionContext, session: Sessi
     try {
       await service.setAutoMerge(mode);
     } catch (error) {
+      // Not written: the next change of the board or the setting tries again.
+      written = undefined;
       log.warn(`could not write autoMerge=${mode} into the repository's config: ${describeError(error)}`);
     }
   };
