@@ -13,7 +13,7 @@ import { OperationOutcome, Operations } from './operations';
 import { DEFAULT_SETTINGS, LifecycleSettings, Repository } from './repo';
 import { CreateTaskInput, TaskCreation, validateCreateInput, validateWorktreePathInput } from './tasks/create';
 import { checkBlockers, refuseIfBlocked, unblockedBy } from './tasks/dependencies';
-import { containsUnsafeText, oneLineLabel, validateBlockedBy, validateBranchName, validateOwner, validateTaskId } from './tasks/ids';
+import { containsUnsafeText, oneLineLabel, validateBlockedBy, validateBranchName, validateOwner, validateTaskId, validateTaskIdQueue } from './tasks/ids';
 import { ConflictResolution, MergeResult, TaskMerge, validateStrategy } from './tasks/merge';
 import { validateIncludePatterns } from './tasks/include';
 import { AUTO_MERGE_MODES, AutoMergeMode, isTaskStatus, MergeStrategy, SETUP_STATES, SetupState, Task, TaskStatus, WindowRecord } from './tasks/model';
@@ -563,10 +563,7 @@ export class TaskService {
    * earlier clean ones already merged in (in memory). Every task is reported, a conflict stops nothing.
    */
   async forecastQueue(taskIds: string[]): Promise<QueueForecastStep[]> {
-    if (!Array.isArray(taskIds) || taskIds.length === 0) throw new TaskWorktreesError('InvalidInput', 'forecastQueue takes a non-empty list of task ids.');
-    const ids = taskIds.map((id) => validateTaskId(id));
-    const repeated = ids.find((id, i) => ids.indexOf(id) !== i);
-    if (repeated) throw new TaskWorktreesError('InvalidInput', `Task "${repeated}" is in the queue twice.`);
+    const ids = validateTaskIdQueue(taskIds, 'a queue forecast');
     const { tasks } = await this.store.load();
     const queue = ids.map((id) => {
       const task = tasks.find((candidate) => candidate.id === id);

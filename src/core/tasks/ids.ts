@@ -74,6 +74,15 @@ export function validateOwner(owner: unknown): string {
   return text;
 }
 
+/** An ordered list of distinct task ids (a queue): non-empty, each valid, none twice. `what` names the list in the errors. */
+export function validateTaskIdQueue(taskIds: unknown, what: string): string[] {
+  if (!Array.isArray(taskIds) || taskIds.length === 0) throw new TaskWorktreesError('InvalidInput', `${what} takes a non-empty list of task ids.`);
+  const ids = taskIds.map((id) => validateTaskId(id));
+  const twice = ids.find((id, index) => ids.indexOf(id) !== index);
+  if (twice) throw new TaskWorktreesError('InvalidInput', `Task "${twice}" is in ${what} twice.`);
+  return ids;
+}
+
 /** The ids a task waits for; absent means none. */
 export function validateBlockedBy(blockedBy: unknown = []): string[] {
   if (!Array.isArray(blockedBy)) {

@@ -1,6 +1,6 @@
 import { TaskWorktreesError } from '../errors';
 import { DEFAULT_GATE_TIMEOUT_MS, MAX_GATE_TIMEOUT_MS } from '../gate';
-import { validateTaskId } from './ids';
+import { validateTaskIdQueue } from './ids';
 import { MergeOptions, MergeResult } from './merge';
 
 export interface MergeQueueOptions {
@@ -51,10 +51,7 @@ export interface ValidQueue {
 }
 
 export function validateQueueInput(taskIds: unknown, given: MergeQueueOptions | null | undefined): ValidQueue {
-  if (!Array.isArray(taskIds) || taskIds.length === 0) throw new TaskWorktreesError('InvalidInput', 'The merge queue takes a non-empty list of task ids.');
-  const ids = taskIds.map((id) => validateTaskId(id));
-  const twice = ids.find((id, index) => ids.indexOf(id) !== index);
-  if (twice) throw new TaskWorktreesError('InvalidInput', `Task "${twice}" is in the merge queue twice.`);
+  const ids = validateTaskIdQueue(taskIds, 'the merge queue');
   if (given !== undefined && given !== null && (typeof given !== 'object' || Array.isArray(given))) throw new TaskWorktreesError('InvalidInput', 'Options must be an object.');
   const { gate, gateTimeoutMs, onProgress, isCancelled } = given ?? {};
   if (gate !== undefined && (typeof gate !== 'string' || gate.trim() === '' || gate.includes('\0'))) {
