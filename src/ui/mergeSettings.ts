@@ -5,21 +5,22 @@ import type { AutoMergeMode } from '../core';
 
 export type ConflictResolver = 'ask' | 'mergeEditor' | 'agent';
 
-function config(): vscode.WorkspaceConfiguration {
-  return vscode.workspace.getConfiguration('taskWorktrees');
+function config(scope?: vscode.Uri): vscode.WorkspaceConfiguration {
+  return vscode.workspace.getConfiguration('taskWorktrees', scope);
 }
 
-export function autoMergeSetting(): AutoMergeMode {
-  return config().get<string>('autoMerge') === 'onComplete' ? 'onComplete' : 'off';
+/** A resource setting: in a multi-root workspace each repository's folder may say otherwise. */
+export function autoMergeSetting(scope?: vscode.Uri): AutoMergeMode {
+  return config(scope).get<string>('autoMerge') === 'onComplete' ? 'onComplete' : 'off';
 }
 
-export function conflictResolverSetting(): ConflictResolver {
-  const value = config().get<string>('conflictResolver');
+export function conflictResolverSetting(scope?: vscode.Uri): ConflictResolver {
+  const value = config(scope).get<string>('conflictResolver');
   return value === 'mergeEditor' || value === 'agent' ? value : 'ask';
 }
 
 /** The merge queue's gate: user configuration, so run only in a trusted workspace (a restricted setting there). */
-export function mergeGateSetting(): string | undefined {
-  const gate = config().get<string>('mergeGate', '').trim();
+export function mergeGateSetting(scope?: vscode.Uri): string | undefined {
+  const gate = config(scope).get<string>('mergeGate', '').trim();
   return gate && vscode.workspace.isTrusted ? gate : undefined;
 }

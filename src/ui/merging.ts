@@ -59,7 +59,7 @@ export function registerMerging(context: vscode.ExtensionContext, session: Sessi
         return task && flow.resolveInteractively(task.id);
       },
       withArguments: async (input) => {
-        const resolver = input.resolver === undefined ? conflictResolverSetting() : input.resolver;
+        const resolver = input.resolver === undefined ? conflictResolverSetting(settingsFolder(session)) : input.resolver;
         if (resolver !== 'mergeEditor' && resolver !== 'agent') {
           throw new TaskWorktreesError('InvalidInput', vscode.l10n.t('"resolver" must be "mergeEditor" or "agent".'));
         }
@@ -70,36 +70,41 @@ export function registerMerging(context: vscode.ExtensionContext, session: Sessi
     },
     'taskWorktrees.mergeQueue': {
       interactive: async () => flow.queueInteractively(),
-      withArguments: async (input) => session.service.mergeQueue(input.taskIds as string[], { gate: mergeGateSetting() }),
+      withArguments: async (input) => session.service.mergeQueue(input.taskIds as string[], { gate: mergeGateSetting(settingsFolder(session)) }),
     },
   };
   for (const [id, { interactive, withArguments }] of Object.entries(commands)) {
     context.subscriptions.push(registerCommand(id, log, { byPerson: interactive, byCode: withArguments }));
   }
 
-  // The repository's config carries the setting, so a task completed by an agent or the CLI obeys it too.
-  let written: { service: TaskService; mode: AutoMergeMode } | undefined;
-  const writeAutoMerge = async (): Promise<void> => {
-    if (session.state !== 'ready') return;
-    const service = session.service;
-    const mode = autoMergeSetting();
-    if (written?.service === service && written.mode === mode) return;
-    written = { service, mode };
-    // Writing "off" where nothing was ever written would record the layout before the first task asks where worktrees go.
-    if (service.autoMergeMode() === mode) return;
-    try {
-      await service.setAutoMerge(mode);
-    } catch (error) {
-      // Not written: the next change of the board or the setting tries again.
-      written = undefined;
-      log.warn(`could not write autoMerge=${mode} into the repository's config: ${describeError(error)}`);
-    }
-  };
+  // Each repository's config carries the setting (as its first folder reads it), so a task completed
+  // by an agent or the CLI obeys it too. One round at a time: two overlapping writes could each read
+  // the config before the other wrote it, and the older value would land last.
+  const written = new WeakMap<TaskService, AutoMergeMode>();
+  const writeAutoMerge = serialRefresh(
+    async () => {
+      if (session.state !== 'ready') return;
+      for (const { service, folders } of session.repositories) {
+        const mode = autoMergeSetting(folders[0]);
+        if (written.get(service) === mode) continue;
+        // Writing "off" where nothing was ever written would record the layout before the first task asks where worktrees go.
+        if (service.autoMergeMode() !== mode) await service.setAutoMerge(mode);
+        written.set(service, mode);
+      }
+    },
+    // Not written: the next change of the board or the setting tries again.
+    (error) => log.warn(`could not write the autoMerge setting into a repository's config: ${describeError(error)}`),
+  );
   context.subscriptions.push(
     session.onDidChange(() => void writeAutoMerge()),
     vscode.workspace.onDidChangeConfiguration((event) => event.affectsConfiguration('taskWorktrees.autoMerge') && void writeAutoMerge()),
   );
   void writeAutoMerge();
+}
+
+/** The folder whose settings apply to the repository a command works on (resource settings differ per folder). */
+function settingsFolder(session: Session, service = session.service): vscode.Uri | undefined {
+  return session.repositories.find((repository) => repository.service === service)?.folders[0];
 }
 
 /** Tasks with a branch still to merge. */
@@ -120,7 +125,7 @@ class MergeFlow {
 
   /** Asks (per the setting) how to resolve, prepares the worktree and shows what happened. */
   async resolveInteractively(taskId: string): Promise<unknown> {
-    const setting = conflictResolverSetting();
+    const setting = conflictResolverSetting(settingsFolder(this.session));
     let resolver: Exclude<ConflictResolver, 'ask'>;
     if (setting !== 'ask') resolver = setting;
     else {
@@ -226,7 +231,7 @@ class MergeFlow {
     const service = this.session.service;
     const ordered = await pickInOrder(await mergeableTasks(service));
     if (!ordered?.length) return undefined;
-    const gate = mergeGateSetting();
+    const gate = mergeGateSetting(settingsFolder(this.session, service));
     const subjects = new Map(ordered.map((task) => [task.id, task.subject]));
     const report = await vscode.window.withProgress(
       { location: vscode.ProgressLocation.Notification, title: vscode.l10n.t('Merge Queue'), cancellable: true },

@@ -1,9 +1,9 @@
 import * as assert from 'node:assert/strict';
-import { mkdtempSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import * as vscode from 'vscode';
-import { activeApi, command, eventually, rejectsWithCode } from './helpers';
+import { activeApi, command, eventually, git, rejectsWithCode } from './helpers';
 
 /** The multiroot pass: a .code-workspace with two folders, repo-a and repo-b, each its own git repository. */
 suite('a multi-root workspace: a board section and commands per repository', () => {
@@ -30,6 +30,11 @@ suite('a multi-root workspace: a board section and commands per repository', () 
       }),
     );
   }
+
+  const nextFolderChange = (): Promise<void> =>
+    new Promise((resolve) => {
+      const listening = vscode.workspace.onDidChangeWorkspaceFolders(() => resolve(listening.dispose()));
+    });
 
   const label = (item: vscode.TreeItem): string => (typeof item.label === 'string' ? item.label : item.label?.label ?? '');
 
@@ -84,10 +89,12 @@ suite('a multi-root workspace: a board section and commands per repository', () 
     const [, repoB] = folders();
     const task = (await api.listTasks({ repository: repoB })).find((candidate) => candidate.subject === 'Billing export');
     assert.ok(task?.worktreePath, 'the task of repo-b has a worktree');
-    // The session reopens its repositories on the change and then says the board changed.
-    const reopened = new Promise((resolve) => {
+    // VS Code refuses a second folder change until the first one's event has fired; the session
+    // reopens its repositories on that event and then says the board changed.
+    const folderAdded = nextFolderChange();
+    const reopened = folderAdded.then(() => new Promise((resolve) => {
       const listening = api.onDidChange(() => resolve(listening.dispose()));
-    });
+    }));
     assert.ok(vscode.workspace.updateWorkspaceFolders(2, 0, { uri: vscode.Uri.file(task.worktreePath) }));
     try {
       await reopened;
@@ -98,7 +105,8 @@ suite('a multi-root workspace: a board section and commands per repository', () 
       assert.equal((await api.listTasks({ repository: task.worktreePath })).length, 2, 'the worktree names repo-b');
     } finally {
       // The next tests expect the workspace's two folders.
-      const removed = new Promise((resolve) => vscode.workspace.onDidChangeWorkspaceFolders(resolve));
+      await folderAdded;
+      const removed = nextFolderChange();
       assert.ok(vscode.workspace.updateWorkspaceFolders(2, 1));
       await removed;
     }
@@ -128,5 +136,23 @@ suite('a multi-root workspace: a board section and commands per repository', () 
     await rejectsWithCode(api.listTasks({ repository: 42 } as never), 'InvalidInput');
     assert.equal((await api.listTasks({ repository: repoA })).length, 2, 'nothing was created by the refused calls');
     assert.equal((await api.listTasks({ repository: repoB })).length, 2);
+  });
+
+  test('the autoMerge setting of one folder reaches only its repository\'s config', async () => {
+    const [repoA, repoB] = folders();
+    const autoMergeIn = (repo: string): unknown => {
+      const file = join(resolve(repo, git(repo, 'rev-parse', '--git-common-dir').trim()), 'task-worktrees', 'config.json');
+      return existsSync(file) ? (JSON.parse(readFileSync(file, 'utf8')) as { autoMerge?: string }).autoMerge ?? 'off' : 'off';
+    };
+    const repoBSettings = vscode.workspace.getConfiguration('taskWorktrees', vscode.Uri.file(repoB));
+    await repoBSettings.update('autoMerge', 'onComplete', vscode.ConfigurationTarget.WorkspaceFolder);
+    try {
+      await eventually(() => (autoMergeIn(repoB) === 'onComplete' ? true : undefined), 'autoMerge onComplete in repo-b\'s config');
+      assert.equal(autoMergeIn(repoA), 'off', 'repo-a keeps its own value');
+    } finally {
+      await repoBSettings.update('autoMerge', undefined, vscode.ConfigurationTarget.WorkspaceFolder);
+    }
+    await eventually(() => (autoMergeIn(repoB) === 'off' ? true : undefined), 'autoMerge off again in repo-b\'s config');
+    rmSync(join(repoB, '.vscode'), { recursive: true, force: true });
   });
 });

@@ -1,7 +1,7 @@
 import * as assert from 'node:assert/strict';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import * as vscode from 'vscode';
 import type { AgentInfo, PublicMergeResult } from '../../src/api';
 import type { CompletedTask, ConflictResolution, MergeQueueReport, Task } from '../../src/core';
@@ -93,7 +93,8 @@ suite('merge flow: a resolver agent resolves a conflict in the task\'s worktree,
     git(clean.worktreePath!, 'add', 'farewell.txt');
     git(clean.worktreePath!, 'commit', '-q', '-m', 'Farewell');
     const merged = await command<CompletedTask>('completeTask', { taskId: clean.id });
-    assert.equal(merged.autoMerge?.outcome, 'merged');
+    // On a miss, say what the repository's config and its last config/merge events were at that moment.
+    assert.equal(merged.autoMerge?.outcome, 'merged', merged.autoMerge ? undefined : configAndEvents(configFile));
     assert.equal(git(dir, 'show', 'main:farewell.txt'), 'Bye\n');
 
     const conflicting = await conflictingTask('Reword the farewell', 'farewell-words.txt');
@@ -106,6 +107,11 @@ suite('merge flow: a resolver agent resolves a conflict in the task\'s worktree,
     await eventually(() => JSON.parse(readFileSync(configFile, 'utf8')).autoMerge === 'off', 'autoMerge off in the repository\'s config');
   });
 });
+
+function configAndEvents(configFile: string): string {
+  const events = readFileSync(join(dirname(configFile), 'events.jsonl'), 'utf8').split('\n').filter((line) => /config\.set|merge/.test(line));
+  return `no auto-merge ran; config.json: ${readFileSync(configFile, 'utf8')}events:\n${events.slice(-8).join('\n')}`;
+}
 
 suite('Merge Queue called with arguments: the gate is the taskWorktrees.mergeGate setting', () => {
   const config = (): vscode.WorkspaceConfiguration => vscode.workspace.getConfiguration('taskWorktrees');
