@@ -2,14 +2,12 @@
 // is lost (Enter keeps it), and the events view (read-only, newest first).
 import * as assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
+import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { startWorkbench } from '../runner/codeServer.mjs';
-import { makeWorkspaceRepo, removeWorkspaceRepo } from '../runner/workspace.mjs';
-import { openBoard, pick, results, root, runFromPalette, waitForRow } from './workbench.mjs';
-
-const { TaskService } = createRequire(import.meta.url)(join(root, 'out', 'src', 'core', 'index.js'));
+import {
+  boardRow, openBoardWithRow, openPalette, openTaskService, pick, quickInputBox, quickPickRows, removeWorktreeUntilWarned, runFromPalette, screenshot,
+  until, waitForPath, waitForQuickInput, waitForRow, workbenchOnFreshRepo,
+} from './workbench.mjs';
 
 /** The text under the quick input's box: its validation message or prompt. */
 async function quickInputMessage(page) {
@@ -17,49 +15,31 @@ async function quickInputMessage(page) {
 }
 
 async function waitForMessage(page, pattern) {
-  const deadline = Date.now() + 10_000;
   let last = '';
-  while (Date.now() < deadline) {
-    last = await quickInputMessage(page).catch(() => '');
-    if (pattern.test(last)) return last;
-    await page.waitForTimeout(100);
-  }
-  assert.fail(`the quick input said ${JSON.stringify(last)}, not ${pattern}`);
+  await until(async () => pattern.test((last = await quickInputMessage(page).catch(() => ''))), () => `the quick input to say ${pattern}; it said ${JSON.stringify(last)}`, 10_000);
+  return last;
 }
 
 suite('UI end to end: the flows a new user walks', function () {
-  let repo;
-  let workbench;
-  let service;
-  let dirty;
-  let side;
-
-  suiteSetup(async () => {
-    mkdirSync(results, { recursive: true });
-    repo = makeWorkspaceRepo();
-    service = await TaskService.open(repo);
-    dirty = await service.createWorktree((await service.createTask({ subject: 'Fix login redirect' })).id);
-    writeFileSync(join(dirty.worktreePath, 'src', 'login.js'), 'export function login() {\n  return false;\n}\n');
-    writeFileSync(join(dirty.worktreePath, 'notes.md'), '# not committed\n');
-    await service.createTask({ subject: 'Write docs' });
-    // A worktree made by hand, outside the extension: the board lists it as unassigned.
-    side = join(repo, '..', 'side-worktree');
-    execFileSync('git', ['worktree', 'add', '-q', '-b', 'feature/search_box', side], { cwd: repo });
-    workbench = await startWorkbench({ workspace: repo, extensionDevelopmentPath: root, onHostLog: () => undefined });
-    await openBoard(workbench.page);
-    await waitForRow(workbench.page, 'Fix login redirect', 60_000);
+  const ui = workbenchOnFreshRepo({
+    prepare: async (repo) => {
+      const service = await openTaskService(repo);
+      const dirty = await service.createWorktree((await service.createTask({ subject: 'Fix login redirect' })).id);
+      writeFileSync(join(dirty.worktreePath, 'src', 'login.js'), 'export function login() {\n  return false;\n}\n');
+      writeFileSync(join(dirty.worktreePath, 'notes.md'), '# not committed\n');
+      await service.createTask({ subject: 'Write docs' });
+      // A worktree made by hand, outside the extension: the board lists it as unassigned.
+      execFileSync('git', ['worktree', 'add', '-q', '-b', 'feature/search_box', join(repo, '..', 'side-worktree')], { cwd: repo });
+      return { service, dirty };
+    },
   });
-
-  suiteTeardown(async () => {
-    await workbench?.close();
-    if (repo) removeWorkspaceRepo(repo);
-  });
+  suiteSetup(() => openBoardWithRow(ui.page, 'Fix login redirect', 60_000));
 
   test('Create Task shows the branch and folder as you type, warns on a twin subject and an unusable one, and makes the edited id', async () => {
-    const { page } = workbench;
+    const { page, repo } = ui;
     await runFromPalette(page, 'Task Worktrees: Create Task');
-    await page.locator('.quick-input-widget', { hasText: 'Create Task (1/3)' }).waitFor();
-    const input = page.locator('.quick-input-widget input');
+    await waitForQuickInput(page, 'Create Task (1/3)');
+    const input = quickInputBox(page);
     await input.pressSequentially('Ship it', { delay: 20 });
     await waitForMessage(page, /Branch task\/ship-it · folder \.worktrees\/ship-it/);
     await input.fill('Write docs');
@@ -68,40 +48,34 @@ suite('UI end to end: the flows a new user walks', function () {
     assert.match(twin, /task\/write-docs-2/, 'and the branch this one would get');
     await input.fill('!!!');
     assert.match(await waitForMessage(page, /No letter or digit/), /"task".*task\/task/);
-    await page.screenshot({ path: join(results, 'create-task-preview.png') });
+    await screenshot(page, 'create-task-preview.png');
     await input.fill('Ship it');
     await waitForMessage(page, /task\/ship-it/);
     await page.keyboard.press('Enter');
-    await page.locator('.quick-input-widget', { hasText: 'Create Task (2/3)' }).waitFor();
+    await waitForQuickInput(page, 'Create Task (2/3)');
     assert.equal(await input.inputValue(), 'ship-it', 'the id proposed from the subject');
     await input.fill('Bad Id');
     await waitForMessage(page, /lowercase letters, digits and single dashes/);
     await input.fill('ship-now');
     await waitForMessage(page, /Branch task\/ship-now · folder \.worktrees\/ship-now/);
     await page.keyboard.press('Enter');
-    await page.locator('.quick-input-widget', { hasText: 'Create Task (3/3)' }).waitFor();
+    await waitForQuickInput(page, 'Create Task (3/3)');
     await page.keyboard.press('Enter'); // base: the current branch, offered first
     await waitForRow(page, 'Ship it');
     const worktree = join(repo, '.worktrees', 'ship-now');
-    const deadline = Date.now() + 20_000;
-    while (!existsSync(worktree) && Date.now() < deadline) await page.waitForTimeout(100);
+    await waitForPath(worktree);
     assert.equal(execFileSync('git', ['branch', '--show-current'], { cwd: worktree, encoding: 'utf8' }).trim(), 'task/ship-now');
   });
 
   test('the "work that would be lost" modal lists each file with what it is, and Enter keeps the worktree', async () => {
-    const { page } = workbench;
-    await runFromPalette(page, 'Task Worktrees: Remove Worktree');
-    await pick(page, 'Fix login redirect');
-    const dialog = page.locator('.monaco-dialog-box');
-    await dialog.getByText('Remove the worktree of', { exact: false }).waitFor({ timeout: 20_000 });
-    await dialog.locator('.monaco-button', { hasText: 'Remove Worktree' }).click();
-    await dialog.getByText('has work that would be lost', { exact: false }).waitFor({ timeout: 20_000 });
+    const { page, service, dirty } = ui;
+    const dialog = await removeWorktreeUntilWarned(page, 'Fix login redirect', 'has work that would be lost');
     const text = (await dialog.innerText()).replace(/\u00a0/g, ' ');
     assert.match(text, /src\/login\.js — changed/);
     assert.match(text, /notes\.md — new, never committed/);
     const focused = await page.evaluate(() => document.activeElement?.textContent?.trim());
     assert.equal(focused, 'Keep Worktree', 'the focused (default) button keeps the work');
-    await page.screenshot({ path: join(results, 'loss-modal.png') });
+    await screenshot(page, 'loss-modal.png');
     await page.keyboard.press('Enter');
     await dialog.waitFor({ state: 'detached' });
     await page.waitForTimeout(1_000); // a removal, had Enter chosen it, would have started by now
@@ -111,7 +85,7 @@ suite('UI end to end: the flows a new user walks', function () {
   });
 
   test('Show Events opens a read-only view, newest first', async () => {
-    const { page } = workbench;
+    const { page, service } = ui;
     await runFromPalette(page, 'Task Worktrees: Show Events');
     const tab = page.locator('.tabs-container .tab', { hasText: 'Task Worktrees Events' });
     await tab.waitFor({ timeout: 20_000 });
@@ -137,19 +111,19 @@ suite('UI end to end: the flows a new user walks', function () {
     await page.locator('.monaco-editor-overlaymessage', { hasText: 'read-only' }).waitFor({ timeout: 10_000 });
     assert.ok(!(await lines()).some((line) => line.includes('typed')), 'typing changes nothing');
     assert.equal(await tab.evaluate((element) => element.classList.contains('dirty')), false, 'nothing to save');
-    await page.screenshot({ path: join(results, 'events-view.png') });
+    await screenshot(page, 'events-view.png');
   });
 
   test('an unassigned worktree has a context menu; adopting it asks for the subject, prefilled from its branch', async () => {
-    const { page } = workbench;
-    const row = page.locator('[id="workbench.parts.sidebar"] .monaco-list-row', { hasText: 'feature/search_box' }).first();
+    const { page, service } = ui;
+    const row = boardRow(page, 'feature/search_box');
     await row.waitFor({ timeout: 20_000 });
     await row.click({ button: 'right' });
     await page.locator('.context-view .action-label', { hasText: 'Assign Existing Worktree/Branch…' }).click();
-    await page.locator('.quick-input-widget', { hasText: 'Adopt' }).waitFor();
+    await waitForQuickInput(page, 'Adopt');
     await pick(page, 'New task for this worktree');
-    const input = page.locator('.quick-input-widget input');
-    await page.locator('.quick-input-widget', { hasText: 'The subject of the new task' }).waitFor();
+    const input = quickInputBox(page);
+    await waitForQuickInput(page, 'The subject of the new task');
     assert.equal(await input.inputValue(), 'search box', 'prefilled from the branch');
     await input.fill('Search box for the docs');
     await page.keyboard.press('Enter');
@@ -160,15 +134,13 @@ suite('UI end to end: the flows a new user walks', function () {
   });
 
   test('Prune is offered in the palette only while a worktree is missing', async () => {
-    const { page } = workbench;
+    const { page, repo } = ui;
     const paletteRows = async (query) => {
-      await page.keyboard.press('F1');
-      const input = page.locator('.quick-input-widget input');
-      await input.fill('>Task Worktrees: Show Log');
-      await page.locator('.quick-input-list .monaco-list-row', { hasText: 'Task Worktrees: Show Log' }).first().waitFor();
+      const input = await openPalette(page, 'Task Worktrees: Show Log');
+      await quickPickRows(page, 'Task Worktrees: Show Log').first().waitFor();
       await input.fill(`>${query}`);
       await page.waitForTimeout(500);
-      const rows = await page.locator('.quick-input-list .monaco-list-row').allInnerTexts();
+      const rows = await quickPickRows(page).allInnerTexts();
       await page.keyboard.press('Escape');
       return rows.join('\n');
     };
@@ -176,9 +148,8 @@ suite('UI end to end: the flows a new user walks', function () {
     // The folder of "Ship it" is deleted behind git's back: its worktree is now missing.
     rmSync(join(repo, '.worktrees', 'ship-now'), { recursive: true, force: true });
     await runFromPalette(page, 'Task Worktrees: Refresh');
-    const deadline = Date.now() + 20_000;
     let rows = '';
-    while (!/Prune Missing Worktrees/.test(rows) && Date.now() < deadline) rows = await paletteRows('Task Worktrees: Prune Missing Worktrees');
+    await until(async () => /Prune Missing Worktrees/.test((rows = await paletteRows('Task Worktrees: Prune Missing Worktrees'))), 'Prune Missing Worktrees in the palette');
     assert.match(rows, /Prune Missing Worktrees/, 'offered once the board shows the missing worktree');
   });
 });

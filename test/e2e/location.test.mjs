@@ -4,30 +4,12 @@ import * as assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { startWorkbench } from '../runner/codeServer.mjs';
-import { makeWorkspaceRepo, removeWorkspaceRepo } from '../runner/workspace.mjs';
-import { openBoard, pick, results, root, runFromPalette } from './workbench.mjs';
+import { makeWorkspaceRepo } from '../runner/workspace.mjs';
+import { nameTaskWithDefaults, openBoardSaying, pick, quickInputBox, quickPickRows, runFromPalette, screenshot, waitForPath, waitForQuickInput, workbenchOnFreshRepo } from './workbench.mjs';
 
 const QUESTION = 'Where Do This Repository\'s Worktrees Go?';
 
 const configFile = (repo) => join(repo, '.git', 'task-worktrees', 'config.json');
-
-async function waitForFile(page, file) {
-  const deadline = Date.now() + 20_000;
-  while (!existsSync(file) && Date.now() < deadline) await page.waitForTimeout(100);
-  assert.ok(existsSync(file), `${file} exists`);
-}
-
-/** Subject, then Enter on the proposed id and on the current branch as base. */
-async function nameTask(page, subject) {
-  const input = page.locator('.quick-input-widget input');
-  await input.fill(subject);
-  await page.keyboard.press('Enter');
-  await page.locator('.quick-input-widget', { hasText: 'Create Task (2/3)' }).waitFor();
-  await page.keyboard.press('Enter');
-  await page.locator('.quick-input-widget', { hasText: 'Create Task (3/3)' }).waitFor();
-  await page.keyboard.press('Enter');
-}
 
 /** The first step a Create Task shows: the location question, or the subject when it is not asked. */
 async function firstStep(page) {
@@ -38,37 +20,27 @@ async function firstStep(page) {
 
 /** The board's welcome shows once the repository is open; the palette lists the extension's commands from then on. */
 async function boardReady(page) {
-  const sidebar = await openBoard(page);
-  await sidebar.getByText('No tasks yet', { exact: false }).waitFor({ timeout: 60_000 });
+  await openBoardSaying(page, 'No tasks yet', 60_000);
 }
 
 suite('UI end to end: where worktrees go is asked once per repository', function () {
-  let repo;
-  let withSetting;
-  let workbench;
-
-  suiteSetup(async () => {
-    mkdirSync(results, { recursive: true });
-    repo = makeWorkspaceRepo('demo-repo');
-    // A person who set the root, even to the default value, is not asked.
-    withSetting = makeWorkspaceRepo('set-repo');
-    mkdirSync(join(withSetting, '.vscode'));
-    writeFileSync(join(withSetting, '.vscode', 'settings.json'), JSON.stringify({ 'taskWorktrees.worktreeRoot': '.worktrees' }));
-    workbench = await startWorkbench({ workspace: repo, extensionDevelopmentPath: root, onHostLog: () => undefined });
-    await boardReady(workbench.page);
+  const ui = workbenchOnFreshRepo({
+    repoName: 'demo-repo',
+    prepare: (repo) => {
+      // A person who set the root, even to the default value, is not asked.
+      const withSetting = makeWorkspaceRepo('set-repo', dirname(repo));
+      mkdirSync(join(withSetting, '.vscode'));
+      writeFileSync(join(withSetting, '.vscode', 'settings.json'), JSON.stringify({ 'taskWorktrees.worktreeRoot': '.worktrees' }));
+      return { withSetting };
+    },
   });
-
-  suiteTeardown(async () => {
-    await workbench?.close();
-    if (repo) removeWorkspaceRepo(repo);
-    if (withSetting) removeWorkspaceRepo(withSetting);
-  });
+  suiteSetup(() => boardReady(ui.page));
 
   test('the first Create Task asks, with why for each choice and where it is remembered; Escape records nothing and it is asked again', async () => {
-    const { page } = workbench;
+    const { page, repo } = ui;
     await runFromPalette(page, 'Task Worktrees: Create Task');
     assert.equal(await firstStep(page), 'location');
-    const rows = await page.locator('.quick-input-list .monaco-list-row').allInnerTexts();
+    const rows = await quickPickRows(page).allInnerTexts();
     assert.equal(rows.length, 2);
     assert.match(rows[0], /Next to the repository/);
     assert.match(rows[0], /\.\.\/demo-repo\.worktrees/);
@@ -76,11 +48,11 @@ suite('UI end to end: where worktrees go is asked once per repository', function
     assert.match(rows[1], /Inside the repository/);
     assert.match(rows[1], /\.worktrees/);
     assert.match(rows[1], /git ignores it, other tools see it unless configured/);
-    const placeholder = await page.locator('.quick-input-widget input').getAttribute('placeholder');
+    const placeholder = await quickInputBox(page).getAttribute('placeholder');
     assert.match(placeholder, /Remembered for this repository: edit \.git\/task-worktrees\/config\.json to change it/);
     assert.match(placeholder, /taskWorktrees\.worktreeRoot/);
     await page.mouse.move(700, 700); // off the input, so its hover does not cover the choices
-    await page.screenshot({ path: join(results, 'create-task-location.png') });
+    await screenshot(page, 'create-task-location.png');
     await page.keyboard.press('Escape');
     await page.locator('.quick-input-widget').waitFor({ state: 'hidden' });
     assert.equal(existsSync(configFile(repo)), false, 'nothing recorded');
@@ -91,38 +63,38 @@ suite('UI end to end: where worktrees go is asked once per repository', function
   });
 
   test('"Next to the repository" is recorded in config.json, the folder preview and the worktree follow it, and the next Create Task does not ask', async () => {
-    const { page } = workbench;
+    const { page, repo } = ui;
     await runFromPalette(page, 'Task Worktrees: Create Task');
     assert.equal(await firstStep(page), 'location');
     await pick(page, 'Next to the repository');
-    await page.locator('.quick-input-widget', { hasText: 'Create Task (1/3)' }).waitFor();
-    await page.locator('.quick-input-widget input').fill('Ship it');
+    await waitForQuickInput(page, 'Create Task (1/3)');
+    await quickInputBox(page).fill('Ship it');
     await page.locator('.quick-input-widget .quick-input-message', { hasText: 'demo-repo.worktrees/ship-it' }).waitFor();
-    await nameTask(page, 'Ship it');
-    await waitForFile(page, configFile(repo));
+    await nameTaskWithDefaults(page, 'Ship it');
+    await waitForPath(configFile(repo));
     const { worktreeRoot, branchPrefix } = JSON.parse(readFileSync(configFile(repo), 'utf8'));
     assert.deepEqual({ worktreeRoot, branchPrefix }, { worktreeRoot: '../${repoName}.worktrees', branchPrefix: 'task/' });
     const first = join(dirname(repo), 'demo-repo.worktrees', 'ship-it');
-    await waitForFile(page, first);
+    await waitForPath(first);
     assert.equal(execFileSync('git', ['branch', '--show-current'], { cwd: first, encoding: 'utf8' }).trim(), 'task/ship-it');
     assert.equal(existsSync(join(repo, '.worktrees')), false, 'nothing nested');
 
     await runFromPalette(page, 'Task Worktrees: Create Task');
     assert.equal(await firstStep(page), 'subject', 'not asked again');
-    await nameTask(page, 'Second one');
-    await waitForFile(page, join(dirname(repo), 'demo-repo.worktrees', 'second-one'));
+    await nameTaskWithDefaults(page, 'Second one');
+    await waitForPath(join(dirname(repo), 'demo-repo.worktrees', 'second-one'));
     assert.deepEqual(JSON.parse(readFileSync(configFile(repo), 'utf8')).worktreeRoot, '../${repoName}.worktrees');
   });
 
   test('with taskWorktrees.worktreeRoot set (even to the default), the first Create Task does not ask and records the setting', async () => {
-    const { page } = workbench;
+    const { page, workbench, withSetting } = ui;
     await workbench.openFolder(withSetting);
     await boardReady(page);
     await runFromPalette(page, 'Task Worktrees: Create Task');
     assert.equal(await firstStep(page), 'subject');
-    await nameTask(page, 'Set by hand');
-    await waitForFile(page, configFile(withSetting));
+    await nameTaskWithDefaults(page, 'Set by hand');
+    await waitForPath(configFile(withSetting));
     assert.equal(JSON.parse(readFileSync(configFile(withSetting), 'utf8')).worktreeRoot, '.worktrees');
-    await waitForFile(page, join(withSetting, '.worktrees', 'set-by-hand'));
+    await waitForPath(join(withSetting, '.worktrees', 'set-by-hand'));
   });
 });

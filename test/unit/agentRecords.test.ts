@@ -5,11 +5,21 @@ import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { TaskService } from '../../src/core';
 import { rejectsWithCode } from '../fixtures/assertions';
-import { TestRepo } from '../fixtures/repo';
+import { openFreshRepo, TestRepo } from '../fixtures/repo';
 
 suite('an agent recorded by one process stops removals and merges in every process', () => {
   let repo: TestRepo;
   teardown(() => repo.dispose());
+
+  /** A fresh repository with a task and its worktree, and the store's folder of agent records made (empty), for records written by hand. */
+  const taskWithAgentRecordsFolder = async (subject: string) => {
+    const { repo: fresh, service } = await openFreshRepo();
+    repo = fresh; // the suite's teardown disposes of it
+    const task = await service.createTask({ subject, createWorktree: true });
+    const agents = join(service.store.dir, 'agents');
+    mkdirSync(agents, { recursive: true });
+    return { service, task, agents };
+  };
 
   test('while its process lives, remove (also forced) and merge from another service refuse AgentRunning; after it exits they proceed', async () => {
     repo = new TestRepo();
@@ -41,11 +51,7 @@ suite('an agent recorded by one process stops removals and merges in every proce
   });
 
   test('damaged agent records never hang, crash or write outside the store: a FIFO, a bad field, a bad pid; an old record from another host blocks nothing', async () => {
-    repo = new TestRepo();
-    const service = await TaskService.open(repo.dir);
-    const task = await service.createTask({ subject: 'records', createWorktree: true });
-    const agents = join(service.store.dir, 'agents');
-    mkdirSync(agents, { recursive: true });
+    const { service, task, agents } = await taskWithAgentRecordsFolder('records');
     execFileSync('mkfifo', [join(agents, 'fifo.json')]);
     writeFileSync(join(agents, 'object.json'), JSON.stringify({ pid: process.pid, host: hostname(), agent: { toString: 1 }, taskId: task.id, worktreePath: task.worktreePath, startedAt: new Date().toISOString() }));
     const dayAgo = new Date(Date.now() - 25 * 3600_000).toISOString();
@@ -58,11 +64,7 @@ suite('an agent recorded by one process stops removals and merges in every proce
   });
 
   test('a live agent on another host blocks, and the refusal names the record to delete if it is gone', async () => {
-    repo = new TestRepo();
-    const service = await TaskService.open(repo.dir);
-    const task = await service.createTask({ subject: 'remote agent', createWorktree: true });
-    const agents = join(service.store.dir, 'agents');
-    mkdirSync(agents, { recursive: true });
+    const { service, task, agents } = await taskWithAgentRecordsFolder('remote agent');
     const record = join(agents, '7@other-host.json');
     writeFileSync(record, JSON.stringify({ pid: 7, host: 'other-host', agent: 'Remote', taskId: task.id, worktreePath: task.worktreePath, startedAt: new Date().toISOString() }));
     const refusal = await rejectsWithCode(service.removeWorktree(task.id, { force: true }), 'AgentRunning');

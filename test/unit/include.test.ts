@@ -2,26 +2,12 @@ import * as assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { existsSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, relative } from 'node:path';
+import { join } from 'node:path';
 import { TaskService } from '../../src/core/index';
 import { GitAdapter } from '../../src/core/git/adapter';
 import { copyIncludedFiles, globsToIncludePatterns, IncludeMatcher } from '../../src/core/tasks/include';
+import { filesUnder } from '../fixtures/files';
 import { TestRepo } from '../fixtures/repo';
-
-/** Every file and symlink under `root` (not `.git`), relative, sorted. */
-function filesUnder(root: string): string[] {
-  const found: string[] = [];
-  const walk = (dir: string): void => {
-    for (const entry of readdirSync(dir, { withFileTypes: true })) {
-      if (entry.name === '.git') continue;
-      const path = join(dir, entry.name);
-      if (entry.isDirectory()) walk(path);
-      else found.push(relative(root, path).split('\\').join('/'));
-    }
-  };
-  walk(root);
-  return found.sort();
-}
 
 suite('setup on create: ignored files copied into new worktrees', () => {
   suite('include patterns (gitignore syntax)', () => {

@@ -1,29 +1,23 @@
 import * as assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
-import { chmodSync, existsSync, lstatSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { join, relative } from 'node:path';
+import { chmodSync, existsSync, lstatSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { DEFAULT_SETTINGS, Task, TaskService } from '../../src/core/index';
 import { Repository } from '../../src/core/repo';
 import { WorktreeSnapshots } from '../../src/core/snapshots';
 import { rejectsWithCode } from '../fixtures/assertions';
+import { filesUnder } from '../fixtures/files';
 import { openFreshRepo, TestRepo } from '../fixtures/repo';
 
 /** Every file under `root` (`.git` excluded) with its mode bits and content hash: equal listings mean equal bytes. */
 function listing(root: string): string[] {
-  const lines: string[] = [];
-  const walk = (dir: string): void => {
-    for (const entry of readdirSync(dir, { withFileTypes: true })) {
-      if (entry.name === '.git') continue;
-      const path = join(dir, entry.name);
-      if (entry.isDirectory()) walk(path);
-      else {
-        const mode = (lstatSync(path).mode & 0o111) !== 0 ? 'x' : '-';
-        lines.push(`${relative(root, path)} ${mode} ${createHash('sha1').update(readFileSync(path)).digest('hex')}`);
-      }
-    }
-  };
-  walk(root);
-  return lines.sort();
+  return filesUnder(root)
+    .map((file) => {
+      const path = join(root, file);
+      const mode = (lstatSync(path).mode & 0o111) !== 0 ? 'x' : '-';
+      return `${file} ${mode} ${createHash('sha1').update(readFileSync(path)).digest('hex')}`;
+    })
+    .sort();
 }
 
 const BINARY = Buffer.from([0, 255, 1, 254, 0, 0, 13, 10, 26, 128]);
