@@ -1,5 +1,5 @@
 import * as assert from 'node:assert/strict';
-import { writeFileSync } from 'node:fs';
+import { readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import * as vscode from 'vscode';
 import { activeApi, command, eventually, git } from './helpers';
@@ -43,6 +43,55 @@ suite('Review Task: the multi-diff editor', () => {
     const original = await vscode.workspace.openTextDocument(vscode.Uri.from({ scheme: 'task-worktrees-original', path: `/${readme}`, query: base }));
     assert.equal(original.getText(), originalText, 'the original side is the file at the merge-base');
     await vscode.commands.executeCommand('workbench.action.closeAllEditors');
+    await api.removeWorktree({ taskId: task.id, force: true });
+  });
+});
+
+suite('the worktree row\'s tooltip: its disk use', () => {
+  /** Files under `dir` as the tooltip counts them: everything but the worktree's .git file. */
+  function filesUnder(dir: string): number {
+    return readdirSync(dir, { withFileTypes: true, recursive: true }).filter((entry) => entry.isFile() && !(entry.name === '.git' && entry.parentPath === dir)).length;
+  }
+
+  /** The worktree row under the task's row, found by walking the board as the view does. */
+  async function worktreeRow(taskId: string): Promise<{ node: object; item: vscode.TreeItem }> {
+    const { board } = await activeApi();
+    let level: object[] = (await board.getChildren()) ?? [];
+    for (let depth = 0; depth < 4 && level.length > 0; depth++) {
+      for (const node of level) {
+        const item = await board.getTreeItem(node);
+        if (item.contextValue === 'worktree' && (node as { task?: { id: string } }).task?.id === taskId) return { node, item };
+      }
+      level = (await Promise.all(level.map(async (node) => (await board.getChildren(node)) ?? []))).flat();
+    }
+    assert.fail(`no worktree row for task ${taskId} on the board`);
+  }
+
+  async function hoveredTooltip(taskId: string): Promise<string> {
+    const { board } = await activeApi();
+    const { node, item } = await worktreeRow(taskId);
+    const resolved = await board.resolveTreeItem!(item, node, new vscode.CancellationTokenSource().token);
+    const tooltip = resolved?.tooltip;
+    return typeof tooltip === 'string' ? tooltip : tooltip?.value ?? '';
+  }
+
+  test('hovering a worktree row shows its size and file count without .git; a new commit is measured again', async () => {
+    const api = await activeApi();
+    const task = await api.createTask({ subject: 'Measure my disk use', createWorktree: true });
+    const worktree = task.worktreePath!;
+    writeFileSync(join(worktree, 'sized.bin'), Buffer.alloc(3 * 1024 * 1024, 1));
+    const before = await eventually(async () => (await hoveredTooltip(task.id)).match(/Disk: ([\d.]+ \w+) in (\d+) files/) ?? undefined, 'a disk line in the tooltip', 15_000);
+    assert.equal(Number(before[2]), filesUnder(worktree));
+    assert.match(before[1], /^3(\.0)? MB$/, 'the 3 MB file dominates the size');
+
+    writeFileSync(join(worktree, 'second.txt'), 'one more file\n');
+    git(worktree, 'add', '-A');
+    git(worktree, 'commit', '-q', '-m', 'two more files');
+    const after = await eventually(async () => {
+      const match = (await hoveredTooltip(task.id)).match(/Disk: [\d.]+ \w+ in (\d+) files/);
+      return match && Number(match[1]) === Number(before[2]) + 1 ? match : undefined;
+    }, 'the count to follow the new commit', 15_000);
+    assert.equal(Number(after[1]), filesUnder(worktree));
     await api.removeWorktree({ taskId: task.id, force: true });
   });
 });
