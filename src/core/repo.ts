@@ -88,19 +88,34 @@ export class Repository {
     return entries;
   }
 
-  /** The recorded layout, or the one the settings would record. */
-  layout(): Layout {
-    return this.resolveLayout(this.recordedConfig() ?? { worktreeRoot: this.settings.worktreeRoot, branchPrefix: this.settings.branchPrefix });
+  /**
+   * The recorded layout, or the one a first create would record: seeded from `worktreeRoot` (a
+   * person's answer for this create) or else the settings.
+   */
+  layout(worktreeRoot?: string): Layout {
+    return this.resolveLayout(this.recordedConfig() ?? this.seedConfig(worktreeRoot));
   }
 
-  /** Records the layout on first use, so the next window or process uses the same one. */
-  async ensureLayout(): Promise<Layout> {
+  /**
+   * Records the layout on first use, so the next window or process uses the same one. `worktreeRoot`
+   * seeds it in place of the settings' for this call alone; once a layout is recorded it wins.
+   */
+  async ensureLayout(worktreeRoot?: string): Promise<Layout> {
     const recorded = this.recordedConfig();
     if (recorded) return this.resolveLayout(recorded);
-    const config = { worktreeRoot: this.settings.worktreeRoot || DEFAULT_SETTINGS.worktreeRoot, branchPrefix: this.settings.branchPrefix, ports: this.settings.ports };
+    const config = this.seedConfig(worktreeRoot);
     const layout = this.resolveLayout(config);
     await this.store.writeConfig(config);
     return layout;
+  }
+
+  /** Refuses (InvalidInput) a worktree root that is the repository, contains it, or lies in its git directory. */
+  checkWorktreeRoot(worktreeRoot: string): void {
+    this.resolveRoot(worktreeRoot);
+  }
+
+  private seedConfig(worktreeRoot = this.settings.worktreeRoot): RepositoryConfig {
+    return { worktreeRoot: worktreeRoot || DEFAULT_SETTINGS.worktreeRoot, branchPrefix: this.settings.branchPrefix, ports: this.settings.ports };
   }
 
   /** A damaged record is kept and shown, never replaced by (or mistaken for) this window's settings. */
@@ -145,17 +160,21 @@ export class Repository {
   private resolveLayout(config: RepositoryConfig): Layout {
     const branchPrefix = config.branchPrefix;
     if (branchPrefix) validateBranchName(`${branchPrefix}x`, 'branch prefix');
-    const expanded = (config.worktreeRoot || DEFAULT_SETTINGS.worktreeRoot)
+    return { root: this.resolveRoot(config.worktreeRoot), branchPrefix };
+  }
+
+  private resolveRoot(worktreeRoot: string): string {
+    const expanded = (worktreeRoot || DEFAULT_SETTINGS.worktreeRoot)
       .replace(/\$\{repoName\}/g, basename(this.mainWorktree))
       .replace(/^~(?=$|[\\/])/, homedir());
     const root = canonicalPath(resolve(this.mainWorktree, expanded));
     if (root === this.mainWorktree || isInside(this.mainWorktree, root)) {
-      throw new TaskWorktreesError('InvalidInput', `The worktree root "${config.worktreeRoot}" is the repository itself or contains it; choose a folder such as ".worktrees" or "../${basename(this.mainWorktree)}.worktrees".`);
+      throw new TaskWorktreesError('InvalidInput', `The worktree root "${worktreeRoot}" is the repository itself or contains it; choose a folder such as ".worktrees" or "../${basename(this.mainWorktree)}.worktrees".`);
     }
     if (isInside(root, this.commonDir)) {
-      throw new TaskWorktreesError('InvalidInput', `The worktree root "${config.worktreeRoot}" is inside the git directory; choose another folder.`);
+      throw new TaskWorktreesError('InvalidInput', `The worktree root "${worktreeRoot}" is inside the git directory; choose another folder.`);
     }
-    return { root, branchPrefix };
+    return root;
   }
 }
 

@@ -11,7 +11,7 @@ import { branchRefsSignature } from './git/refsSignature';
 import { BranchHead, WorktreeEntry } from './git/porcelain';
 import { OperationOutcome, Operations } from './operations';
 import { DEFAULT_SETTINGS, LifecycleSettings, Repository } from './repo';
-import { CreateTaskInput, TaskCreation, validateCreateInput, validateWorktreePathInput } from './tasks/create';
+import { CreateTaskInput, TaskCreation, validateCreateInput, validateWorktreePathInput, validateWorktreeRootInput } from './tasks/create';
 import { checkBlockers, refuseIfBlocked, unblockedBy } from './tasks/dependencies';
 import { containsUnsafeText, oneLineLabel, validateBlockedBy, validateBranchName, validateOwner, validateTaskId, validateTaskIdQueue } from './tasks/ids';
 import { ConflictResolution, MergeResult, TaskMerge, validateStrategy } from './tasks/merge';
@@ -138,6 +138,7 @@ export class TaskService {
   /** Creates a task on its base (default: the current branch) and, on request, its worktree too. */
   async createTask(input: CreateTaskInput & { createWorktree?: boolean }): Promise<Task> {
     const valid = validateCreateInput(input, this.repo.settings.defaultBaseBranch);
+    if (valid.worktreeRoot !== undefined) this.repo.checkWorktreeRoot(valid.worktreeRoot);
     return this.operations.run('createTask', undefined, () => this.creation.createTask(valid));
   }
 
@@ -295,10 +296,14 @@ export class TaskService {
   }
   // ---- what the interactive flows ask before acting ---------------------------------------
 
-  /** What the Create Task prompt previews ids against: read once, then previewTaskId runs on each keystroke. */
-  async idContext(): Promise<IdContext> {
+  /**
+   * What the Create Task prompt previews ids against: read once, then previewTaskId runs on each
+   * keystroke. `worktreeRoot`: the root the create will be given (see CreateTaskInput).
+   */
+  async idContext(options?: { worktreeRoot?: string }): Promise<IdContext> {
+    const worktreeRoot = options?.worktreeRoot === undefined ? undefined : validateWorktreeRootInput(options.worktreeRoot);
     const [{ tasks }, heads] = await Promise.all([this.store.load(), this.reader.heads()]);
-    const layout = this.repo.layout();
+    const layout = this.repo.layout(worktreeRoot);
     return { tasks, branches: new Set(heads.keys()), branchPrefix: layout.branchPrefix, worktreeRoot: layout.root };
   }
 

@@ -194,35 +194,19 @@ export function registerCommands(
     return (await prompts.askWorktreeLocation(basename(mainWorktree), store.configFile, locationOrder(vscode.env.remoteName))) ?? null;
   };
 
-  /**
-   * Runs `work` with the person's answer seeding the layout in place of the window's setting, the
-   * core's one path: the first task records it. The setting is back after, so a cancelled create
-   * leaves nothing behind and an API create still uses the setting.
-   */
-  const withWorktreeRoot = async <T>(worktreeRoot: string | undefined, work: () => Promise<T>): Promise<T> => {
-    if (worktreeRoot === undefined) return work();
-    const seeded = service();
-    seeded.updateSettings({ worktreeRoot });
-    try {
-      return await work();
-    } finally {
-      seeded.updateSettings({ worktreeRoot: readSettings().worktreeRoot });
-    }
-  };
-
   const handlers: Record<string, Handler> = {
     'taskWorktrees.createTask': async () => {
       const worktreeRoot = await askLocationOnFirstCreate();
       if (worktreeRoot === null) return undefined;
       const configuredBase = readSettings().defaultBaseBranch;
-      // The preview shows the folder in the chosen root.
-      const named = await prompts.askNewTask(await withWorktreeRoot(worktreeRoot, () => service().idContext()), configuredBase ? 2 : 3);
+      // The preview shows the folder in the chosen root; the answer is this create's input alone, never the window's setting.
+      const named = await prompts.askNewTask(await service().idContext({ worktreeRoot }), configuredBase ? 2 : 3);
       if (!named) return undefined;
       const [branches, current] = await Promise.all([service().localBranches(), service().currentBranch()]);
       const baseBranch = configuredBase || (await prompts.askBaseBranch(branches, current));
       if (!baseBranch) return undefined;
       const task = await withProgress(vscode.l10n.t('Creating task and worktree…'), () =>
-        withWorktreeRoot(worktreeRoot, () => service().createTask({ ...named, baseBranch, createWorktree: true })),
+        service().createTask({ ...named, baseBranch, createWorktree: true, worktreeRoot }),
       );
       await afterCreate(task);
       return task;

@@ -3,6 +3,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { DEFAULT_SETTINGS, TaskService } from '../../src/core';
 import { isSetByUser, locationOrder, needsLocationChoice, WORKTREE_LOCATIONS } from '../../src/ui/worktreeLocation';
+import { rejectsWithCode } from '../fixtures/assertions';
 import { openFreshRepo, TestRepo } from '../fixtures/repo';
 
 suite('worktree location: when Create Task asks, and what each answer records', () => {
@@ -46,15 +47,8 @@ suite('worktree location: when Create Task asks, and what each answer records', 
     };
     const exclude = (): string => (existsSync(join(repo.dir, '.git', 'info', 'exclude')) ? readFileSync(join(repo.dir, '.git', 'info', 'exclude'), 'utf8') : '');
 
-    /** What Create Task does with an answer: the window's setting takes it for the create, then is back. */
-    const createWithAnswer = async (worktreeRoot: string, subject: string) => {
-      service.updateSettings({ worktreeRoot });
-      try {
-        return await service.createTask({ subject, createWorktree: true });
-      } finally {
-        service.updateSettings({ worktreeRoot: DEFAULT_SETTINGS.worktreeRoot });
-      }
-    };
+    /** What Create Task does with an answer: passes it to the create as its input. */
+    const createWithAnswer = (worktreeRoot: string, subject: string) => service.createTask({ subject, createWorktree: true, worktreeRoot });
 
     test('next to the repository: recorded as ../${repoName}.worktrees, the worktree beside the repository, nothing added to info/exclude', async () => {
       const first = await createWithAnswer(WORKTREE_LOCATIONS.nextTo, 'First task');
@@ -77,14 +71,40 @@ suite('worktree location: when Create Task asks, and what each answer records', 
     });
 
     test('the preview before an answer is used records nothing; an Escape after it leaves the setting to seed the layout', async () => {
-      service.updateSettings({ worktreeRoot: WORKTREE_LOCATIONS.nextTo });
-      const preview = await service.idContext();
-      service.updateSettings({ worktreeRoot: DEFAULT_SETTINGS.worktreeRoot });
+      const preview = await service.idContext({ worktreeRoot: WORKTREE_LOCATIONS.nextTo });
       assert.equal(preview.worktreeRoot, join(dirname(repo.dir), 'project.worktrees'), 'the preview shows the answer\'s folder');
       assert.equal(existsSync(join(service.store.dir, 'config.json')), false, 'nothing recorded before a task is created');
       const task = await service.createTask({ subject: 'Made by an agent', createWorktree: true });
       assert.equal(task.worktreePath, join(repo.dir, '.worktrees', 'made-by-an-agent'));
       assert.deepEqual(config(), { worktreeRoot: '.worktrees', branchPrefix: 'task/' });
+    });
+
+    test('two creates at once, one given an answer: whichever records the layout first, both worktrees are in the recorded root', async () => {
+      // Both wait for the repository lock; the first to take it records the layout, the other follows the record.
+      const [answered, plain] = await Promise.all([createWithAnswer(WORKTREE_LOCATIONS.nextTo, 'Asked first'), service.createTask({ subject: 'From an agent', createWorktree: true })]);
+      const recorded = (config() as { worktreeRoot: string }).worktreeRoot;
+      const root = recorded === WORKTREE_LOCATIONS.nextTo ? join(dirname(repo.dir), 'project.worktrees') : join(repo.dir, '.worktrees');
+      assert.equal(answered.worktreePath, join(root, 'asked-first'));
+      assert.equal(plain.worktreePath, join(root, 'from-an-agent'));
+    });
+
+    test('once a layout is recorded, an answer does not move it', async () => {
+      await service.createTask({ subject: 'Recorded first', createWorktree: true });
+      const later = await createWithAnswer(WORKTREE_LOCATIONS.nextTo, 'Answered late');
+      assert.equal(later.worktreePath, join(repo.dir, '.worktrees', 'answered-late'));
+      assert.deepEqual(config(), { worktreeRoot: '.worktrees', branchPrefix: 'task/' });
+    });
+
+    test('a root that is not one line of text, is the repository, contains it or lies in its git directory is refused (InvalidInput) before any git process, and records nothing', async () => {
+      const spawned: string[][] = [];
+      service.git.onSpawn((args) => spawned.push([...args]));
+      for (const worktreeRoot of ['', '  ', 'a\nb', 42, '.', '..', '.git/worktrees-here']) {
+        await rejectsWithCode(service.createTask({ subject: 'Bad root', createWorktree: true, worktreeRoot: worktreeRoot as string }), 'InvalidInput');
+      }
+      await rejectsWithCode(service.idContext({ worktreeRoot: 'a\nb' }), 'InvalidInput');
+      assert.deepEqual(spawned, []);
+      assert.equal(existsSync(join(service.store.dir, 'config.json')), false);
+      assert.deepEqual((await service.board()).tasks, []);
     });
   });
 });

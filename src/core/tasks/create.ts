@@ -5,7 +5,7 @@ import { isCoded, TaskWorktreesError } from '../errors';
 import { BranchHead, WorktreeEntry } from '../git/porcelain';
 import { canonicalPath, Layout, Repository } from '../repo';
 import { branchesInUse, branchProtection } from '../safety';
-import { validateBlockedBy, validateBranchName, validateSubject, validateTaskId } from './ids';
+import { containsUnsafeText, validateBlockedBy, validateBranchName, validateSubject, validateTaskId } from './ids';
 import { checkBlockers } from './dependencies';
 import { copyIncludedFiles } from './include';
 import { SetupRecord, Task } from './model';
@@ -19,6 +19,11 @@ export interface CreateTaskInput {
   blockedBy?: string[];
   /** The id to use instead of the one made from the subject (it names the branch and the folder); refused when taken. */
   id?: string;
+  /**
+   * Where the repository's worktrees go if this is its first create (a person's answer to the
+   * location question), in place of the `worktreeRoot` setting; a recorded layout wins.
+   */
+  worktreeRoot?: string;
 }
 
 export interface ValidCreateInput {
@@ -28,6 +33,7 @@ export interface ValidCreateInput {
   blockedBy: string[];
   createWorktree: boolean;
   id?: string;
+  worktreeRoot?: string;
 }
 
 /** Checked before the operation starts, so bad input never reaches git nor waits for the lock. */
@@ -40,7 +46,16 @@ export function validateCreateInput(input: CreateTaskInput & { createWorktree?: 
   const requestedBase = input.baseBranch || defaultBase;
   if (requestedBase) validateBranchName(requestedBase, 'base branch');
   const id = input.id === undefined ? undefined : validateTaskId(input.id);
-  return { subject, description: input.description ?? '', requestedBase, blockedBy: validateBlockedBy(input.blockedBy ?? []), createWorktree: input.createWorktree === true, id };
+  const worktreeRoot = input.worktreeRoot === undefined ? undefined : validateWorktreeRootInput(input.worktreeRoot);
+  return { subject, description: input.description ?? '', requestedBase, blockedBy: validateBlockedBy(input.blockedBy ?? []), createWorktree: input.createWorktree === true, id, worktreeRoot };
+}
+
+/** The same rule as a recorded root's (one line of text); where it points is checked against the repository (Repository.checkWorktreeRoot). */
+export function validateWorktreeRootInput(worktreeRoot: unknown): string {
+  if (typeof worktreeRoot !== 'string' || !worktreeRoot.trim() || containsUnsafeText(worktreeRoot)) {
+    throw new TaskWorktreesError('InvalidInput', 'worktreeRoot is a folder path: one line of text, relative to the repository, absolute, or under ~.');
+  }
+  return worktreeRoot;
 }
 
 /** Task creation and binding. Every function here runs inside an operation (the lock is held). */
@@ -48,7 +63,7 @@ export class TaskCreation extends OperationSteps {
   /** Creates a task on its base (default: the current branch) and, on request, its worktree; a failure leaves no task behind. */
   async createTask(input: ValidCreateInput): Promise<Task> {
     if (input.blockedBy.length > 0) checkBlockers(undefined, input.blockedBy, (await this.store.load()).tasks);
-    const layout = await this.repo.ensureLayout();
+    const layout = await this.repo.ensureLayout(input.worktreeRoot);
     const [currentBranch, heads] = await Promise.all([input.requestedBase ? undefined : this.git.currentBranch(), this.reader.heads()]);
     // No branch has a commit yet (an unborn HEAD names a branch that does not exist).
     if (heads.size === 0) {
