@@ -58,7 +58,7 @@ export interface TaskWorktreesApi {
   startAgent(input: InRepository & { taskId: string; agent?: string; prompt?: string }): Promise<AgentInfo>;
   /** Starts agents on the oldest ready tasks until `max` (default: `taskWorktrees.maxAutoAgents`) of this window's agents run. */
   startAgentsOnReadyTasks(input: InRepository & { agent?: string; max?: number }): Promise<{ started: AgentInfo[]; skipped: Array<{ taskId: string; code: string; message: string }> }>;
-  /** The agents this window started, running or exited, oldest first. */
+  /** The agents this window started, running or exited, oldest first; with `repository`, only those on that repository's tasks. */
   listAgents(input?: InRepository): Promise<AgentInfo[]>;
   /** Fired after every change this window made and every change another process made to the store. */
   readonly onDidChange: vscode.Event<void>;
@@ -83,6 +83,8 @@ export interface TaskWorktreesApi {
 }
 
 export interface AgentInfo {
+  /** The main worktree of the task's repository (task ids repeat across the repositories of a workspace). */
+  repository: string;
   taskId: string;
   agent: string;
   /** The program run, resolved on PATH. */
@@ -185,7 +187,14 @@ export function createApi(service: () => TaskService, onDidChange: vscode.Event<
       const { started, skipped } = await agents.startOn(await agents.readyTasks(max), agent);
       return { started: started.map(publicAgent), skipped };
     },
-    listAgents: async () => agents.all().map(publicAgent),
+    listAgents: async (input) => {
+      // `service()` is the repository named, or the only one: with several and none named, every repository's agents.
+      const repository = repositoryField(input) === undefined ? undefined : service().mainWorktree;
+      return agents
+        .all()
+        .filter((run) => !repository || run.repository === repository)
+        .map(publicAgent);
+    },
     listSnapshots: async (input) => service().listSnapshots(field(input, 'taskId', 'string')),
     snapshotWorktree: async (input) => service().snapshotWorktree(field(input, 'taskId', 'string')),
     restoreSnapshot: async (input) =>
@@ -230,6 +239,7 @@ function repositoryField(input: unknown): string | undefined {
 
 export function publicAgent(run: AgentRun): AgentInfo {
   const info: AgentInfo = {
+    repository: run.repository,
     taskId: run.taskId,
     agent: run.agent,
     command: run.executable,

@@ -12,6 +12,8 @@ export interface AgentSettings {
 
 /** One agent program started on a task in this window. */
 export interface AgentRun {
+  /** The main worktree of the task's repository: with the task id, what names the task (ids repeat across repositories). */
+  readonly repository: string;
   readonly taskId: string;
   readonly agent: string;
   readonly executable: string;
@@ -57,7 +59,7 @@ const EXIT_REASONS: Record<vscode.TerminalExitReason, string> = {
  */
 export class Agents implements vscode.Disposable {
   private readonly runs: TrackedRun[] = [];
-  /** Tasks between "start" and a running terminal: a second start on them is refused. */
+  /** Tasks (by taskKey) between "start" and a running terminal: a second start on them is refused. */
   private readonly starting = new Set<string>();
   private readonly changed = new vscode.EventEmitter<void>();
   readonly onDidChange = this.changed.event;
@@ -75,9 +77,12 @@ export class Agents implements vscode.Disposable {
     ];
   }
 
-  /** Newest first. */
-  forTask(taskId: string): AgentRun[] {
-    return this.runs.filter((run) => run.taskId === taskId).reverse();
+  /**
+   * The runs on one task, newest first. `repository` (the service of the task's repository) tells
+   * apart tasks of the same id in two repositories; without it, that id's runs in any repository.
+   */
+  forTask(taskId: string, repository?: TaskService): AgentRun[] {
+    return this.runs.filter((run) => run.taskId === taskId && (!repository || run.repository === repository.mainWorktree)).reverse();
   }
 
   all(): AgentRun[] {
@@ -121,10 +126,11 @@ export class Agents implements vscode.Disposable {
     validateTaskId(input.taskId);
     if (input.prompt?.includes('\0')) throw new TaskWorktreesError('InvalidInput', vscode.l10n.t('A prompt cannot contain NUL characters.'));
     const launchable = await this.launchable(input.agent);
-    this.refuseBusy(input.taskId);
-    this.starting.add(input.taskId);
+    const service = this.service();
+    const key = taskKey(service.mainWorktree, input.taskId);
+    this.refuseBusy(key, input.taskId);
+    this.starting.add(key);
     try {
-      const service = this.service();
       const view = (await service.board()).tasks.find((task) => task.id === input.taskId);
       refuseUnstartable(input.taskId, view);
       if (view.worktreeState === 'none') await service.createWorktree(view.id);
@@ -132,7 +138,7 @@ export class Agents implements vscode.Disposable {
       const claimed = await service.setStatus(view.id, 'in_progress', launchable.profile.name);
       return await this.launch(service, claimed, launchable, input.prompt ?? taskPrompt(claimed), options.reveal ?? false);
     } finally {
-      this.starting.delete(input.taskId);
+      this.starting.delete(key);
     }
   }
 
@@ -145,9 +151,10 @@ export class Agents implements vscode.Disposable {
     if (!Number.isInteger(limit) || limit < 1) throw new TaskWorktreesError('InvalidInput', vscode.l10n.t('"max" must be a whole number of at least 1.'));
     const free = limit - this.running().length;
     if (free <= 0) return [];
-    const { tasks } = await this.service().board();
+    const service = this.service();
+    const { tasks } = await service.board();
     return tasks
-      .filter((task) => task.ready && task.worktreeState !== 'missing' && !this.isBusy(task.id))
+      .filter((task) => task.ready && task.worktreeState !== 'missing' && !this.isBusy(taskKey(service.mainWorktree, task.id)))
       .sort((a, b) => a.createdAt.localeCompare(b.createdAt) || a.id.localeCompare(b.id))
       .slice(0, free);
   }
@@ -199,14 +206,14 @@ export class Agents implements vscode.Disposable {
     return { profile, executable };
   }
 
-  private isBusy(taskId: string): boolean {
-    return this.starting.has(taskId) || this.running().some((run) => run.taskId === taskId);
+  private isBusy(key: string): boolean {
+    return this.starting.has(key) || this.running().some((run) => taskKey(run.repository, run.taskId) === key);
   }
 
-  private refuseBusy(taskId: string): void {
-    if (!this.isBusy(taskId)) return;
+  private refuseBusy(key: string, taskId: string): void {
+    if (!this.isBusy(key)) return;
     const names = this.running()
-      .filter((run) => run.taskId === taskId)
+      .filter((run) => taskKey(run.repository, run.taskId) === key)
       .map((run) => run.agent);
     throw new TaskWorktreesError('AgentRunning', vscode.l10n.t('An agent is already running (or starting) on task "{0}".', taskId), names);
   }
@@ -221,7 +228,7 @@ export class Agents implements vscode.Disposable {
       env: agentEnvironment(task, profile),
       iconPath: new vscode.ThemeIcon('hubot'),
     });
-    const run: TrackedRun = { taskId: task.id, agent: profile.name, executable, worktreePath: task.worktreePath!, terminal, startedAt: new Date(), service };
+    const run: TrackedRun = { repository: service.mainWorktree, taskId: task.id, agent: profile.name, executable, worktreePath: task.worktreePath!, terminal, startedAt: new Date(), service };
     this.runs.push(run);
     this.changed.fire();
     if (reveal) terminal.show();
@@ -261,6 +268,11 @@ export class Agents implements vscode.Disposable {
   dispose(): void {
     this.disposables.forEach((disposable) => disposable.dispose());
   }
+}
+
+/** A task across the workspace's repositories: its repository's main worktree and its id. */
+function taskKey(repository: string, taskId: string): string {
+  return `${repository}\0${taskId}`;
 }
 
 function refuseUnstartable(taskId: string, view: TaskView | undefined): asserts view is TaskView {

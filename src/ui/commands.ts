@@ -11,7 +11,7 @@ import { EventsView } from './eventsView';
 import { describeError, lossDetail } from './flowText';
 import * as prompts from './prompts';
 import { Session } from './session';
-import { readSettings } from './settings';
+import { readSettings, settingsScope } from './settings';
 import { registerCommand, showError } from './commandRunner';
 import { AgentNode, isTreeNode, statusLabel, TaskNode, TasksTreeProvider, TreeNode, UnassignedWorktreeNode, WorktreeNode } from './tasksView';
 import { taskEnvironment } from './taskEnvironment';
@@ -46,6 +46,8 @@ export function registerCommands(
 ): void {
   // The repository of the command being run: its tree item's, or the one picked (see the registration below).
   const service = (): TaskService => session.service;
+  /** The settings as the command's repository's folder sets them (multi-root: each folder may differ). */
+  const scope = (): vscode.Uri | undefined => settingsScope(session.repositories, service());
 
   /** The task a command is about: from the tree node, or a pick (titled `title`) among the board's tasks; `none` says why none fits. */
   const resolveTask = async ({ node }: Invocation, filter: (task: TaskView) => boolean, title: string, none?: string, placeHolder?: string): Promise<Task | undefined> => {
@@ -188,7 +190,7 @@ export function registerCommands(
    */
   const askLocationOnFirstCreate = async (): Promise<string | undefined | null> => {
     const { store, mainWorktree } = service();
-    const rootSetting = vscode.workspace.getConfiguration('taskWorktrees').inspect('worktreeRoot');
+    const rootSetting = vscode.workspace.getConfiguration('taskWorktrees', scope()).inspect('worktreeRoot');
     // A damaged config.json counts as recorded: the create then stops on it (StoreCorrupt) rather than asking first.
     if (!needsLocationChoice(existsSync(store.configFile), isSetByUser(rootSetting))) return undefined;
     return (await prompts.askWorktreeLocation(basename(mainWorktree), store.configFile, locationOrder(vscode.env.remoteName))) ?? null;
@@ -198,7 +200,7 @@ export function registerCommands(
     'taskWorktrees.createTask': async () => {
       const worktreeRoot = await askLocationOnFirstCreate();
       if (worktreeRoot === null) return undefined;
-      const configuredBase = readSettings().defaultBaseBranch;
+      const configuredBase = readSettings(scope()).defaultBaseBranch;
       // The preview shows the folder in the chosen root; the answer is this create's input alone, never the window's setting.
       const named = await prompts.askNewTask(await service().idContext({ worktreeRoot }), configuredBase ? 2 : 3);
       if (!named) return undefined;
@@ -328,7 +330,7 @@ export function registerCommands(
     'taskWorktrees.mergeTask': async (invocation) => {
       const task = await resolveTask(invocation, (candidate) => !!candidate.branch, vscode.l10n.t('Merge Task into Its Base'), vscode.l10n.t('No task has a branch to merge.'));
       if (!task) return undefined;
-      const strategy: MergeStrategy = readSettings().mergeStrategy;
+      const strategy: MergeStrategy = readSettings(scope()).mergeStrategy;
       const touches = await mergeTouches(service(), task.id);
       if (!(await saveEditorsFirst(touches, vscode.l10n.t('The merge needs the task\'s work committed and the base\'s files saved.')))) return undefined;
       // Checked before asking: a confirmation followed by "commit first" wastes the person's yes.

@@ -1,5 +1,6 @@
 import * as vscode from 'vscode';
-import { globsToIncludePatterns, LifecycleSettings, PortSettings } from '../core';
+import { globsToIncludePatterns, LifecycleSettings, PortSettings, TaskService } from '../core';
+import type { RepositorySession } from './session';
 import { DEFAULT_PORTS, portSettingsProblem } from '../core/tasks/ports';
 
 export type AfterCreate = 'ask' | 'newWindow' | 'currentWindow' | 'nothing';
@@ -10,8 +11,13 @@ export interface ExtensionSettings extends LifecycleSettings {
   deleteBranchAfterMerge: DeleteBranchAfterMerge;
 }
 
-export function readSettings(): ExtensionSettings {
-  const config = vscode.workspace.getConfiguration('taskWorktrees');
+/**
+ * The settings as they apply to the repository whose workspace folder is `scope` (see
+ * settingsScope): in a multi-root workspace each folder may set its own. Without a scope, the
+ * workspace's and the user's.
+ */
+export function readSettings(scope?: vscode.Uri): ExtensionSettings {
+  const config = vscode.workspace.getConfiguration('taskWorktrees', scope);
   return {
     worktreeRoot: config.get<string>('worktreeRoot', '.worktrees'),
     branchPrefix: config.get<string>('branchPrefix', 'task/'),
@@ -21,7 +27,7 @@ export function readSettings(): ExtensionSettings {
     afterCreate: config.get<AfterCreate>('afterCreate', 'ask'),
     deleteBranchAfterMerge: config.get<DeleteBranchAfterMerge>('deleteBranchAfterMerge', 'ask'),
     ports: portSettings(config),
-    includePatterns: globsToIncludePatterns(gitWorktreeIncludeFiles()),
+    includePatterns: globsToIncludePatterns(gitWorktreeIncludeFiles(scope)),
   };
 }
 
@@ -31,10 +37,19 @@ function portSettings(config: vscode.WorkspaceConfiguration): PortSettings {
   return portSettingsProblem(ports) ? DEFAULT_PORTS : ports;
 }
 
-/** VS Code's own list of ignored files to copy into new worktrees (glob patterns, per folder). */
-function gitWorktreeIncludeFiles(): string[] {
-  const value = vscode.workspace.getConfiguration('git', vscode.workspace.workspaceFolders?.[0]?.uri).get<unknown>('worktreeIncludeFiles', []);
+/** VS Code's own list of ignored files to copy into new worktrees (glob patterns, per folder: the repository's, else the first). */
+function gitWorktreeIncludeFiles(scope: vscode.Uri | undefined): string[] {
+  const value = vscode.workspace.getConfiguration('git', scope ?? vscode.workspace.workspaceFolders?.[0]?.uri).get<unknown>('worktreeIncludeFiles', []);
   return Array.isArray(value) ? value.filter((glob): glob is string => typeof glob === 'string' && !/[\0\r\n]/.test(glob)) : [];
+}
+
+/**
+ * Where a repository's settings are read: its first workspace folder. Resource settings
+ * (setupCommand, worktreeRoot, mergeStrategy, …) may differ per folder of a multi-root workspace,
+ * and a repository's worktrees lie outside every folder, so a task is never its own scope.
+ */
+export function settingsScope(repositories: readonly RepositorySession[], service: TaskService): vscode.Uri | undefined {
+  return repositories.find((repository) => repository.service === service)?.folders[0];
 }
 
 /** VS Code's own `git.path` (a string or a list of candidates), so we run the git the user chose. */

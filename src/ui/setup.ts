@@ -1,7 +1,7 @@
 import { basename } from 'node:path';
 import * as vscode from 'vscode';
 import { OperationOutcome, SetupState, Task, TaskService } from '../core';
-import { Session } from './session';
+import { RepositorySession, Session } from './session';
 import { taskEnvironment } from './taskEnvironment';
 
 /**
@@ -43,21 +43,23 @@ export class WorktreeSetup implements vscode.Disposable {
 
   /** Listens to the operations of the session's current services, one per repository (new ones after a restart). */
   private follow(): void {
-    const services = this.session.state === 'ready' ? this.session.repositories.map((repository) => repository.service) : [];
+    const repositories = this.session.state === 'ready' ? this.session.repositories : [];
+    const services = repositories.map((repository) => repository.service);
     if (services.length === this.attachedTo.length && services.every((service, index) => service === this.attachedTo[index])) return;
     this.detach?.();
     this.attachedTo = services;
-    const stops = services.map((service) =>
-      service.onDidMutate((outcome) => {
+    const stops = repositories.map((repository) =>
+      repository.service.onDidMutate((outcome) => {
         const task = createdWorktree(outcome);
-        if (task) void this.run(service, task).catch((error: Error) => this.log.warn(`setup of ${task.id} failed to run: ${error.message}`));
+        if (task) void this.run(repository, task).catch((error: Error) => this.log.warn(`setup of ${task.id} failed to run: ${error.message}`));
       }),
     );
     this.detach = () => stops.forEach((stop) => stop());
   }
 
-  async run(service: TaskService, task: Task): Promise<void> {
-    const steps = await this.stepsFor(task);
+  /** Sets up `task`'s new worktree with what its own repository's folders declare (multi-root: never another repository's). */
+  async run({ service, folders }: RepositorySession, task: Task): Promise<void> {
+    const steps = await this.stepsFor(task, folders);
     if (steps.length === 0) return;
     const copyProblem = task.setup?.state === 'failed' ? task.setup.message : undefined;
     await this.record(service, task.id, { state: 'running' });
@@ -81,18 +83,25 @@ export class WorktreeSetup implements vscode.Disposable {
     }
   }
 
-  /** The setup command and the worktreeCreated tasks, each retargeted to the worktree; a repository's own only when trusted. */
-  private async stepsFor(task: Task): Promise<SetupStep[]> {
+  /**
+   * The setup command and the worktreeCreated tasks, each retargeted to the worktree; a repository's
+   * own only when trusted. `folders`: the workspace folders of the task's repository, whose settings
+   * and tasks.json apply (the workspace's and the user's apply to every repository).
+   */
+  private async stepsFor(task: Task, folders: readonly vscode.Uri[]): Promise<SetupStep[]> {
     const worktree = task.worktreePath!;
     const folder: vscode.WorkspaceFolder = { uri: vscode.Uri.file(worktree), name: basename(worktree), index: vscode.workspace.workspaceFolders?.length ?? 0 };
     const env = taskEnvironment(task);
     const steps: SetupStep[] = [];
-    const command = this.setupCommand();
+    const command = this.setupCommand(folders[0]);
     if (command) {
       const execution = new vscode.ShellExecution(command, { cwd: worktree, env });
       steps.push({ name: command, task: presented(new vscode.Task({ type: 'shell', command }, folder, vscode.l10n.t('Setup: {0}', task.id), 'Task Worktrees', execution)) });
     }
-    const declared = (await vscode.tasks.fetchTasks()).filter((candidate) => (candidate.runOptions as { runOn?: unknown }).runOn === RUN_ON_WORKTREE_CREATED);
+    const ownFolders = new Set(folders.map((uri) => uri.toString()));
+    const declared = (await vscode.tasks.fetchTasks()).filter(
+      (candidate) => (candidate.runOptions as { runOn?: unknown }).runOn === RUN_ON_WORKTREE_CREATED && (!isFolderScope(candidate.scope) || ownFolders.has(candidate.scope.uri.toString())),
+    );
     for (const declaredTask of declared) {
       if (declaredTask.scope !== vscode.TaskScope.Global && !vscode.workspace.isTrusted) {
         this.log.warn(`setup task "${declaredTask.name}" not run in ${worktree}: the workspace is not trusted`);
@@ -105,9 +114,9 @@ export class WorktreeSetup implements vscode.Disposable {
     return steps;
   }
 
-  /** The setting's value; a workspace's own only in a trusted workspace (VS Code withholds it otherwise too). */
-  private setupCommand(): string | undefined {
-    const inspected = vscode.workspace.getConfiguration('taskWorktrees', this.session.folder).inspect<string>('setupCommand');
+  /** The setting's value for the repository's folder `scope`; a workspace's own only in a trusted workspace (VS Code withholds it otherwise too). */
+  private setupCommand(scope: vscode.Uri | undefined): string | undefined {
+    const inspected = vscode.workspace.getConfiguration('taskWorktrees', scope).inspect<string>('setupCommand');
     const fromWorkspace = inspected?.workspaceFolderValue ?? inspected?.workspaceValue;
     if (fromWorkspace !== undefined && !vscode.workspace.isTrusted) {
       this.log.warn('taskWorktrees.setupCommand of this workspace not run: the workspace is not trusted');
@@ -159,6 +168,10 @@ export class WorktreeSetup implements vscode.Disposable {
     this.detach?.();
     this.disposables.forEach((disposable) => disposable.dispose());
   }
+}
+
+function isFolderScope(scope: vscode.Task['scope']): scope is vscode.WorkspaceFolder {
+  return typeof scope === 'object' && scope !== null && 'uri' in scope;
 }
 
 /** The task with its new worktree, when the operation made one. */

@@ -1,5 +1,5 @@
 import * as vscode from 'vscode';
-import { TaskWorktreesApi } from '../api';
+import { InRepository, TaskWorktreesApi } from '../api';
 import { isCoded, Task, TaskStatus, TaskView, TaskWorktreesError } from '../core';
 import { isTaskStatus } from '../core/tasks/model';
 
@@ -19,25 +19,27 @@ export function registerTools(context: vscode.ExtensionContext, api: TaskWorktre
   }
 }
 
-interface ListInput {
+// Each tool takes the API's optional `repository` (a path inside the repository to act on) and
+// passes it on to every call it makes, so a multi-root workspace is answered from one repository.
+interface ListInput extends InRepository {
   status?: TaskStatus;
   readyOnly?: boolean;
 }
-interface TaskIdInput {
+interface TaskIdInput extends InRepository {
   taskId: string;
 }
-interface CreateInput {
+interface CreateInput extends InRepository {
   subject: string;
   description?: string;
   baseBranch?: string;
   blockedBy?: string[];
   createWorktree?: boolean;
 }
-interface ClaimInput {
+interface ClaimInput extends InRepository {
   taskId: string;
   owner: string;
 }
-interface SetStatusInput {
+interface SetStatusInput extends InRepository {
   taskId: string;
   status: TaskStatus;
   owner?: string;
@@ -54,10 +56,11 @@ interface ToolSpec<T> {
 
 /** Every tool by its package.json name; exported so host tests can read a tool's confirmation. */
 export function taskTools(api: TaskWorktreesApi): Record<string, vscode.LanguageModelTool<never>> {
-  const describe = async (task: Task): Promise<string> => taskLine(await viewOf(api, task));
+  const describe = async (task: Task, input: unknown): Promise<string> => taskLine(await viewOf(api, task, input));
   /** The task named in a confirmation: its subject when it can be read, else the id as given. */
-  const named = async (taskId: unknown): Promise<vscode.MarkdownString> => {
-    const task = await api.getTask({ taskId: String(taskId) }).catch(() => undefined);
+  const named = async (input: (InRepository & { taskId?: unknown }) | undefined): Promise<vscode.MarkdownString> => {
+    const taskId = input?.taskId;
+    const task = await api.getTask({ taskId: String(taskId), ...inRepositoryOf(input) }).catch(() => undefined);
     const text = bold(new vscode.MarkdownString(), String(taskId));
     return task ? text.appendText(` (${task.subject})`) : text;
   };
@@ -66,7 +69,7 @@ export function taskTools(api: TaskWorktreesApi): Record<string, vscode.Language
     taskWorktrees_listTasks: tool<ListInput>({
       run: async (input) => {
         const { status, readyOnly } = listFilter(input);
-        const tasks = (await api.listTasks()).filter((task) => (!status || task.status === status) && (!readyOnly || task.ready));
+        const tasks = (await api.listTasks(inRepositoryOf(input))).filter((task) => (!status || task.status === status) && (!readyOnly || task.ready));
         if (tasks.length === 0) return 'No tasks match.';
         const ready = tasks.filter((task) => task.ready).length;
         return [`${tasks.length} task(s), ${ready} ready:`, ...tasks.map(taskLine)].join('\n');
@@ -75,7 +78,7 @@ export function taskTools(api: TaskWorktreesApi): Record<string, vscode.Language
     }),
 
     taskWorktrees_getTask: tool<TaskIdInput>({
-      run: async (input) => taskDetails(await viewOf(api, await api.getTask(input))),
+      run: async (input) => taskDetails(await viewOf(api, await api.getTask(input), input)),
       progress: (input) => vscode.l10n.t('Reading task {0}', String(input?.taskId)),
     }),
 
@@ -83,7 +86,7 @@ export function taskTools(api: TaskWorktreesApi): Record<string, vscode.Language
       run: async (input) => {
         const task = await api.createTask(input);
         const next = task.worktreePath ? ` Work in ${task.worktreePath} after claiming it.` : '';
-        return `Created ${await describe(task)}\nClaim it with taskWorktrees_claimTask before working on it.${next}`;
+        return `Created ${await describe(task, input)}\nClaim it with taskWorktrees_claimTask before working on it.${next}`;
       },
       progress: (input) => vscode.l10n.t('Creating task "{0}"', String(input?.subject)),
       confirm: async (input) => {
@@ -100,20 +103,20 @@ export function taskTools(api: TaskWorktreesApi): Record<string, vscode.Language
         const next = task.worktreePath
           ? `Work only in ${task.worktreePath} (branch ${task.branch}); call taskWorktrees_completeTask when done.`
           : 'It has no worktree yet: a person creates one from the Task Worktrees view (Create Worktree).';
-        return `Claimed ${await describe(task)}\n${next}`;
+        return `Claimed ${await describe(task, input)}\n${next}`;
       },
       progress: (input) => vscode.l10n.t('Claiming task {0} for {1}', String(input?.taskId), String(input?.owner)),
       confirm: async (input) => ({
         title: vscode.l10n.t('Claim a task?'),
-        message: (await named(input?.taskId)).appendText(' ' + vscode.l10n.t('becomes in progress, owned by {0}.', String(input?.owner))),
+        message: (await named(input)).appendText(' ' + vscode.l10n.t('becomes in progress, owned by {0}.', String(input?.owner))),
       }),
     }),
 
     taskWorktrees_setStatus: tool<SetStatusInput>({
-      run: async (input) => `Updated ${await describe(await api.setStatus(input))}`,
+      run: async (input) => `Updated ${await describe(await api.setStatus(input), input)}`,
       progress: (input) => vscode.l10n.t('Setting task {0} to {1}', String(input?.taskId), String(input?.status)),
       confirm: async (input) => {
-        const message = (await named(input?.taskId)).appendText(' ' + vscode.l10n.t('becomes {0}', String(input?.status)));
+        const message = (await named(input)).appendText(' ' + vscode.l10n.t('becomes {0}', String(input?.status)));
         if (input?.owner !== undefined) message.appendText(', ' + vscode.l10n.t('owned by {0}', String(input.owner)));
         return { title: vscode.l10n.t('Change a task\'s status?'), message: message.appendText('.') };
       },
@@ -122,7 +125,7 @@ export function taskTools(api: TaskWorktreesApi): Record<string, vscode.Language
     taskWorktrees_completeTask: tool<TaskIdInput>({
       run: async (input) => {
         const task = await api.completeTask(input);
-        const board = await api.listTasks();
+        const board = await api.listTasks(inRepositoryOf(input));
         const unblocked = board.filter((other) => other.blockedBy.includes(task.id) && other.status !== 'completed' && other.blockers.length === 0);
         const line = taskLine(board.find((view) => view.id === task.id) ?? task);
         return unblocked.length > 0 ? `Completed ${line}\nNo longer blocked: ${unblocked.map((other) => other.id).join(', ')}` : `Completed ${line}`;
@@ -130,7 +133,7 @@ export function taskTools(api: TaskWorktreesApi): Record<string, vscode.Language
       progress: (input) => vscode.l10n.t('Completing task {0}', String(input?.taskId)),
       confirm: async (input) => ({
         title: vscode.l10n.t('Complete a task?'),
-        message: (await named(input?.taskId)).appendText(' ' + vscode.l10n.t('is marked completed; the tasks waiting on it may start.')),
+        message: (await named(input)).appendText(' ' + vscode.l10n.t('is marked completed; the tasks waiting on it may start.')),
       }),
     }),
   };
@@ -178,9 +181,15 @@ function listFilter(input: unknown): ListInput {
   return { status, readyOnly };
 }
 
-/** The board's view of a task (worktree state, open blockers, ready) just after a call returned it. */
-async function viewOf(api: TaskWorktreesApi, task: Task): Promise<Task | TaskView> {
-  return (await api.listTasks()).find((view) => view.id === task.id) ?? task;
+/** The board's view of a task (worktree state, open blockers, ready) just after a call returned it, from the repository the tool's input names. */
+async function viewOf(api: TaskWorktreesApi, task: Task, input: unknown): Promise<Task | TaskView> {
+  return (await api.listTasks(inRepositoryOf(input))).find((view) => view.id === task.id) ?? task;
+}
+
+/** The tool input's `repository`, as given: the API checks it like any caller's. */
+function inRepositoryOf(input: unknown): InRepository {
+  const repository = typeof input === 'object' && input !== null ? (input as InRepository).repository : undefined;
+  return repository === undefined ? {} : { repository };
 }
 
 function isView(task: Task | TaskView): task is TaskView {

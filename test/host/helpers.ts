@@ -36,3 +36,14 @@ export async function eventually<T>(check: () => Promise<T | undefined> | T | un
 export async function command<T>(id: string, args: Record<string, unknown>): Promise<T> {
   return (await vscode.commands.executeCommand(`taskWorktrees.${id}`, args)) as T;
 }
+
+/** Runs a language model tool the way a chat agent's host does, outside any chat, and returns its text. */
+export async function invokeTool(name: string, input: object): Promise<string> {
+  const result = await vscode.lm.invokeTool(name, { input, toolInvocationToken: undefined });
+  return result.content
+    .map((part) => {
+      assert.ok(part instanceof vscode.LanguageModelTextPart, `${name} answers with text parts only`);
+      return part.value;
+    })
+    .join('');
+}

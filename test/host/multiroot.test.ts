@@ -1,9 +1,13 @@
 import * as assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import * as vscode from 'vscode';
-import { activeApi, command, eventually, git, rejectsWithCode } from './helpers';
+import type { AgentInfo } from '../../src/api';
+import type { Task } from '../../src/core';
+import { taskTools } from '../../src/ui/tools';
+import { hasStarted, release, standinOutput, STANDIN_SCRIPT } from '../fixtures/agentStandin';
+import { activeApi, command, eventually, git, invokeTool, rejectsWithCode } from './helpers';
 
 /** The multiroot pass: a .code-workspace with two folders, repo-a and repo-b, each its own git repository. */
 suite('a multi-root workspace: a board section and commands per repository', () => {
@@ -154,5 +158,123 @@ suite('a multi-root workspace: a board section and commands per repository', () 
     }
     await eventually(() => (autoMergeIn(repoB) === 'off' ? true : undefined), 'autoMerge off again in repo-b\'s config');
     rmSync(join(repoB, '.vscode'), { recursive: true, force: true });
+  });
+});
+
+/** What belongs to one repository of the workspace stays its own: its folder's settings, its tasks.json, its agents, its tool calls. */
+suite('a multi-root workspace: each repository\'s own settings, tasks.json, agents and tool calls', function () {
+  /** A terminal task or agent starts in seconds, but a loaded 2-core machine has taken 20 s. */
+  const SLOW_MS = 90_000;
+  this.timeout(3 * SLOW_MS);
+  const out = mkdtempSync(join(tmpdir(), 'tw-multiroot-out-'));
+  const workspaceFolders = (): [vscode.WorkspaceFolder, vscode.WorkspaceFolder] => {
+    const [a, b] = vscode.workspace.workspaceFolders ?? [];
+    assert.ok(a && b, 'the host opened the two folders of the workspace file');
+    return [a, b];
+  };
+  const folderSettings = (folder: vscode.WorkspaceFolder): vscode.WorkspaceConfiguration => vscode.workspace.getConfiguration('taskWorktrees', folder.uri);
+  const setupState = (task: Task, repository: string, state: string): Promise<Task> =>
+    eventually(async () => {
+      const current = await (await activeApi()).getTask({ taskId: task.id, repository });
+      return current.setup?.state === state ? current : undefined;
+    }, `the setup of ${task.id} to be ${state}`, SLOW_MS);
+
+  suiteTeardown(() => rmSync(out, { recursive: true, force: true }));
+
+  test('a worktree made in repo-b runs repo-b\'s setupCommand (its folder setting), not repo-a\'s nor repo-a\'s worktreeCreated task; one made in repo-a runs those two', async () => {
+    const api = await activeApi();
+    const [a, b] = workspaceFolders();
+    const tasksFile = join(a.uri.fsPath, '.vscode', 'tasks.json');
+    try {
+      // Each folder sets its own command; repo-a also declares a task run on worktreeCreated. Each leaves a marker named after it.
+      for (const [folder, mark] of [[a, 'a'], [b, 'b']] as const) {
+        await folderSettings(folder).update('setupCommand', `pwd -P > "${out}/${mark}-$TASK_ID"`, vscode.ConfigurationTarget.WorkspaceFolder);
+      }
+      mkdirSync(join(a.uri.fsPath, '.vscode'), { recursive: true });
+      const declared = { label: 'repo-a setup', type: 'process', command: '/bin/sh', args: ['-c', 'pwd -P > "$0/tasks-a-$TASK_ID"', out], runOptions: { runOn: 'worktreeCreated' } };
+      writeFileSync(tasksFile, JSON.stringify({ version: '2.0.0', tasks: [declared] }, null, 2));
+      await eventually(async () => (await vscode.tasks.fetchTasks()).some((task) => task.name === 'repo-a setup'), 'VS Code to read repo-a\'s tasks.json', SLOW_MS);
+
+      const inB = await api.createTask({ subject: 'Set up in b', repository: b.uri.fsPath, createWorktree: true });
+      await setupState(inB, b.uri.fsPath, 'done');
+      assert.equal(readFileSync(join(out, `b-${inB.id}`), 'utf8').trim(), realpathSync(inB.worktreePath!), 'repo-b\'s command ran in its worktree');
+      assert.equal(existsSync(join(out, `a-${inB.id}`)), false, 'repo-a\'s command did not run for repo-b');
+      assert.equal(existsSync(join(out, `tasks-a-${inB.id}`)), false, 'repo-a\'s tasks.json did not run for repo-b');
+
+      const inA = await api.createTask({ subject: 'Set up in a', repository: a.uri.fsPath, createWorktree: true });
+      await setupState(inA, a.uri.fsPath, 'done');
+      assert.equal(readFileSync(join(out, `a-${inA.id}`), 'utf8').trim(), realpathSync(inA.worktreePath!));
+      assert.equal(readFileSync(join(out, `tasks-a-${inA.id}`), 'utf8').trim(), realpathSync(inA.worktreePath!));
+      assert.equal(existsSync(join(out, `b-${inA.id}`)), false, 'repo-b\'s command did not run for repo-a');
+    } finally {
+      for (const folder of [a, b]) await folderSettings(folder).update('setupCommand', undefined, vscode.ConfigurationTarget.WorkspaceFolder);
+      rmSync(join(a.uri.fsPath, '.vscode'), { recursive: true, force: true });
+      rmSync(join(b.uri.fsPath, '.vscode'), { recursive: true, force: true });
+    }
+  });
+
+  test('the same task id in both repositories: an agent starts on each while the other runs, and listAgents({ repository }) returns that repository\'s alone', async () => {
+    const api = await activeApi();
+    const [a, b] = workspaceFolders();
+    // One stand-in profile per repository: the stand-in keeps its records by task id, the same in both.
+    const outputs = { a: standinOutput(), b: standinOutput() };
+    const windowSettings = vscode.workspace.getConfiguration('taskWorktrees');
+    await windowSettings.update(
+      'agents',
+      [
+        { name: 'Stand-in A', command: STANDIN_SCRIPT, args: ['${prompt}'], env: outputs.a.env },
+        { name: 'Stand-in B', command: STANDIN_SCRIPT, args: ['${prompt}'], env: outputs.b.env },
+      ],
+      vscode.ConfigurationTarget.Global,
+    );
+    try {
+      const inA = await api.createTask({ subject: 'Agent twin', repository: a.uri.fsPath });
+      const inB = await api.createTask({ subject: 'Agent twin', repository: b.uri.fsPath });
+      assert.equal(inA.id, inB.id);
+      const onA = await api.startAgent({ taskId: inA.id, agent: 'Stand-in A', repository: a.uri.fsPath });
+      await eventually(() => hasStarted(outputs.a.dir, inA.id), 'the agent on repo-a\'s task to start', SLOW_MS);
+      const onB = await api.startAgent({ taskId: inB.id, agent: 'Stand-in B', repository: b.uri.fsPath });
+      await eventually(() => hasStarted(outputs.b.dir, inB.id), 'the agent on repo-b\'s task to start', SLOW_MS);
+      assert.deepEqual([onA.repository, onB.repository], [realpathSync(a.uri.fsPath), realpathSync(b.uri.fsPath)]);
+      assert.deepEqual([onA.state, onB.state], ['running', 'running']);
+      // A second start on one of them is still refused: the key is the repository and the id.
+      await rejectsWithCode(api.startAgent({ taskId: inB.id, agent: 'Stand-in B', repository: b.uri.fsPath }), 'AgentRunning');
+      const listed = (agents: AgentInfo[]): string[][] => agents.filter((agent) => agent.taskId === inA.id).map((agent) => [agent.agent, agent.repository]);
+      assert.deepEqual(listed(await api.listAgents({ repository: b.uri.fsPath })), [['Stand-in B', realpathSync(b.uri.fsPath)]]);
+      assert.deepEqual(listed(await api.listAgents({ repository: a.uri.fsPath })), [['Stand-in A', realpathSync(a.uri.fsPath)]]);
+      assert.equal(listed(await api.listAgents()).length, 2, 'without a repository, every repository\'s agents');
+      release(outputs.a.dir, inA.id, 0);
+      release(outputs.b.dir, inB.id, 0);
+      await eventually(async () => ((await api.listAgents()).filter((agent) => agent.taskId === inA.id && agent.state === 'exited').length === 2 ? true : undefined), 'both agents to exit', SLOW_MS);
+    } finally {
+      const running = new Set((await api.listAgents()).filter((agent) => agent.state === 'running').map((agent) => agent.terminal));
+      vscode.window.terminals.filter((terminal) => running.has(terminal.name)).forEach((terminal) => terminal.dispose());
+      await windowSettings.update('agents', undefined, vscode.ConfigurationTarget.Global);
+      for (const output of Object.values(outputs)) rmSync(output.dir, { recursive: true, force: true });
+    }
+  });
+
+  test('the language model tools take { repository }: list, create, get and claim act on that repository, and a confirmation names the task read from it', async () => {
+    const api = await activeApi();
+    const [a, b] = workspaceFolders();
+    const repoB = b.uri.fsPath;
+    const listed = await invokeTool('taskWorktrees_listTasks', { repository: repoB });
+    assert.match(listed, /Billing export/);
+    assert.doesNotMatch(listed, /Login form/, 'repo-a\'s tasks are not listed');
+    assert.match(await invokeTool('taskWorktrees_listTasks', {}), /^Error InvalidInput: /, 'with two repositories and none named, refused as the API refuses');
+    assert.match(await invokeTool('taskWorktrees_listTasks', { repository: 42 }), /^Error InvalidInput: /);
+
+    const created = await invokeTool('taskWorktrees_createTask', { subject: 'Tool task in b', repository: repoB });
+    assert.match(created, /^Created tool-task-in-b \[pending\] Tool task in b — no worktree/);
+    assert.ok((await api.listTasks({ repository: repoB })).some((task) => task.id === 'tool-task-in-b'));
+    assert.ok(!(await api.listTasks({ repository: a.uri.fsPath })).some((task) => task.id === 'tool-task-in-b'), 'nothing created in repo-a');
+    assert.match(await invokeTool('taskWorktrees_getTask', { taskId: 'tool-task-in-b', repository: repoB }), /^tool-task-in-b \[pending\] Tool task in b/);
+
+    const token = new vscode.CancellationTokenSource().token;
+    const claim = { taskId: 'tool-task-in-b', owner: 'tool-agent', repository: repoB };
+    const prepared = await taskTools(api).taskWorktrees_claimTask.prepareInvocation!({ input: claim as never }, token);
+    assert.ok((prepared?.confirmationMessages?.message as vscode.MarkdownString).value.includes('Tool task in b'), 'the confirmation names the subject, read from repo-b');
+    assert.match(await invokeTool('taskWorktrees_claimTask', claim), /^Claimed tool-task-in-b \[in_progress, owner tool-agent\] Tool task in b/);
+    assert.match(await invokeTool('taskWorktrees_completeTask', { taskId: 'tool-task-in-b', repository: repoB }), /^Completed tool-task-in-b \[completed, owner tool-agent\]/);
   });
 });

@@ -2,7 +2,7 @@ import * as assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
 import * as vscode from 'vscode';
 import { taskTools } from '../../src/ui/tools';
-import { activeApi, eventually, EXTENSION_ID, git } from './helpers';
+import { activeApi, eventually, EXTENSION_ID, git, invokeTool as invoke } from './helpers';
 
 const TOOL_NAMES = [
   'taskWorktrees_listTasks',
@@ -17,17 +17,6 @@ interface DeclaredTool {
   name: string;
   inputSchema: object;
   tags: string[];
-}
-
-/** Runs a tool the way a chat agent's host does, outside any chat, and returns its text. */
-async function invoke(name: string, input: object): Promise<string> {
-  const result = await vscode.lm.invokeTool(name, { input, toolInvocationToken: undefined });
-  return result.content
-    .map((part) => {
-      assert.ok(part instanceof vscode.LanguageModelTextPart, `${name} answers with text parts only`);
-      return part.value;
-    })
-    .join('');
 }
 
 function lineOf(text: string, taskId: string): string {
