@@ -17,6 +17,9 @@ export interface InRepository {
 /** Runs `work` on the repository holding the path `repository` (see Session.inRepositoryAt). */
 export type RepositoryScope = <T>(repository: string | undefined, work: () => Promise<T>) => Promise<T>;
 
+/** The workspace folder whose settings apply to a repository (see settings.ts settingsFolder). */
+export type SettingsFolder = (service: TaskService) => vscode.Uri | undefined;
+
 /**
  * The contract other extensions, commands called with an argument object, and (next) language
  * model tools use. Inputs are plain objects checked here once; results are plain data; failures
@@ -119,7 +122,7 @@ export interface ActivationReport {
 
 type Input = Record<string, unknown>;
 
-export function createApi(service: () => TaskService, onDidChange: vscode.Event<void>, agents: Agents, inRepository: RepositoryScope): TaskWorktreesApi {
+export function createApi(service: () => TaskService, onDidChange: vscode.Event<void>, agents: Agents, inRepository: RepositoryScope, settingsOf: SettingsFolder): TaskWorktreesApi {
   const api: TaskWorktreesApi = {
     version: 1,
     onDidChange,
@@ -217,7 +220,7 @@ export function createApi(service: () => TaskService, onDidChange: vscode.Event<
       return service().cleanUpMerged({ taskIds });
     },
     changedFiles: async (input) => service().changedFiles(field(input, 'taskId', 'string')),
-    mergeQueue: async (input) => service().mergeQueue(optionalArray(input, 'taskIds') ?? [], { gate: mergeGateSetting() }),
+    mergeQueue: async (input) => service().mergeQueue(optionalArray(input, 'taskIds') ?? [], { gate: mergeGateSetting(settingsOf(service())) }),
     mergeHistory: async () => service().mergeHistory(),
   };
   // Each method runs on the repository its input names; `service()` reads it.

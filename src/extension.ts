@@ -13,6 +13,7 @@ import { registerRecovery } from './ui/recovery';
 import { registerReview } from './ui/review';
 import { registerMerging } from './ui/merging';
 import { WindowPresence } from './ui/windowPresence';
+import { settingsFolder } from './ui/settings';
 
 /** Returns the API (see api.ts) to other extensions, with the activation report our host tests read. */
 export function activate(context: vscode.ExtensionContext): TaskWorktreesApi & ActivationReport {
@@ -27,7 +28,7 @@ export function activate(context: vscode.ExtensionContext): TaskWorktreesApi & A
   context.subscriptions.push(new WorktreeSetup(session, log));
   context.subscriptions.push(new WindowPresence(session, log));
 
-  const api = createApi(() => session.service, session.onDidChange, agents, (repository, work) => session.inRepositoryAt(repository, work));
+  const api = createApi(() => session.service, session.onDidChange, agents, (repository, work) => session.inRepositoryAt(repository, work), (service) => settingsFolder(session, service));
   registerCommands(context, session, tree, log, api, agents);
   registerBoardCommands(context, session, tree, view, log);
   registerTools(context, api);

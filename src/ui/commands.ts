@@ -11,7 +11,7 @@ import { EventsView } from './eventsView';
 import { describeError, lossDetail } from './flowText';
 import * as prompts from './prompts';
 import { Session } from './session';
-import { readSettings, settingsScope } from './settings';
+import { readSettings, settingsFolder } from './settings';
 import { registerCommand, showError } from './commandRunner';
 import { AgentNode, isTreeNode, statusLabel, TaskNode, TasksTreeProvider, TreeNode, UnassignedWorktreeNode, WorktreeNode } from './tasksView';
 import { taskEnvironment } from './taskEnvironment';
@@ -47,7 +47,7 @@ export function registerCommands(
   // The repository of the command being run: its tree item's, or the one picked (see the registration below).
   const service = (): TaskService => session.service;
   /** The settings as the command's repository's folder sets them (multi-root: each folder may differ). */
-  const scope = (): vscode.Uri | undefined => settingsScope(session.repositories, service());
+  const scope = (): vscode.Uri | undefined => settingsFolder(session);
 
   /** The task a command is about: from the tree node, or a pick (titled `title`) among the board's tasks; `none` says why none fits. */
   const resolveTask = async ({ node }: Invocation, filter: (task: TaskView) => boolean, title: string, none?: string, placeHolder?: string): Promise<Task | undefined> => {

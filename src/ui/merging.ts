@@ -13,6 +13,7 @@ import { MergeHistoryProvider, outcomeLabel } from './mergeHistoryView';
 import { autoMergeSetting, ConflictResolver, conflictResolverSetting, mergeGateSetting } from './mergeSettings';
 import * as prompts from './prompts';
 import { Session } from './session';
+import { settingsFolder } from './settings';
 import { TaskNode, TasksTreeProvider, WorktreeNode } from './tasksView';
 
 /** At most this many conflicting files are opened as editors at once. */
@@ -100,11 +101,6 @@ export function registerMerging(context: vscode.ExtensionContext, session: Sessi
     vscode.workspace.onDidChangeConfiguration((event) => event.affectsConfiguration('taskWorktrees.autoMerge') && void writeAutoMerge()),
   );
   void writeAutoMerge();
-}
-
-/** The folder whose settings apply to the repository a command works on (resource settings differ per folder). */
-function settingsFolder(session: Session, service = session.service): vscode.Uri | undefined {
-  return session.repositories.find((repository) => repository.service === service)?.folders[0];
 }
 
 /** Tasks with a branch still to merge. */

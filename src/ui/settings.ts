@@ -1,6 +1,6 @@
 import * as vscode from 'vscode';
-import { globsToIncludePatterns, LifecycleSettings, PortSettings, TaskService } from '../core';
-import type { RepositorySession } from './session';
+import { globsToIncludePatterns, LifecycleSettings, PortSettings } from '../core';
+import type { Session } from './session';
 import { DEFAULT_PORTS, portSettingsProblem } from '../core/tasks/ports';
 
 export type AfterCreate = 'ask' | 'newWindow' | 'currentWindow' | 'nothing';
@@ -13,7 +13,7 @@ export interface ExtensionSettings extends LifecycleSettings {
 
 /**
  * The settings as they apply to the repository whose workspace folder is `scope` (see
- * settingsScope): in a multi-root workspace each folder may set its own. Without a scope, the
+ * settingsFolder): in a multi-root workspace each folder may set its own. Without a scope, the
  * workspace's and the user's.
  */
 export function readSettings(scope?: vscode.Uri): ExtensionSettings {
@@ -47,9 +47,10 @@ function gitWorktreeIncludeFiles(scope: vscode.Uri | undefined): string[] {
  * Where a repository's settings are read: its first workspace folder. Resource settings
  * (setupCommand, worktreeRoot, mergeStrategy, …) may differ per folder of a multi-root workspace,
  * and a repository's worktrees lie outside every folder, so a task is never its own scope.
+ * `service`: the repository's (default: the one the running command works on).
  */
-export function settingsScope(repositories: readonly RepositorySession[], service: TaskService): vscode.Uri | undefined {
-  return repositories.find((repository) => repository.service === service)?.folders[0];
+export function settingsFolder(session: Session, service = session.service): vscode.Uri | undefined {
+  return session.repositories.find((repository) => repository.service === service)?.folders[0];
 }
 
 /** VS Code's own `git.path` (a string or a list of candidates), so we run the git the user chose. */

@@ -50,8 +50,10 @@ export class WindowPresence implements vscode.Disposable {
     if (this.session.state === 'orphaned') return;
     if (this.worktree && !existsSync(this.worktree.path)) return this.orphaned();
     if (this.session.state !== 'ready') return;
-    const service = this.session.service;
-    if (service === this.registeredWith) return;
+    // The repository of the window's folder: in a multi-root workspace there are several, and only the first folder is recorded.
+    const folder = this.session.folder?.fsPath;
+    const service = folder === undefined ? undefined : this.session.repositoryContaining(folder)?.service;
+    if (!service || service === this.registeredWith) return;
     this.registeredWith = service;
     await this.register(service).catch((error: Error) => this.log.warn(`This window is not in the windows registry: ${error.message}`));
   }

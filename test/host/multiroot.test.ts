@@ -273,7 +273,8 @@ suite('a multi-root workspace: each repository\'s own settings, tasks.json, agen
     const token = new vscode.CancellationTokenSource().token;
     const claim = { taskId: 'tool-task-in-b', owner: 'tool-agent', repository: repoB };
     const prepared = await taskTools(api).taskWorktrees_claimTask.prepareInvocation!({ input: claim as never }, token);
-    assert.ok((prepared?.confirmationMessages?.message as vscode.MarkdownString).value.includes('Tool task in b'), 'the confirmation names the subject, read from repo-b');
+    const subjectShown = new vscode.MarkdownString().appendText('(Tool task in b)').value;
+    assert.ok((prepared?.confirmationMessages?.message as vscode.MarkdownString).value.includes(subjectShown), 'the confirmation names the subject, read from repo-b');
     assert.match(await invokeTool('taskWorktrees_claimTask', claim), /^Claimed tool-task-in-b \[in_progress, owner tool-agent\] Tool task in b/);
     assert.match(await invokeTool('taskWorktrees_completeTask', { taskId: 'tool-task-in-b', repository: repoB }), /^Completed tool-task-in-b \[completed, owner tool-agent\]/);
   });
