@@ -78,11 +78,11 @@ export class Agents implements vscode.Disposable {
   }
 
   /**
-   * The runs on one task, newest first. `repository` (the service of the task's repository) tells
-   * apart tasks of the same id in two repositories; without it, that id's runs in any repository.
+   * The runs on one task, newest first. `service` (the task's repository's) tells apart tasks of
+   * the same id in two repositories; without it, that id's runs in any repository.
    */
-  forTask(taskId: string, repository?: TaskService): AgentRun[] {
-    return this.runs.filter((run) => run.taskId === taskId && (!repository || run.repository === repository.mainWorktree)).reverse();
+  forTask(taskId: string, service?: TaskService): AgentRun[] {
+    return this.runs.filter((run) => run.taskId === taskId && (!service || run.repository === service.mainWorktree)).reverse();
   }
 
   all(): AgentRun[] {
