@@ -118,6 +118,8 @@ export interface ActivationReport {
   agentRows(taskId: string): vscode.TreeItem[];
   /** The board's tree as the view reads it (the host tests walk its rows and pass them to commands). */
   readonly board: vscode.TreeDataProvider<object>;
+  /** The Merge History view's tree (one section per repository when there are several). */
+  readonly mergeHistoryView: vscode.TreeDataProvider<object>;
 }
 
 type Input = Record<string, unknown>;

@@ -33,7 +33,7 @@ export function activate(context: vscode.ExtensionContext): TaskWorktreesApi & A
   registerBoardCommands(context, session, tree, view, log);
   registerTools(context, api);
   registerReview(context, session, log);
-  registerMerging(context, session, tree, agents, log);
+  const mergeHistory = registerMerging(context, session, tree, agents, log);
   registerRecovery(context, session, log, api);
   // Terminals of this window get `task-worktrees` on PATH; a window that cannot write its storage just goes without.
   registerCliOnPath(context).catch((error: Error) => log.warn(`task-worktrees CLI not put on PATH: ${error.message}`));
@@ -51,7 +51,7 @@ export function activate(context: vscode.ExtensionContext): TaskWorktreesApi & A
     return performance.now() - started;
   });
   timings.activateMs = performance.now() - started;
-  return { ...api, timings, activationToFirstRenderMs, onDidRenderBoard: tree.onDidRenderBoard, agentRows: (taskId) => tree.agentItems(taskId), board: tree };
+  return { ...api, timings, activationToFirstRenderMs, onDidRenderBoard: tree.onDidRenderBoard, agentRows: (taskId) => tree.agentItems(taskId), board: tree, mergeHistoryView: mergeHistory };
 }
 
 export function deactivate(): void {

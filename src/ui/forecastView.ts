@@ -56,8 +56,9 @@ export class ForecastRows implements vscode.Disposable {
   }
 
   private async recomputeOnce(): Promise<void> {
-    if (this.session.state !== 'ready') return;
-    const next = await this.session.service.forecast();
+    // Rows know their task, not its repository: with several repositories the rows go without a forecast (a known limit).
+    if (this.session.state !== 'ready' || this.session.repositories.length !== 1) return;
+    const next = await this.session.repositories[0].service.forecast();
     const key = JSON.stringify(next);
     if (key !== this.shown) {
       this.shown = key;

@@ -1,9 +1,13 @@
 import * as vscode from 'vscode';
 import type { MergeAttempt, MergeHistory, MergeOutcome, MergeRates } from '../core/history';
+import type { TaskService } from '../core';
 import { Session } from './session';
 
-/** A row of the Merge History view: the rates (overall, per agent profile) or one attempt. */
-export type HistoryNode = { kind: 'rates'; label: string; rates: MergeRates } | { kind: 'attempt'; attempt: MergeAttempt; subject?: string };
+/** A row of the Merge History view: a repository (when there are several), the rates (overall, per agent profile) or one attempt. */
+export type HistoryNode =
+  | { kind: 'repository'; name: string; service: TaskService; history: MergeHistory; rows: HistoryNode[] }
+  | { kind: 'rates'; label: string; rates: MergeRates }
+  | { kind: 'attempt'; attempt: MergeAttempt; subject?: string };
 
 const OUTCOME_ICONS: Record<MergeOutcome, [string, string]> = {
   clean: ['pass', 'charts.green'],
@@ -73,6 +77,14 @@ export class MergeHistoryProvider implements vscode.TreeDataProvider<HistoryNode
   }
 
   getTreeItem(node: HistoryNode): vscode.TreeItem {
+    if (node.kind === 'repository') {
+      const item = new vscode.TreeItem(node.name, vscode.TreeItemCollapsibleState.Expanded);
+      item.description = describeRates(node.history);
+      item.tooltip = node.service.mainWorktree;
+      item.iconPath = new vscode.ThemeIcon('repo');
+      item.contextValue = 'repository';
+      return item;
+    }
     if (node.kind === 'rates') {
       const item = new vscode.TreeItem(node.label, vscode.TreeItemCollapsibleState.None);
       item.description = describeRates(node.rates);
@@ -91,27 +103,40 @@ export class MergeHistoryProvider implements vscode.TreeDataProvider<HistoryNode
   }
 
   async getChildren(node?: HistoryNode): Promise<HistoryNode[]> {
-    if (node || this.session.state !== 'ready') return [];
-    const service = this.session.service;
-    const [history, board] = await Promise.all([service.mergeHistory(), service.board()]);
-    this.last = history;
-    if (this.view) this.view.description = history.entries.length ? describeRates(history) : undefined;
-    // No rows at all lets the view's welcome content show.
-    if (history.entries.length === 0) return [];
-    const subjects = new Map(board.tasks.map((task) => [task.id, task.subject]));
-    const rateRows: HistoryNode[] = [
-      { kind: 'rates', label: vscode.l10n.t('All merges'), rates: history },
-      ...Object.entries(history.perAgent)
-        .sort(([a], [b]) => a.localeCompare(b))
-        .map(([agent, rates]): HistoryNode => ({ kind: 'rates', label: agent, rates })),
-    ];
-    const attempts = [...history.entries].reverse().map((attempt): HistoryNode => ({ kind: 'attempt', attempt, subject: subjects.get(attempt.taskId) }));
-    return [...rateRows, ...attempts];
+    if (node) return node.kind === 'repository' ? node.rows : [];
+    if (this.session.state !== 'ready') return [];
+    const repositories = this.session.repositories;
+    if (repositories.length === 1) {
+      const { history, rows } = await historyRows(repositories[0].service);
+      this.last = history;
+      if (this.view) this.view.description = history.entries.length ? describeRates(history) : undefined;
+      // No rows at all lets the view's welcome content show.
+      return rows;
+    }
+    // Several repositories: one section each, its rates in its description.
+    const sections = await Promise.all(repositories.map(async ({ name, service }) => ({ kind: 'repository' as const, name, service, ...(await historyRows(service)) })));
+    if (this.view) this.view.description = undefined;
+    return sections.some((section) => section.rows.length > 0) ? sections : [];
   }
 
   dispose(): void {
     this.changed.dispose();
   }
+}
+
+/** One repository's rows: the rates overall and per agent profile, then its attempts, newest first (none without attempts). */
+async function historyRows(service: TaskService): Promise<{ history: MergeHistory; rows: HistoryNode[] }> {
+  const [history, board] = await Promise.all([service.mergeHistory(), service.board()]);
+  if (history.entries.length === 0) return { history, rows: [] };
+  const subjects = new Map(board.tasks.map((task) => [task.id, task.subject]));
+  const rateRows: HistoryNode[] = [
+    { kind: 'rates', label: vscode.l10n.t('All merges'), rates: history },
+    ...Object.entries(history.perAgent)
+      .sort(([a], [b]) => a.localeCompare(b))
+      .map(([agent, rates]): HistoryNode => ({ kind: 'rates', label: agent, rates })),
+  ];
+  const attempts = [...history.entries].reverse().map((attempt): HistoryNode => ({ kind: 'attempt', attempt, subject: subjects.get(attempt.taskId) }));
+  return { history, rows: [...rateRows, ...attempts] };
 }
 
 function viaLabel(via: MergeAttempt['via']): string {

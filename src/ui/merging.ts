@@ -25,7 +25,8 @@ const MAX_OPENED_FILES = 10;
  * resolver agent), the Merge Queue and the Merge History view. The core does the merging, under
  * its lock; nothing here runs in an untrusted workspace (the session has no service there).
  */
-export function registerMerging(context: vscode.ExtensionContext, session: Session, tree: TasksTreeProvider, agents: Agents, log: vscode.LogOutputChannel): void {
+/** Returns the Merge History view's provider (the host tests read its rows). */
+export function registerMerging(context: vscode.ExtensionContext, session: Session, tree: TasksTreeProvider, agents: Agents, log: vscode.LogOutputChannel): MergeHistoryProvider {
   const history = new MergeHistoryProvider(session);
   const historyView = vscode.window.createTreeView('taskWorktrees.mergeHistory', { treeDataProvider: history });
   history.attach(historyView);
@@ -101,6 +102,7 @@ export function registerMerging(context: vscode.ExtensionContext, session: Sessi
     vscode.workspace.onDidChangeConfiguration((event) => event.affectsConfiguration('taskWorktrees.autoMerge') && void writeAutoMerge()),
   );
   void writeAutoMerge();
+  return history;
 }
 
 /** Tasks with a branch still to merge. */
@@ -365,7 +367,8 @@ function statusDetail(task: TaskView): string {
  * repository opened are not announced.
  */
 class AutoMergeWatch implements vscode.Disposable {
-  private seen: { service: TaskService; keys: Set<string> } | undefined;
+  /** Per repository, the attempts already seen: only later ones are announced. */
+  private readonly seen = new WeakMap<TaskService, Set<string>>();
   private readonly subscription: vscode.Disposable;
   private readonly check = serialRefresh(
     () => this.announceNew(),
@@ -383,16 +386,18 @@ class AutoMergeWatch implements vscode.Disposable {
 
   private async announceNew(): Promise<void> {
     if (this.session.state !== 'ready') return;
-    const service = this.session.service;
-    const { entries } = await service.mergeHistory();
     const key = (attempt: MergeAttempt): string => `${attempt.at}\0${attempt.taskId}\0${attempt.outcome}\0${attempt.via}`;
-    if (this.seen?.service !== service) {
-      this.seen = { service, keys: new Set(entries.map(key)) };
-      return;
+    for (const { service } of this.session.repositories) {
+      const { entries } = await service.mergeHistory();
+      const seen = this.seen.get(service);
+      if (!seen) {
+        this.seen.set(service, new Set(entries.map(key)));
+        continue;
+      }
+      const fresh = entries.filter((attempt) => !seen.has(key(attempt)));
+      fresh.forEach((attempt) => seen.add(key(attempt)));
+      for (const attempt of fresh.filter((candidate) => candidate.via === 'autoMerge')) void this.announce(service, attempt);
     }
-    const fresh = entries.filter((attempt) => !this.seen!.keys.has(key(attempt)));
-    fresh.forEach((attempt) => this.seen!.keys.add(key(attempt)));
-    for (const attempt of fresh.filter((candidate) => candidate.via === 'autoMerge')) void this.announce(service, attempt);
   }
 
   private async announce(service: TaskService, attempt: MergeAttempt): Promise<void> {
@@ -412,7 +417,7 @@ class AutoMergeWatch implements vscode.Disposable {
         vscode.l10n.t('Auto-merge: "{0}" conflicts with {1} in {2}. Nothing landed.', subject, attempt.base, (attempt.files ?? []).join(', ')),
         action,
       );
-      if (choice === action) await this.resolve(attempt.taskId).catch((error) => showError(error, this.log));
+      if (choice === action) await this.session.inRepositoryOf({ service }, action, () => this.resolve(attempt.taskId)).catch((error) => showError(error, this.log));
       return;
     }
     const showLog = vscode.l10n.t('Show Log');

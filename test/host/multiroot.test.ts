@@ -159,6 +159,26 @@ suite('a multi-root workspace: a board section and commands per repository', () 
     await eventually(() => (autoMergeIn(repoB) === 'off' ? true : undefined), 'autoMerge off again in repo-b\'s config');
     rmSync(join(repoB, '.vscode'), { recursive: true, force: true });
   });
+
+  test('Merge History shows one section per repository; a merge in repo-a is listed under repo-a only', async () => {
+    const api = await activeApi();
+    const [repoA] = folders();
+    const task = await api.createTask({ subject: 'History in repo-a', repository: repoA, createWorktree: true });
+    writeFileSync(join(task.worktreePath!, 'history-a.txt'), 'a\n');
+    git(task.worktreePath!, 'add', '-A');
+    git(task.worktreePath!, 'commit', '-q', '-m', 'history work');
+    assert.equal((await api.mergeTask({ taskId: task.id, repository: repoA })).merged, true);
+
+    const view = api.mergeHistoryView;
+    const sections = (await view.getChildren()) ?? [];
+    const items = await Promise.all(sections.map((section) => view.getTreeItem(section)));
+    assert.deepEqual(items.map(label), ['repo-a', 'repo-b']);
+    const rowsOf = async (section: object): Promise<string[]> =>
+      Promise.all(((await view.getChildren(section)) ?? []).map(async (row) => label(await view.getTreeItem(row))));
+    assert.ok((await rowsOf(sections[0])).includes('History in repo-a'), 'the attempt is under repo-a');
+    assert.ok(!(await rowsOf(sections[1])).includes('History in repo-a'), 'and not under repo-b');
+    assert.match(String(items[0].description), /^1\/1 first-try clean/);
+  });
 });
 
 /** What belongs to one repository of the workspace stays its own: its folder's settings, its tasks.json, its agents, its tool calls. */
