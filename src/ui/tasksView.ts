@@ -8,7 +8,7 @@ import { StoreProblem } from '../core/tasks/store';
 import { TaskStatus } from '../core/tasks/model';
 import { AgentRun, Agents, describeRun } from './agents';
 import { diffUris } from './diffUris';
-import { Session } from './session';
+import { RepositorySession, Session } from './session';
 import { unassignedTooltip } from './unassigned';
 
 export function statusLabel(status: TaskStatus): string {
@@ -327,6 +327,15 @@ export class TasksTreeProvider implements vscode.TreeDataProvider<TreeNode>, vsc
   /** One details cache per repository. */
   private details = new Map<TaskService, RepositoryDetails>();
   private firstDetailsTimer: NodeJS.Timeout | undefined;
+  /**
+   * The boards read once, as the window's repositories opened, before the view asked: its first rows
+   * are drawn from them at once, unless the board changed since (any change drops them).
+   */
+  private readAhead: { repositories: readonly RepositorySession[]; boards: Promise<Board[]> } | undefined;
+  private readAheadTaken = false;
+  /** Rows drawn from boards read ahead: read again once drawn (see startDetails), and redrawn if they differ. */
+  private toConfirm: { repositories: readonly RepositorySession[]; boards: readonly Board[] } | undefined;
+  private readonly sessionChanges: vscode.Disposable;
   private readonly extraParts: RowPartProvider[] = [];
   private view: vscode.TreeView<TreeNode> | undefined;
   private viewState: BoardViewState;
@@ -338,6 +347,7 @@ export class TasksTreeProvider implements vscode.TreeDataProvider<TreeNode>, vsc
   ) {
     this.viewState = readViewState(memento);
     this.firstRender = new Promise((resolve) => (this.resolveFirstRender = resolve));
+    this.sessionChanges = session.onDidChange(() => this.readBoardsAhead());
     this.agentTicker = setInterval(() => {
       for (const node of this.agentNodes.values()) if (!node.run.exit) this.changed.fire(node);
     }, AGENT_ROW_REFRESH_MS);
@@ -488,10 +498,27 @@ export class TasksTreeProvider implements vscode.TreeDataProvider<TreeNode>, vsc
     return node;
   }
 
+  /** Once, when the repositories first open: their boards, read while the view is not asking yet. Any later change drops them. */
+  private readBoardsAhead(): void {
+    if (this.readAheadTaken) {
+      this.readAhead = undefined;
+      return;
+    }
+    if (this.session.state !== 'ready') return;
+    this.readAheadTaken = true;
+    const repositories = this.session.repositories;
+    this.readAhead = { repositories, boards: Promise.all(repositories.map(({ service }) => service.board())) };
+    // A failed read ahead costs nothing more: the view reads the boards itself.
+    this.readAhead.boards.catch(() => undefined);
+  }
+
   private async rootNodes(): Promise<TreeNode[]> {
     if (this.session.state !== 'ready') return [];
     const repositories = this.session.repositories;
-    const boards = await Promise.all(repositories.map(({ service }) => service.board()));
+    const readAhead = this.readAhead?.repositories === repositories ? await this.readAhead.boards.catch(() => undefined) : undefined;
+    this.readAhead = undefined;
+    this.toConfirm = readAhead && { repositories, boards: readAhead };
+    const boards = readAhead ?? (await Promise.all(repositories.map(({ service }) => service.board())));
     this.closeDetailsOfOthers(repositories.map(({ service }) => service));
     // Rebuilt as tasks are expanded again; rows of a collapsed or vanished task are not redrawn.
     this.agentNodes = new Map();
@@ -518,8 +545,14 @@ export class TasksTreeProvider implements vscode.TreeDataProvider<TreeNode>, vsc
     const details = this.detailsFor(service);
     const { cache } = details;
     if (details.started) cache.track(board.tasks);
-    else details.waiting = board.tasks;
     const { filter, sort } = this.viewState;
+    const groups = boardRows(board, (id) => cache.get(id), { filter, sort });
+    if (!details.started) {
+      // The first reading goes down the rows as shown, so the ones in view fill in first; hidden ones last.
+      const shownInOrder = groups.flatMap((group) => group.tasks);
+      const ids = new Set(shownInOrder.map((task) => task.id));
+      details.waiting = [...shownInOrder, ...board.tasks.filter((task) => !ids.has(task.id))];
+    }
     // Task worktree paths are canonical (real paths); the window's folder may have been opened through a link.
     const folder = this.session.folder?.fsPath;
     const ownFolder = folder === undefined ? undefined : canonicalPath(folder);
@@ -531,7 +564,7 @@ export class TasksTreeProvider implements vscode.TreeDataProvider<TreeNode>, vsc
       return node;
     };
     let shown = 0;
-    for (const group of boardRows(board, (id) => cache.get(id), { filter, sort })) {
+    for (const group of groups) {
       shown += group.tasks.length;
       if (group.key === 'all') {
         nodes.push(...group.tasks.map((task) => taskNode(task)));
@@ -576,6 +609,9 @@ export class TasksTreeProvider implements vscode.TreeDataProvider<TreeNode>, vsc
   }
 
   private startDetails(): void {
+    const toConfirm = this.toConfirm;
+    this.toConfirm = undefined;
+    if (toConfirm) return void this.confirmBoards(toConfirm);
     const started: WorktreeDetailsCache[] = [];
     for (const details of this.details.values()) {
       if (!details.waiting) continue;
@@ -586,6 +622,13 @@ export class TasksTreeProvider implements vscode.TreeDataProvider<TreeNode>, vsc
     }
     // The view's progress bar runs while the worktrees are read; each row fills in as its details come.
     void vscode.window.withProgress({ location: { viewId: TASKS_VIEW_ID } }, () => Promise.all(started.map((cache) => cache.settled())));
+  }
+
+  /** The rows were drawn from boards read ahead: read them again; the same, the details start; else the view is redrawn (and they start after that). */
+  private async confirmBoards(shown: { repositories: readonly RepositorySession[]; boards: readonly Board[] }): Promise<void> {
+    const boards = await Promise.all(shown.repositories.map(({ service }) => service.board())).catch(() => undefined);
+    if (boards && JSON.stringify(boards) === JSON.stringify(shown.boards)) this.startDetails();
+    else this.refresh();
   }
 
   private detailsChanged(service: TaskService, cache: WorktreeDetailsCache, taskIds: readonly string[]): void {
@@ -627,6 +670,7 @@ export class TasksTreeProvider implements vscode.TreeDataProvider<TreeNode>, vsc
   dispose(): void {
     clearInterval(this.agentTicker);
     clearTimeout(this.firstDetailsTimer);
+    this.sessionChanges.dispose();
     this.closeDetailsOfOthers([]);
     this.changed.dispose();
     this.rendered.dispose();
