@@ -41,13 +41,19 @@ export interface TrackedTask {
 export interface DetailsCacheOptions {
   /** Bursts of file events (a commit touches index, HEAD and a ref) become one recomputation. */
   debounceMs?: number;
-  /** Git processes the cache runs at once (the adapter has its own, repository-wide limit too). */
+  /**
+   * Git processes the cache runs at once (the adapter has its own, repository-wide limit too):
+   * 2 by default, so a first reading of many worktrees leaves the machine to the window drawing them.
+   */
   parallel?: number;
   /** Off: nothing is watched; only track() and invalidate() mark details stale. */
   watch?: boolean;
 }
 
 const MAX_LISTED_FILES = 50;
+
+/** A long recomputation (a first reading of many worktrees) reports what changed after each this many git processes, so rows fill in as it goes. */
+const CHANGE_BATCH = 25;
 
 interface BranchTip {
   oid: string;
@@ -61,6 +67,8 @@ interface Entry {
   /** The base and branch commits ahead/behind were counted for. */
   countedPair?: string;
   statusStale: boolean;
+  /** Its worktree's status has not been read yet (the first reading is under way or to come). */
+  unread: boolean;
   /** The worktree's own git dir (`<common>/worktrees/<name>`), read from its `.git` file. */
   gitDir?: string;
   watchers: FSWatcher[];
@@ -95,7 +103,7 @@ export class WorktreeDetailsCache {
     private readonly options: DetailsCacheOptions = {},
   ) {
     this.debounceMs = options.debounceMs ?? 150;
-    this.parallel = Math.max(1, options.parallel ?? 4);
+    this.parallel = Math.max(1, options.parallel ?? 2);
     if (options.watch !== false) this.watchRefs();
   }
 
@@ -107,6 +115,11 @@ export class WorktreeDetailsCache {
 
   get(taskId: string): TaskDetails | undefined {
     return this.entries.get(taskId)?.details;
+  }
+
+  /** Whether the task's worktree state is still to be read for the first time: not tracked yet, or its first status is to come. */
+  reading(taskId: string): boolean {
+    return this.entries.get(taskId)?.unread ?? true;
   }
 
   /**
@@ -129,7 +142,7 @@ export class WorktreeDetailsCache {
       if (previous.worktreePath !== task.worktreePath || entry.details.worktree !== task.worktreeState) {
         this.unwatch(entry);
         entry.details = { worktree: task.worktreeState, locked: task.locked };
-        entry.statusStale = true;
+        entry.statusStale = entry.unread = true;
         this.watchWorktree(entry);
         work = true;
       } else if (previous.locked !== task.locked) {
@@ -175,7 +188,7 @@ export class WorktreeDetailsCache {
   }
 
   private newEntry(task: TrackedTask): Entry {
-    const entry: Entry = { task, details: { worktree: task.worktreeState, locked: task.locked }, statusStale: true, watchers: [] };
+    const entry: Entry = { task, details: { worktree: task.worktreeState, locked: task.locked }, statusStale: true, unread: true, watchers: [] };
     this.watchWorktree(entry);
     return entry;
   }
@@ -230,6 +243,10 @@ export class WorktreeDetailsCache {
       if (!pair) {
         entry.countedPair = undefined;
         entry.details = { ...entry.details, ahead: undefined, behind: undefined };
+      } else if (base!.oid === tip!.oid) {
+        // A branch still at its base's commit (a task not begun): level with it, no count to run.
+        entry.countedPair = pair;
+        entry.details = { ...entry.details, ahead: 0, behind: 0 };
       } else if (pair !== entry.countedPair) {
         jobs.push(() => this.countAheadBehind(entry, pair, changed));
       }
@@ -239,10 +256,15 @@ export class WorktreeDetailsCache {
       }
       if (JSON.stringify(entry.details) !== before) changed.add(task.id);
     }
-    await runLimited(jobs, this.parallel);
-    const ids = [...changed].filter((id) => this.entries.has(id));
-    if (ids.length === 0 || this.disposed) return;
-    for (const listener of this.listeners) listener(ids);
+    const report = (): void => {
+      const ids = [...changed].filter((id) => this.entries.has(id));
+      changed.clear();
+      if (ids.length === 0 || this.disposed) return;
+      for (const listener of this.listeners) listener(ids);
+    };
+    let finished = 0;
+    await runLimited(jobs, this.parallel, () => ++finished % CHANGE_BATCH === 0 && report());
+    report();
   }
 
   private async countAheadBehind(entry: Entry, pair: string, changed: Set<string>): Promise<void> {
@@ -261,6 +283,8 @@ export class WorktreeDetailsCache {
   private async readStatus(entry: Entry, changed: Set<string>): Promise<void> {
     const { task } = entry;
     const before = JSON.stringify(entry.details);
+    const wasUnread = entry.unread;
+    entry.unread = false;
     if (task.worktreeState !== 'present' || !task.worktreePath) {
       entry.details = { ...entry.details, dirty: undefined };
     } else if (!existsSync(join(task.worktreePath, '.git'))) {
@@ -279,7 +303,8 @@ export class WorktreeDetailsCache {
         if (!existsSync(task.worktreePath)) entry.details = { ...entry.details, worktree: 'missing', dirty: undefined };
       }
     }
-    if (JSON.stringify(entry.details) !== before) changed.add(task.id);
+    // The row said "reading" until now: it changes even when the details read as they were.
+    if (wasUnread || JSON.stringify(entry.details) !== before) changed.add(task.id);
   }
 
   /** Every branch's tip with its subject and date: one process for all. */
@@ -400,11 +425,14 @@ function isDirectory(path: string): boolean {
   }
 }
 
-/** Runs the jobs, at most `limit` at a time. */
-async function runLimited(jobs: Array<() => Promise<void>>, limit: number): Promise<void> {
+/** Runs the jobs, at most `limit` at a time, calling `afterEach` as each ends. */
+async function runLimited(jobs: Array<() => Promise<void>>, limit: number, afterEach: () => void): Promise<void> {
   let next = 0;
   const worker = async (): Promise<void> => {
-    while (next < jobs.length) await jobs[next++]();
+    while (next < jobs.length) {
+      await jobs[next++]();
+      afterEach();
+    }
   };
   await Promise.all(Array.from({ length: Math.min(limit, jobs.length) }, worker));
 }

@@ -8,7 +8,7 @@ import { StoreProblem } from '../core/tasks/store';
 import { TaskStatus } from '../core/tasks/model';
 import { AgentRun, Agents, describeRun } from './agents';
 import { diffUris } from './diffUris';
-import { Session } from './session';
+import { RepositorySession, Session } from './session';
 import { unassignedTooltip } from './unassigned';
 
 export function statusLabel(status: TaskStatus): string {
@@ -39,8 +39,28 @@ export function isTreeNode(arg: unknown): arg is TreeNode {
 /** How often running agents' rows are redrawn (their elapsed time). */
 const AGENT_ROW_REFRESH_MS = 30_000;
 
+/** The board's view, as package.json contributes it (its progress bar shows the details' first reading). */
+const TASKS_VIEW_ID = 'taskWorktrees.tasks';
+
+/**
+ * A repository's first board hands its rows to the view at once; the first reading of the details
+ * (a status, and a count for a branch that moved, per worktree) starts this long after the view
+ * was last given rows, so the git it runs does not compete with the window drawing them.
+ */
+const FIRST_DETAILS_AFTER_ROWS_MS = 300;
+
 /** Where the board's filter and sort are remembered (per workspace). */
 const VIEW_STATE_KEY = 'taskWorktrees.boardView';
+
+/** A repository's details cache, as the board uses it. */
+interface RepositoryDetails {
+  cache: WorktreeDetailsCache;
+  stop: () => void;
+  /** Its first board's tasks, while their first reading waits (see FIRST_DETAILS_AFTER_ROWS_MS). */
+  waiting?: readonly TaskView[];
+  /** The first reading has started: each later board is tracked as soon as it is read. */
+  started?: boolean;
+}
 
 export interface BoardViewState {
   filter: BoardFilter;
@@ -109,6 +129,8 @@ export class GroupNode {
 export interface TaskRowContext {
   /** The details cache's entry, read each time the row is drawn. */
   details?: () => TaskDetails | undefined;
+  /** Whether the worktree's state is still being read for the first time (the row says so). */
+  reading?: () => boolean;
   /** The task this window has open. */
   own?: boolean;
   /** The rows are not grouped by status, so each says its own. */
@@ -140,15 +162,19 @@ export class TaskNode {
     return this.row.service;
   }
 
+  get reading(): boolean {
+    return this.row.reading?.() ?? false;
+  }
+
   toTreeItem(): vscode.TreeItem {
-    const { task, details } = this;
+    const { task, details, reading } = this;
     const agentRunning = this.agents.some((run) => !run.exit);
     const hasChild = task.worktreeState !== 'none' || this.agents.length > 0;
     const collapsible = agentRunning ? vscode.TreeItemCollapsibleState.Expanded : hasChild ? vscode.TreeItemCollapsibleState.Collapsed : vscode.TreeItemCollapsibleState.None;
     const item = new vscode.TreeItem(this.row.own ? { label: task.subject, highlights: [[0, task.subject.length]] } : task.subject, collapsible);
     item.id = scopedId(this.row.repository, `task:${task.id}`);
     item.iconPath = taskIcon(task, details);
-    const parts = taskRowParts(task, details, { agentRunning, own: this.row.own, showStatus: this.row.showStatus });
+    const parts = taskRowParts(task, details, { agentRunning, own: this.row.own, showStatus: this.row.showStatus, reading });
     for (const provide of this.row.extraParts ?? []) {
       const part = provide(task, details);
       if (part) parts.push(part);
@@ -163,7 +189,7 @@ export class TaskNode {
   }
 
   tooltip(): vscode.MarkdownString {
-    return taskTooltip(this.task, this.details);
+    return taskTooltip(this.task, this.details, this.reading);
   }
 }
 
@@ -176,6 +202,8 @@ export class WorktreeNode {
     readonly mainWorktree: string,
     readonly service?: TaskService,
     readonly repository?: RepositoryNode,
+    /** Its state is still being read for the first time. */
+    readonly reading = false,
   ) {}
 
   toTreeItem(): vscode.TreeItem {
@@ -188,7 +216,7 @@ export class WorktreeNode {
     item.id = scopedId(this.repository, `worktree:${task.id}`);
     item.resourceUri = vscode.Uri.file(task.worktreePath!);
     item.iconPath = new vscode.ThemeIcon(missing ? 'error' : details?.locked !== undefined || task.locked ? 'lock' : 'folder');
-    item.description = missing ? vscode.l10n.t('missing — prune or recreate') : [task.branch, worktreeState(task, details)?.text].filter(Boolean).join(' · ');
+    item.description = missing ? vscode.l10n.t('missing — prune or recreate') : [task.branch, worktreeState(task, details, this.reading)?.text].filter(Boolean).join(' · ');
     item.contextValue = missing ? 'worktree;missing' : 'worktree';
     return item;
   }
@@ -197,7 +225,7 @@ export class WorktreeNode {
     if (this.task.worktreeState === 'missing' || this.details?.worktree === 'missing') {
       return vscode.l10n.t('The task records this worktree but git does not have it (deleted by hand?). Prune to unbind the task; its branch is kept.');
     }
-    return taskTooltip(this.task, this.details);
+    return taskTooltip(this.task, this.details, this.reading);
   }
 }
 
@@ -297,7 +325,17 @@ export class TasksTreeProvider implements vscode.TreeDataProvider<TreeNode>, vsc
   /** The task rows last handed to the view, by repository and task id, with the heading each sits under. */
   private taskNodes = new Map<string, { node: TaskNode; parent?: GroupNode | RepositoryNode }>();
   /** One details cache per repository. */
-  private details = new Map<TaskService, { cache: WorktreeDetailsCache; stop: () => void }>();
+  private details = new Map<TaskService, RepositoryDetails>();
+  private firstDetailsTimer: NodeJS.Timeout | undefined;
+  /**
+   * The boards read once, as the window's repositories opened, before the view asked: its first rows
+   * are drawn from them at once, unless the board changed since (any change drops them).
+   */
+  private readAhead: { repositories: readonly RepositorySession[]; boards: Promise<Board[]> } | undefined;
+  private readAheadTaken = false;
+  /** Rows drawn from boards read ahead: read again once drawn (see startDetails), and redrawn if they differ. */
+  private toConfirm: { repositories: readonly RepositorySession[]; boards: readonly Board[] } | undefined;
+  private readonly sessionChanges: vscode.Disposable;
   private readonly extraParts: RowPartProvider[] = [];
   private view: vscode.TreeView<TreeNode> | undefined;
   private viewState: BoardViewState;
@@ -309,6 +347,7 @@ export class TasksTreeProvider implements vscode.TreeDataProvider<TreeNode>, vsc
   ) {
     this.viewState = readViewState(memento);
     this.firstRender = new Promise((resolve) => (this.resolveFirstRender = resolve));
+    this.sessionChanges = session.onDidChange(() => this.readBoardsAhead());
     this.agentTicker = setInterval(() => {
       for (const node of this.agentNodes.values()) if (!node.run.exit) this.changed.fire(node);
     }, AGENT_ROW_REFRESH_MS);
@@ -435,11 +474,15 @@ export class TasksTreeProvider implements vscode.TreeDataProvider<TreeNode>, vsc
         if (this.session.state !== 'loading') this.resolveFirstRender(performance.now() - started);
       }
     }
-    if (node instanceof GroupNode || node instanceof RepositoryNode) return node.children;
+    if (node instanceof GroupNode || node instanceof RepositoryNode) {
+      // The view asks for the rows under a heading after drawing the headings: the details wait for these too.
+      this.startDetailsAfterRows();
+      return node.children;
+    }
     if (node instanceof TaskNode) {
       const children: TreeNode[] = [];
       const service = node.service ?? this.session.service;
-      if (node.task.worktreePath) children.push(new WorktreeNode(node.task, node.details, service.mainWorktree, service, node.row.repository));
+      if (node.task.worktreePath) children.push(new WorktreeNode(node.task, node.details, service.mainWorktree, service, node.row.repository, node.reading));
       return [...children, ...node.agents.map((run) => this.agentNode(run))];
     }
     if (node instanceof WorktreeNode) {
@@ -455,10 +498,27 @@ export class TasksTreeProvider implements vscode.TreeDataProvider<TreeNode>, vsc
     return node;
   }
 
+  /** Once, when the repositories first open: their boards, read while the view is not asking yet. Any later change drops them. */
+  private readBoardsAhead(): void {
+    if (this.readAheadTaken) {
+      this.readAhead = undefined;
+      return;
+    }
+    if (this.session.state !== 'ready') return;
+    this.readAheadTaken = true;
+    const repositories = this.session.repositories;
+    this.readAhead = { repositories, boards: Promise.all(repositories.map(({ service }) => service.board())) };
+    // A failed read ahead costs nothing more: the view reads the boards itself.
+    this.readAhead.boards.catch(() => undefined);
+  }
+
   private async rootNodes(): Promise<TreeNode[]> {
     if (this.session.state !== 'ready') return [];
     const repositories = this.session.repositories;
-    const boards = await Promise.all(repositories.map(({ service }) => service.board()));
+    const readAhead = this.readAhead?.repositories === repositories ? await this.readAhead.boards.catch(() => undefined) : undefined;
+    this.readAhead = undefined;
+    this.toConfirm = readAhead && { repositories, boards: readAhead };
+    const boards = readAhead ?? (await Promise.all(repositories.map(({ service }) => service.board())));
     this.closeDetailsOfOthers(repositories.map(({ service }) => service));
     // Rebuilt as tasks are expanded again; rows of a collapsed or vanished task are not redrawn.
     this.agentNodes = new Map();
@@ -475,27 +535,36 @@ export class TasksTreeProvider implements vscode.TreeDataProvider<TreeNode>, vsc
       return section ?? rows.nodes;
     });
     this.showViewState(total, shown);
+    this.startDetailsAfterRows();
     this.rendered.fire(boards.length === 1 ? boards[0] : combined(boards));
     return sections.flat();
   }
 
   /** A repository's rows: its tasks (grouped, filtered and sorted as the view says), unassigned worktrees and unreadable files. */
   private repositoryRows(service: TaskService, board: Board, repository: RepositoryNode | undefined): { nodes: TreeNode[]; shown: number } {
-    const cache = this.detailsCacheFor(service);
-    cache.track(board.tasks);
+    const details = this.detailsFor(service);
+    const { cache } = details;
+    if (details.started) cache.track(board.tasks);
     const { filter, sort } = this.viewState;
+    const groups = boardRows(board, (id) => cache.get(id), { filter, sort });
+    if (!details.started) {
+      // The first reading goes down the rows as shown, so the ones in view fill in first; hidden ones last.
+      const shownInOrder = groups.flatMap((group) => group.tasks);
+      const ids = new Set(shownInOrder.map((task) => task.id));
+      details.waiting = [...shownInOrder, ...board.tasks.filter((task) => !ids.has(task.id))];
+    }
     // Task worktree paths are canonical (real paths); the window's folder may have been opened through a link.
     const folder = this.session.folder?.fsPath;
     const ownFolder = folder === undefined ? undefined : canonicalPath(folder);
     const nodes: TreeNode[] = [];
     const taskNode = (task: TaskView, parent?: GroupNode): TaskNode => {
       const own = ownFolder !== undefined && task.worktreePath !== undefined && isInside(ownFolder, task.worktreePath);
-      const node = new TaskNode(task, this.agents.forTask(task.id), { details: () => cache.get(task.id), own, showStatus: sort !== 'status', extraParts: this.extraParts, service, repository });
+      const node = new TaskNode(task, this.agents.forTask(task.id), { details: () => cache.get(task.id), reading: () => cache.reading(task.id), own, showStatus: sort !== 'status', extraParts: this.extraParts, service, repository });
       this.taskNodes.set(taskKey(service, task.id), { node, parent: parent ?? repository });
       return node;
     };
     let shown = 0;
-    for (const group of boardRows(board, (id) => cache.get(id), { filter, sort })) {
+    for (const group of groups) {
       shown += group.tasks.length;
       if (group.key === 'all') {
         nodes.push(...group.tasks.map((task) => taskNode(task)));
@@ -522,13 +591,44 @@ export class TasksTreeProvider implements vscode.TreeDataProvider<TreeNode>, vsc
   }
 
   /** One cache per repository; its changes redraw only the rows of the tasks that changed. */
-  private detailsCacheFor(service: TaskService): WorktreeDetailsCache {
+  private detailsFor(service: TaskService): RepositoryDetails {
     const kept = this.details.get(service);
-    if (kept) return kept.cache;
+    if (kept) return kept;
     const cache = service.createDetailsCache();
     const stop = cache.onDidChange((taskIds) => this.detailsChanged(service, cache, taskIds));
-    this.details.set(service, { cache, stop });
-    return cache;
+    const created: RepositoryDetails = { cache, stop };
+    this.details.set(service, created);
+    return created;
+  }
+
+  /** (Re)arms the first reading of the details of the boards waiting for it: it starts once the view has had time to draw the rows it was given. */
+  private startDetailsAfterRows(): void {
+    if (![...this.details.values()].some((details) => details.waiting)) return;
+    clearTimeout(this.firstDetailsTimer);
+    this.firstDetailsTimer = setTimeout(() => this.startDetails(), FIRST_DETAILS_AFTER_ROWS_MS);
+  }
+
+  private startDetails(): void {
+    const toConfirm = this.toConfirm;
+    this.toConfirm = undefined;
+    if (toConfirm) return void this.confirmBoards(toConfirm);
+    const started: WorktreeDetailsCache[] = [];
+    for (const details of this.details.values()) {
+      if (!details.waiting) continue;
+      details.cache.track(details.waiting);
+      details.waiting = undefined;
+      details.started = true;
+      started.push(details.cache);
+    }
+    // The view's progress bar runs while the worktrees are read; each row fills in as its details come.
+    void vscode.window.withProgress({ location: { viewId: TASKS_VIEW_ID } }, () => Promise.all(started.map((cache) => cache.settled())));
+  }
+
+  /** The rows were drawn from boards read ahead: read them again; the same, the details start; else the view is redrawn (and they start after that). */
+  private async confirmBoards(shown: { repositories: readonly RepositorySession[]; boards: readonly Board[] }): Promise<void> {
+    const boards = await Promise.all(shown.repositories.map(({ service }) => service.board())).catch(() => undefined);
+    if (boards && JSON.stringify(boards) === JSON.stringify(shown.boards)) this.startDetails();
+    else this.refresh();
   }
 
   private detailsChanged(service: TaskService, cache: WorktreeDetailsCache, taskIds: readonly string[]): void {
@@ -569,6 +669,8 @@ export class TasksTreeProvider implements vscode.TreeDataProvider<TreeNode>, vsc
 
   dispose(): void {
     clearInterval(this.agentTicker);
+    clearTimeout(this.firstDetailsTimer);
+    this.sessionChanges.dispose();
     this.closeDetailsOfOthers([]);
     this.changed.dispose();
     this.rendered.dispose();
@@ -635,8 +737,8 @@ function taskIcon(task: TaskView, details: TaskDetails | undefined): vscode.Them
   return STATUS_ICONS[task.status];
 }
 
-/** The worktree's state in a word or two: clean, N changed, N conflicted, locked, missing; nothing while unknown. */
-function worktreeState(task: TaskView, details: TaskDetails | undefined): RowPart | undefined {
+/** The worktree's state in a word or two: clean, N changed, N conflicted, locked, missing; "…" while it is first read. */
+function worktreeState(task: TaskView, details: TaskDetails | undefined, reading: boolean): RowPart | undefined {
   if (task.worktreeState === 'none') return { text: vscode.l10n.t('no worktree') };
   if (task.worktreeState === 'missing' || details?.worktree === 'missing') return { text: vscode.l10n.t('worktree missing') };
   const locked = details?.locked ?? task.locked;
@@ -649,6 +751,7 @@ function worktreeState(task: TaskView, details: TaskDetails | undefined): RowPar
     if (words.length === 0) words.push(vscode.l10n.t('clean'));
   }
   if (locked !== undefined) words.push(vscode.l10n.t('locked'));
+  if (!dirty && reading) return { text: ['…', ...words].join(', '), spoken: [vscode.l10n.t('reading the worktree\'s state'), ...words].join(', ') };
   return words.length > 0 ? { text: words.join(', ') } : undefined;
 }
 
@@ -662,7 +765,7 @@ function aheadBehind(details: TaskDetails | undefined): RowPart | undefined {
 }
 
 /** Everything a task row says after its subject, in order. */
-export function taskRowParts(task: TaskView, details: TaskDetails | undefined, row: { agentRunning: boolean; own?: boolean; showStatus?: boolean }): RowPart[] {
+export function taskRowParts(task: TaskView, details: TaskDetails | undefined, row: { agentRunning: boolean; own?: boolean; showStatus?: boolean; reading?: boolean }): RowPart[] {
   const waiting = task.status === 'completed' ? undefined : task.blockers.length > 0 ? vscode.l10n.t('blocked by {0}', task.blockers.join(', ')) : task.ready ? vscode.l10n.t('ready') : undefined;
   const parts: Array<RowPart | undefined> = [
     row.own ? { text: vscode.l10n.t('this window') } : undefined,
@@ -670,7 +773,7 @@ export function taskRowParts(task: TaskView, details: TaskDetails | undefined, r
     task.owner ? { text: `@${task.owner}`, spoken: vscode.l10n.t('owner {0}', task.owner) } : undefined,
     task.merge ? { text: vscode.l10n.t('merged') } : undefined,
     task.branchMissing ? { text: vscode.l10n.t('branch deleted') } : undefined,
-    worktreeState(task, details),
+    worktreeState(task, details, row.reading ?? false),
     aheadBehind(details),
     waiting ? { text: waiting } : undefined,
     row.agentRunning ? { text: vscode.l10n.t('agent running') } : undefined,
@@ -678,7 +781,7 @@ export function taskRowParts(task: TaskView, details: TaskDetails | undefined, r
   return parts.filter((part): part is RowPart => part !== undefined);
 }
 
-function taskTooltip(task: TaskView, details: TaskDetails | undefined): vscode.MarkdownString {
+function taskTooltip(task: TaskView, details: TaskDetails | undefined, reading: boolean): vscode.MarkdownString {
   const md = new vscode.MarkdownString(undefined, true);
   md.appendMarkdown(`**${escape(task.subject)}** — ${statusLabel(task.status)}\n\n`);
   if (task.description) md.appendText(`${task.description}\n\n`);
@@ -695,6 +798,7 @@ function taskTooltip(task: TaskView, details: TaskDetails | undefined): vscode.M
     [vscode.l10n.t('Merged'), task.merge && `${task.merge.commit.slice(0, 10)} (${task.merge.strategy})`],
   ];
   for (const [label, value] of rows) if (value) md.appendMarkdown(`$(dash) ${label}: ${code(value)}  \n`);
+  if (reading && !details?.dirty && task.worktreeState === 'present') md.appendMarkdown(`\n$(loading~spin) ${vscode.l10n.t('Reading the worktree\'s state…')}  \n`);
   if (details?.ahead !== undefined) md.appendMarkdown(`\n${vscode.l10n.t('{0} ahead, {1} behind {2}', details.ahead, details.behind ?? 0, task.baseBranch)}  \n`);
   const dirty = details?.dirty;
   if (dirty && dirty.files.length > 0) {
