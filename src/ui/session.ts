@@ -49,7 +49,7 @@ export class Session implements vscode.Disposable {
       vscode.workspace.onDidChangeConfiguration((event) => {
         if (event.affectsConfiguration('git.path')) void this.start();
         else if (event.affectsConfiguration('taskWorktrees') || event.affectsConfiguration('git.worktreeIncludeFiles')) {
-          for (const { service } of this.opened) service.updateSettings(readSettings());
+          for (const { service, folders } of this.opened) service.updateSettings(readSettings(folders[0]));
         }
       }),
     );
@@ -142,9 +142,9 @@ export class Session implements vscode.Disposable {
     const local = folders.filter((folder) => folder.uri.scheme === 'file');
     if (local.length === 0) return this.setState('noRepository');
     const gitPath = configuredGitPath();
-    const settings = readSettings();
     // Routine git lines are debug: at the default level the log shows failures, so Show Log opens at them.
-    const opened = await Promise.allSettled(local.map((folder) => TaskService.open(folder.uri.fsPath, settings, { gitPath, log: (line) => this.log.debug(line) })));
+    // Each folder's own settings: a folder may set its repository's layout, base branch, ports.
+    const opened = await Promise.allSettled(local.map((folder) => TaskService.open(folder.uri.fsPath, readSettings(folder.uri), { gitPath, log: (line) => this.log.debug(line) })));
     if (generation !== this.generation) return;
     const inRepositories = local.flatMap((folder, index) => {
       const result = opened[index];

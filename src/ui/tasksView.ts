@@ -460,7 +460,7 @@ export class TasksTreeProvider implements vscode.TreeDataProvider<TreeNode>, vsc
     if (node instanceof TaskNode) return this.shownTask(node.task.id, node.service)?.parent;
     if (node instanceof GroupNode) return node.repository;
     if (node instanceof WorktreeNode) return this.shownTask(node.task.id, node.service)?.node;
-    if (node instanceof AgentNode) return this.shownTask(node.run.taskId)?.node;
+    if (node instanceof AgentNode) return this.shownTask(node.run.taskId, this.session.repositories.find(({ service }) => service.mainWorktree === node.run.repository)?.service)?.node;
     if (node instanceof ChangedFileNode) return node.worktree;
     return undefined;
   }
@@ -559,7 +559,7 @@ export class TasksTreeProvider implements vscode.TreeDataProvider<TreeNode>, vsc
     const nodes: TreeNode[] = [];
     const taskNode = (task: TaskView, parent?: GroupNode): TaskNode => {
       const own = ownFolder !== undefined && task.worktreePath !== undefined && isInside(ownFolder, task.worktreePath);
-      const node = new TaskNode(task, this.agents.forTask(task.id), { details: () => cache.get(task.id), reading: () => cache.reading(task.id), own, showStatus: sort !== 'status', extraParts: this.extraParts, service, repository });
+      const node = new TaskNode(task, this.agents.forTask(task.id, service), { details: () => cache.get(task.id), reading: () => cache.reading(task.id), own, showStatus: sort !== 'status', extraParts: this.extraParts, service, repository });
       this.taskNodes.set(taskKey(service, task.id), { node, parent: parent ?? repository });
       return node;
     };
