@@ -1,6 +1,6 @@
 import * as vscode from 'vscode';
 import { serialRefresh } from './serialRefresh';
-import type { Board, Forecast } from '../core';
+import type { Board, Forecast, TaskService } from '../core';
 import { describeError } from './flowText';
 import { forecastFiles, ForecastLabels, forecastRowText } from './forecastText';
 import { Session } from './session';
@@ -17,15 +17,14 @@ function labels(): ForecastLabels {
 
 /**
  * The conflict forecast on the board: each row with work to merge says whether it merges clean,
- * conflicts with its base, or with another task. The forecast is asked again each time the board
- * renders (the core caches merges by commit pair, so nothing that did not move is merged again),
- * and the rows are redrawn only when its answer changed.
+ * conflicts with its base, or with another task of its repository. The forecast is asked again
+ * each time the board renders (the core caches merges by commit pair, and reads no git when no
+ * branch moved), and the rows are redrawn only when an answer changed.
  */
 export class ForecastRows implements vscode.Disposable {
-  private forecast: Forecast | undefined;
-  /** The forecast the rows show, as JSON: none yet reads as an empty forecast, so one with nothing to say redraws nothing. */
-  private shown = JSON.stringify({ tasks: [], overlaps: [] });
-  private subjects = new Map<string, string>();
+  /** Per repository: its forecast, that forecast as JSON (what the rows show), and its tasks' subjects. */
+  private shown = new Map<TaskService, { forecast: Forecast; key: string; subjects: Map<string, string> }>();
+  private boards: ReadonlyArray<{ service: TaskService; board: Board }> = [];
   private readonly disposables: vscode.Disposable[];
   private readonly recompute = serialRefresh(
     () => this.recomputeOnce(),
@@ -38,39 +37,41 @@ export class ForecastRows implements vscode.Disposable {
     private readonly log: vscode.LogOutputChannel,
   ) {
     this.disposables = [
-      tree.addRowPart((task) => {
-        const text = this.forecast && forecastRowText(this.forecast, task.id, (id) => this.subjectOf(id), labels());
+      tree.addRowPart((task, _details, service) => {
+        const shown = service && this.shown.get(service);
+        const text = shown && forecastRowText(shown.forecast, task.id, (id) => shown.subjects.get(id) ?? id, labels());
         return text ? { text } : undefined;
       }),
-      tree.onDidRenderBoard((board) => void this.update(board)),
+      tree.onDidRenderRepositories((boards) => {
+        this.boards = boards;
+        void this.recompute();
+      }),
     ];
   }
 
-  subjectOf(taskId: string): string {
-    return this.subjects.get(taskId) ?? taskId;
-  }
-
-  private async update(board: Board): Promise<void> {
-    this.subjects = new Map(board.tasks.map((task) => [task.id, task.subject]));
-    await this.recompute();
-  }
-
   private async recomputeOnce(): Promise<void> {
-    // Rows know their task, not its repository: with several repositories the rows go without a forecast (a known limit).
-    if (this.session.state !== 'ready' || this.session.repositories.length !== 1) return;
-    const next = await this.session.repositories[0].service.forecast();
-    const key = JSON.stringify(next);
-    if (key !== this.shown) {
-      this.shown = key;
-      this.forecast = next;
-      this.tree.refresh();
+    if (this.session.state !== 'ready') return;
+    const boards = this.boards;
+    let changed = false;
+    const next = new Map<TaskService, { forecast: Forecast; key: string; subjects: Map<string, string> }>();
+    for (const { service, board } of boards) {
+      const forecast = await service.forecast();
+      const key = JSON.stringify(forecast);
+      const subjects = new Map(board.tasks.map((task) => [task.id, task.subject]));
+      // None yet reads as an empty forecast, so one with nothing to say redraws nothing.
+      if (key !== (this.shown.get(service)?.key ?? EMPTY_FORECAST)) changed = true;
+      next.set(service, { forecast, key, subjects });
     }
+    this.shown = next;
+    if (changed) this.tree.refresh();
   }
 
   dispose(): void {
     this.disposables.forEach((disposable) => disposable.dispose());
   }
 }
+
+const EMPTY_FORECAST = JSON.stringify({ tasks: [], overlaps: [] });
 
 /** Conflict Forecast from the palette: every forecast task with what it would conflict with; picking one shows it on the board. */
 export async function showForecast(forecast: Forecast, board: Board, tree: TasksTreeProvider): Promise<void> {

@@ -76,7 +76,7 @@ export interface RowPart {
   spoken?: string;
 }
 
-export type RowPartProvider = (task: TaskView, details: TaskDetails | undefined) => RowPart | undefined;
+export type RowPartProvider = (task: TaskView, details: TaskDetails | undefined, service: TaskService | undefined) => RowPart | undefined;
 
 /**
  * A repository's section, when the workspace has several: its rows beneath. Commands invoked on it
@@ -176,7 +176,7 @@ export class TaskNode {
     item.iconPath = taskIcon(task, details);
     const parts = taskRowParts(task, details, { agentRunning, own: this.row.own, showStatus: this.row.showStatus, reading });
     for (const provide of this.row.extraParts ?? []) {
-      const part = provide(task, details);
+      const part = provide(task, details, this.row.service);
       if (part) parts.push(part);
     }
     item.description = parts.map((part) => part.text).join(' · ');
@@ -316,6 +316,9 @@ export class TasksTreeProvider implements vscode.TreeDataProvider<TreeNode>, vsc
    * and the palette's context keys observe it); with several repositories, their boards as one.
    */
   readonly onDidRenderBoard = this.rendered.event;
+  private readonly renderedEach = new vscode.EventEmitter<ReadonlyArray<{ service: TaskService; board: Board }>>();
+  /** The same moment, each repository's board apart (the forecast rows are per repository). */
+  readonly onDidRenderRepositories = this.renderedEach.event;
   private readonly firstRender: Promise<number>;
   private resolveFirstRender!: (boardMs: number) => void;
 
@@ -537,6 +540,7 @@ export class TasksTreeProvider implements vscode.TreeDataProvider<TreeNode>, vsc
     this.showViewState(total, shown);
     this.startDetailsAfterRows();
     this.rendered.fire(boards.length === 1 ? boards[0] : combined(boards));
+    this.renderedEach.fire(repositories.map(({ service }, index) => ({ service, board: boards[index] })));
     return sections.flat();
   }
 
@@ -674,6 +678,7 @@ export class TasksTreeProvider implements vscode.TreeDataProvider<TreeNode>, vsc
     this.closeDetailsOfOthers([]);
     this.changed.dispose();
     this.rendered.dispose();
+    this.renderedEach.dispose();
   }
 }
 

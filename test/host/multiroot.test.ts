@@ -179,6 +179,21 @@ suite('a multi-root workspace: a board section and commands per repository', () 
     assert.ok(!(await rowsOf(sections[1])).includes('History in repo-a'), 'and not under repo-b');
     assert.match(String(items[0].description), /^1\/1 first-try clean/);
   });
+
+  test('the conflict forecast reaches the rows of each repository: a task with a commit in repo-b says it merges clean', async () => {
+    const api = await activeApi();
+    const [, repoB] = folders();
+    const task = await api.createTask({ subject: 'Forecast in repo-b', repository: repoB, createWorktree: true });
+    writeFileSync(join(task.worktreePath!, 'forecast-b.txt'), 'b\n');
+    git(task.worktreePath!, 'add', '-A');
+    git(task.worktreePath!, 'commit', '-q', '-m', 'forecast work');
+    const row = await eventually(async () => {
+      const [, sectionB] = await boardSections();
+      const found = sectionB?.tasks.find(({ item }) => label(item) === 'Forecast in repo-b');
+      return found && String(found.item.description).includes('merges clean') ? found : undefined;
+    }, 'the repo-b row to carry the forecast', 15_000);
+    assert.match(String(row.item.description), /merges clean/);
+  });
 });
 
 /** What belongs to one repository of the workspace stays its own: its folder's settings, its tasks.json, its agents, its tool calls. */
