@@ -15,23 +15,41 @@ export class EventLog {
 
   /** Callers hold the store lock, so lines never interleave. */
   async append(type: string, taskId: string | undefined, detail: Record<string, unknown> = {}): Promise<void> {
-    const event: TaskEvent = { at: new Date().toISOString(), type, taskId, pid: process.pid, ...detail };
+    await this.appendAll([{ type, taskId, detail }]);
+  }
+
+  /** Several events in one write, in this order (one file operation instead of one per event). */
+  async appendAll(entries: ReadonlyArray<{ type: string; taskId: string | undefined; detail?: Record<string, unknown> }>): Promise<void> {
+    const at = new Date().toISOString();
+    const lines = entries.map(({ type, taskId, detail }) => {
+      const event: TaskEvent = { at, type, taskId, pid: process.pid, ...detail };
+      return `${JSON.stringify(event)}\n`;
+    });
     // A writer killed mid-line leaves no newline; start a fresh line so this event stays readable.
     const prefix = (await this.endsWithoutNewline()) ? '\n' : '';
-    await fs.appendFile(this.path, `${prefix}${JSON.stringify(event)}\n`).catch((error) => {
+    await fs.appendFile(this.path, `${prefix}${lines.join('')}`).catch((error) => {
       throw storeDamage(error, this.path, 'the event log');
     });
   }
 
+  /**
+   * The events of one task, as read() would list them. Only the lines that can be its events are
+   * parsed: a line naming `taskId` contains it, or writes it with JSON escapes (`\u`, by hand).
+   */
+  async readOf(taskId: string): Promise<TaskEvent[]> {
+    const text = await this.readText();
+    return text
+      .split('\n')
+      .filter((line) => line.includes(taskId) || line.includes('\\u'))
+      .flatMap((line) => {
+        const event = parseEvent(line);
+        return event?.taskId === taskId ? [event] : [];
+      });
+  }
+
   /** Newest last; unreadable lines (a torn write) are counted, not thrown. */
   async read(): Promise<{ events: TaskEvent[]; unreadable: number }> {
-    let text: string;
-    try {
-      text = await fs.readFile(this.path, 'utf8');
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return { events: [], unreadable: 0 };
-      throw storeDamage(error, this.path, 'the event log');
-    }
+    const text = await this.readText();
     const events: TaskEvent[] = [];
     let unreadable = 0;
     for (const line of text.split('\n')) {
@@ -41,6 +59,15 @@ export class EventLog {
       else unreadable++;
     }
     return { events, unreadable };
+  }
+
+  private async readText(): Promise<string> {
+    try {
+      return await fs.readFile(this.path, 'utf8');
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return '';
+      throw storeDamage(error, this.path, 'the event log');
+    }
   }
 
   private async endsWithoutNewline(): Promise<boolean> {
