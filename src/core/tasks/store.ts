@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { closeSync, constants as fsConstants, promises as fs, fstatSync, openSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { closeSync, constants as fsConstants, promises as fs, fstatSync, openSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { TaskWorktreesError } from '../errors';
 import { EventLog } from './events';
@@ -122,7 +122,7 @@ export class TaskStore {
    * its store writes alike.
    */
   async withLock<T>(fn: () => Promise<T>): Promise<T> {
-    await fs.mkdir(this.dir, { recursive: true });
+    if (!this.lock.isHeldHere()) await fs.mkdir(this.dir, { recursive: true });
     return this.lock.run(fn);
   }
 
@@ -328,22 +328,22 @@ export class TaskStore {
 
   private async readTaskText(id: string): Promise<string> {
     try {
-      return await fs.readFile(this.fileOf(id), 'utf8');
+      return readFileSync(this.fileOf(id), 'utf8'); // one small file: see load()
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code === 'ENOENT') throw new TaskWorktreesError('TaskNotFound', `There is no task "${id}".`);
       throw storeDamage(error, this.fileOf(id), 'a task file');
     }
   }
 
-  /** Atomic: a temp file renamed over the target, once the lock is known to be still ours. */
+  /** Atomic: a temp file renamed over the target, once the lock is known to be still ours. Small files: synchronous, as in load(). */
   private async writeFile(file: string, text: string): Promise<void> {
     const temp = tempFileFor(file);
     try {
-      await fs.writeFile(temp, text);
+      writeFileSync(temp, text);
       await this.lock.assertHeld();
-      await fs.rename(temp, file);
+      renameSync(temp, file);
     } catch (error) {
-      await fs.rm(temp, { force: true });
+      rmSync(temp, { force: true });
       throw error;
     }
   }
