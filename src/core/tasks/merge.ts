@@ -94,15 +94,30 @@ export class TaskMerge extends OperationSteps {
     const baseOid = base?.oid;
     if (!branchOid) throw new TaskWorktreesError('BranchNotFound', `The task's branch "${task.branch}" does not exist any more.`);
     if (!base || !baseOid) throw new TaskWorktreesError('BranchNotFound', `The task's base branch "${task.baseBranch}" does not exist.`);
-    // The in-memory merge writes nothing but objects: it starts as soon as both commits are known,
-    // while the worktree list and the inspection are still running; a refusal below leaves it unused.
+    const landing: MergeRequest = {
+      base: task.baseBranch,
+      baseOid,
+      branch: task.branch,
+      branchOid,
+      strategy,
+      message: strategy === 'squash' ? `${task.subject} (task ${task.id})` : `Merge task ${task.id}: ${task.subject}`,
+    };
+    // The in-memory merge and its commit write nothing but objects (nothing points at them until the
+    // landing): they start as soon as both commits are known, while the worktree list and the
+    // inspection still run; a refusal below leaves them unused. The commit is skipped only when the
+    // list has already said that the base is checked out (a merge there makes its own) and no gate needs it.
+    let baseCheckedOut: boolean | undefined;
     const previewing = this.engine.preview(baseOid, branchOid);
-    previewing.catch(() => undefined); // awaited below unless a check refuses first
+    const committing = previewing.then(({ conflicts, tree }) =>
+      conflicts.length === 0 && tree !== base.tree && (options.gate || !baseCheckedOut) ? this.engine.mergeCommit(landing, tree) : undefined,
+    );
+    committing.catch(() => undefined); // awaited below unless a check refuses first
     const entries = await listing;
 
     // Where the base is in use decides how it may move; a rebase or bisect of it, or any operation
     // stopped in its worktree, means it must not move at all.
     const baseEntry = branchesInUse(entries).get(task.baseBranch);
+    baseCheckedOut = baseEntry !== undefined;
     if (baseEntry && baseEntry.branch !== task.baseBranch) {
       throw new TaskWorktreesError('OperationInProgress', `${task.baseBranch} is being rebased or bisected in ${baseEntry.path}; finish or abort that first.`, [baseEntry.path]);
     }
@@ -115,20 +130,7 @@ export class TaskMerge extends OperationSteps {
     if (options.gate && !taskWorktree) {
       throw new TaskWorktreesError('TaskHasNoWorktree', `Task "${taskId}" has no worktree for the gate to run in.`);
     }
-
-    const request: MergeRequest = {
-      base: task.baseBranch,
-      baseOid,
-      branch: task.branch,
-      branchOid,
-      strategy,
-      message: strategy === 'squash' ? `${task.subject} (task ${task.id})` : `Merge task ${task.id}: ${task.subject}`,
-      baseWorktree: baseEntry?.path,
-    };
-    // The commit is only an object too: written while the worktree is still being inspected.
-    const committing = previewing.then(({ conflicts, tree }) =>
-      conflicts.length === 0 && tree !== base.tree && (options.gate || !request.baseWorktree) ? this.engine.mergeCommit(request, tree) : undefined,
-    );
+    const request: MergeRequest = { ...landing, baseWorktree: baseEntry?.path };
     const [preview, loss, prepared] = await Promise.all([
       previewing,
       taskWorktree ? (early ?? this.inspect(taskWorktree.path)).then((result) => withEntry(result, taskWorktree)) : undefined,
@@ -150,7 +152,9 @@ export class TaskMerge extends OperationSteps {
     const nothingToMerge = sameTree && (strategy === 'squash' || (await git.isAncestor(branchOid, baseOid)));
     let commit = baseOid;
     if (!nothingToMerge) {
-      const tested = prepared ?? (options.gate ? await this.engine.mergeCommit(request, preview.tree) : undefined);
+      // A merge in the base's worktree makes its own commit (with git's hooks): a commit written ahead serves only a gate.
+      const written = options.gate || !request.baseWorktree ? prepared : undefined;
+      const tested = written ?? (options.gate ? await this.engine.mergeCommit(request, preview.tree) : undefined);
       if (options.gate && tested && taskWorktree) {
         const gate = await this.gateOn(task, taskWorktree, request, tested, options.gate);
         if (!gate.passed) {
