@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { closeSync, constants as fsConstants, promises as fs, fstatSync, openSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { closeSync, constants as fsConstants, promises as fs, fstatSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { TaskWorktreesError } from '../errors';
 import { EventLog } from './events';
@@ -122,7 +122,7 @@ export class TaskStore {
    * its store writes alike.
    */
   async withLock<T>(fn: () => Promise<T>): Promise<T> {
-    if (!this.lock.isHeldHere()) await fs.mkdir(this.dir, { recursive: true });
+    if (!this.lock.isHeldHere()) mkdirSync(this.dir, { recursive: true });
     return this.lock.run(fn);
   }
 
