@@ -84,11 +84,14 @@ export class TaskMerge extends OperationSteps {
     const { strategy } = options;
     const taskId = task.id;
     if (!task.branch) throw new TaskWorktreesError('TaskHasNoWorktree', `Task "${taskId}" has no branch to merge.`);
-    // git status is the slowest read: the task's worktree is inspected while the rest is read and merged in memory.
+    // Started in this order: the refs head the longest chain (rev-parse, merge-tree, commit-tree), and
+    // a process started first answers first. git status is the slowest read: the task's worktree is
+    // inspected while the rest is read and merged in memory.
+    const tips = git.branchTips([task.baseBranch, task.branch]);
     const early = task.worktreePath && existsSync(task.worktreePath) ? this.inspect(task.worktreePath) : undefined;
     const listing = this.repo.worktrees();
     listing.catch(() => undefined); // its failure counts when it is awaited below, after the refs'
-    const heads = (await git.branchTips([task.baseBranch, task.branch])) ?? (await this.reader.heads());
+    const heads = (await tips) ?? (await this.reader.heads());
     const branchOid = heads.get(task.branch)?.oid;
     const base = heads.get(task.baseBranch);
     const baseOid = base?.oid;
