@@ -1,8 +1,10 @@
 import { existsSync, lstatSync, readFileSync, Stats, statSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { isAbsolute, join, resolve } from 'node:path';
 import { TaskWorktreesError } from './errors';
 import { GitAdapter, HiddenIndexEntry } from './git/adapter';
+import { indexHasHiddenEntries } from './git/indexFile';
 import { WorktreeEntry } from './git/porcelain';
 import { canonicalPath, isInside } from './repo';
 import { isAlive } from './tasks/lock';
@@ -38,8 +40,9 @@ export function describeLoss(report: LossReport): string[] {
 }
 
 /**
- * The safety inspector: one `git status`, one index listing (plus one ref query for a detached
- * HEAD, one hash of files git was told not to look at) and a few file checks.
+ * The safety inspector: one `git status`, the index file read for entries git is told not to look
+ * at (an index listing only when some are marked or the file is unfamiliar; plus one ref query for
+ * a detached HEAD, one hash of the marked files) and a few file checks.
  */
 export async function inspectWorktree(git: GitAdapter, entry: WorktreeEntry): Promise<LossReport> {
   const [status, hidden] = await Promise.all([git.status(entry.path), hiddenEdits(git, entry.path)]);
@@ -59,6 +62,8 @@ export async function inspectWorktree(git: GitAdapter, entry: WorktreeEntry): Pr
  * checkout's, not a deletion; a symlink is counted as changed (not hashed through its target).
  */
 async function hiddenEdits(git: GitAdapter, worktreePath: string): Promise<string[]> {
+  // Most indexes mark no entry at all: read from the index file itself, that costs no git process.
+  if (await indexMarksNone(worktreePath)) return [];
   const hidden = await git.hiddenIndexEntries(worktreePath);
   if (hidden.length === 0) return [];
   const changed: string[] = [];
@@ -73,6 +78,14 @@ async function hiddenEdits(git: GitAdapter, worktreePath: string): Promise<strin
   const oids = await git.hashFiles(worktreePath, toHash.map((entry) => entry.path));
   changed.push(...toHash.filter((entry, index) => oids[index] !== entry.oid).map((entry) => entry.path));
   return changed;
+}
+
+/** True when the worktree's index file shows for certain that no entry is marked (see indexHasHiddenEntries). */
+async function indexMarksNone(worktreePath: string): Promise<boolean> {
+  const gitDir = worktreeGitDir(worktreePath);
+  if (!gitDir) return false;
+  const bytes = await readFile(join(gitDir, 'index')).catch(() => undefined);
+  return bytes !== undefined && indexHasHiddenEntries(bytes) === false;
 }
 
 function lstatIfAny(path: string): Stats | undefined {

@@ -1,6 +1,9 @@
 import * as assert from 'node:assert/strict';
 import { landingOutcome, mergeHistory } from '../../src/core/history';
-import { TaskEvent } from '../../src/core/tasks/events';
+import { appendFileSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { EventLog, TaskEvent } from '../../src/core/tasks/events';
 
 let clock = 0;
 function event(type: string, taskId: string, detail: Record<string, unknown> = {}): TaskEvent {
@@ -65,5 +68,43 @@ suite('merge history arithmetic', () => {
     const before = event('agent.started', 't', { agent: 'claude' });
     const after = event('agent.started', 't', { agent: 'codex' });
     assert.deepEqual(landingOutcome([before, conflict, after], 't'), { outcome: 'resolvedByAgent', agent: 'codex' });
+  });
+});
+
+suite('the event log as the merge history reads it', () => {
+  let dir: string;
+  setup(() => (dir = mkdtempSync(join(tmpdir(), 'tw-events-'))));
+  teardown(() => rmSync(dir, { recursive: true, force: true }));
+
+  test('readOf lists exactly the events read() lists for that task, in order: escaped ids, other tasks, prefixes of the id, torn lines', async () => {
+    const log = new EventLog(join(dir, 'events.jsonl'));
+    await log.append('task.created', 'fix-login');
+    await log.append('task.created', 'fix-login-2');
+    await log.appendAll([
+      { type: 'agent.started', taskId: 'fix-login', detail: { agent: 'claude' } },
+      { type: 'merge.attempt', taskId: 'other', detail: { outcome: 'clean', base: 'fix-login' } },
+    ]);
+    // Edited by hand: the id written with JSON escapes, then a torn line.
+    appendFileSync(log.path, '{"at":"2026-01-01T00:00:00.000Z","type":"merge.attempt","taskId":"fix\\u002dlogin","pid":1,"outcome":"conflict","base":"main"}\n{"at":"2026-01-01T00:00');
+    await log.append('merge.after', 'fix-login');
+
+    const all = (await log.read()).events.filter((event) => event.taskId === 'fix-login');
+    assert.deepEqual(all.map((event) => event.type), ['task.created', 'agent.started', 'merge.attempt', 'merge.after']);
+    assert.deepEqual(await log.readOf('fix-login'), all);
+    assert.deepEqual(await new EventLog(join(dir, 'none.jsonl')).readOf('fix-login'), []);
+  });
+
+  test('appendAll writes its events in order, one line each, with one time', async () => {
+    const log = new EventLog(join(dir, 'events.jsonl'));
+    await log.appendAll([
+      { type: 'merge.after', taskId: 't', detail: { commit: 'c' } },
+      { type: 'merge.attempt', taskId: 't', detail: { outcome: 'clean', base: 'main' } },
+    ]);
+    const lines = readFileSync(log.path, 'utf8').split('\n');
+    assert.equal(lines.length, 3, 'two lines and the final newline');
+    const [after, attempted] = (await log.read()).events;
+    assert.deepEqual([after.type, after.commit, attempted.type, attempted.outcome], ['merge.after', 'c', 'merge.attempt', 'clean']);
+    assert.equal(after.at, attempted.at);
+    assert.equal(mergeHistory([after, attempted]).firstTryClean, 1);
   });
 });

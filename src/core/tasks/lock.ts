@@ -1,6 +1,6 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
 import { randomBytes } from 'node:crypto';
-import { promises as fs } from 'node:fs';
+import { promises as fs, mkdirSync, readFileSync, renameSync, rmSync, Stats, statSync, writeFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { join, resolve } from 'node:path';
 import { isCoded, TaskWorktreesError } from '../errors';
@@ -57,8 +57,8 @@ export class DirectoryLock {
    * run); any other caller, in this process or another, waits for it.
    */
   async run<T>(fn: () => Promise<T>): Promise<T> {
+    if (this.isHeldHere()) return fn();
     const holds = holdsOfCallChain.getStore();
-    if (holds?.get(this.path)?.active) return fn();
     const hold = await this.acquire();
     let result: T;
     try {
@@ -76,11 +76,16 @@ export class DirectoryLock {
     return result;
   }
 
+  /** Whether this call chain holds the lock (a run() inside it just runs). */
+  isHeldHere(): boolean {
+    return holdsOfCallChain.getStore()?.get(this.path)?.active === true;
+  }
+
   /** Throws LockLost unless this call chain holds the lock and its token is still the one in place. */
   async assertHeld(): Promise<void> {
     const hold = holdsOfCallChain.getStore()?.get(this.path);
     if (!hold?.active) throw new TaskWorktreesError('LockLost', `This operation does not hold the task store lock (${this.path}).`);
-    if ((await readToken(this.path)) !== hold.token) throw lockLost(this.path);
+    if (readToken(this.path) !== hold.token) throw lockLost(this.path);
   }
 
   private async acquire(): Promise<Hold> {
@@ -88,19 +93,19 @@ export class DirectoryLock {
     const deadline = Date.now() + this.options.timeoutMs;
     for (let attempt = 0; ; attempt++) {
       // Looked at before trying: a failed try costs many more file operations than a look.
-      const holder = await readTokenDirectory(this.path);
+      const holder = readTokenDirectory(this.path);
       if (!holder) {
         const tokenFile = await placeTokenDirectory(this.path, token);
         if (tokenFile) return this.startHeartbeat(token, tokenFile);
         // A lock directory without a token is never a live holder's (one is renamed into place with
         // its token): junk left by hand or by a crash. Removed once it has sat there a moment.
-        if (((await tokenlessAge(this.path)) ?? 0) > TOKENLESS_STALE_MS) {
-          await this.moveAwayIf(undefined, async () => ((await tokenlessAge(this.path)) ?? 0) > TOKENLESS_STALE_MS, 'stale');
+        if ((tokenlessAge(this.path) ?? 0) > TOKENLESS_STALE_MS) {
+          await this.moveAwayIf(undefined, () => (tokenlessAge(this.path) ?? 0) > TOKENLESS_STALE_MS, 'stale');
           continue;
         }
       } else if (this.isStale(holder)) {
         // Still stale under the mover: a holder whose heartbeat resumed meanwhile keeps its lock.
-        await this.moveAwayIf(holder.token, async (current) => current !== undefined && this.isStale(current), 'stale');
+        await this.moveAwayIf(holder.token, (current) => current !== undefined && this.isStale(current), 'stale');
         continue;
       }
       if (Date.now() > deadline) {
@@ -125,40 +130,36 @@ export class DirectoryLock {
     hold.active = false;
     clearInterval(hold.heartbeat);
     await hold.tokenFile.close();
-    if (!(await this.moveAwayIf(hold.token, async () => true, 'released'))) throw lockLost(this.path);
+    if (!(await this.moveAwayIf(hold.token, () => true, 'released'))) throw lockLost(this.path);
   }
 
   /** Under the mover marker: moves the lock away if it holds `token` (undefined: none) and `stillMeant` agrees. */
-  private async moveAwayIf(token: string | undefined, stillMeant: (holder: TokenDirectory | undefined) => Promise<boolean>, why: string): Promise<boolean> {
+  private async moveAwayIf(token: string | undefined, stillMeant: (holder: TokenDirectory | undefined) => boolean, why: string): Promise<boolean> {
     const moverToken = newToken();
     const deadline = Date.now() + this.options.timeoutMs;
     for (let attempt = 0; ; attempt++) {
-      const moverFile = await placeTokenDirectory(this.moverPath, moverToken);
-      if (moverFile) {
-        await moverFile.close();
-        break;
-      }
-      const mover = await readTokenDirectory(this.moverPath);
+      if (placeMarker(this.moverPath, moverToken)) break;
+      const mover = readTokenDirectory(this.moverPath);
       // The mover is held for a few file operations; only a dead or long-stalled one is stale.
       if (mover && this.isStale(mover)) {
-        await removeDirectoryIf(this.moverPath, mover.token, 'stale');
+        removeDirectoryIf(this.moverPath, mover.token, 'stale');
         continue;
       }
       if (Date.now() > deadline) throw new TaskWorktreesError('StoreLocked', `The task store lock is being moved by another process (${this.moverPath}). Try again.`);
       await backoff(attempt);
     }
     try {
-      const holder = await readTokenDirectory(this.path);
-      if (holder?.token !== token || !(await stillMeant(holder))) return false;
-      return await removeDirectory(this.path, why).then(
-        () => true,
-        (error: NodeJS.ErrnoException) => {
-          if (error.code === 'ENOENT') return false;
-          throw error;
-        },
-      );
+      const holder = readTokenDirectory(this.path);
+      if (holder?.token !== token || !stillMeant(holder)) return false;
+      try {
+        removeDirectory(this.path, why);
+        return true;
+      } catch (error) {
+        if ((error as NodeJS.ErrnoException).code === 'ENOENT') return false;
+        throw error;
+      }
     } finally {
-      await removeDirectoryIf(this.moverPath, moverToken, 'released');
+      removeDirectoryIf(this.moverPath, moverToken, 'released');
     }
   }
 
@@ -184,72 +185,124 @@ function ownerOf(token: string): string {
   return token.split('#')[0];
 }
 
+/*
+ * The few file operations of taking and giving back the lock are synchronous: each is a small
+ * metadata call, and a round trip through the thread pool for each cost more than the calls
+ * themselves (a merge waited on about 25 of them).
+ */
+
 /**
  * Prepares a directory holding `token` and renames it into place, so a lock is never seen without
  * its token. Returns the open token file, or undefined when `path` is taken.
  */
 async function placeTokenDirectory(path: string, token: string): Promise<fs.FileHandle | undefined> {
-  const staging = `${path}.${process.pid}.${randomBytes(6).toString('hex')}`;
-  await fs.mkdir(staging);
+  const staging = stagingFor(path);
+  mkdirSync(staging);
   const tokenFile = await fs.open(join(staging, TOKEN_FILE), 'wx');
+  let placed = false;
   try {
-    await tokenFile.writeFile(token);
-    await fs.rename(staging, path);
-    return tokenFile;
+    writeFileSync(tokenFile.fd, token);
+    placed = renameIntoPlace(staging, path);
+  } finally {
+    if (!placed) {
+      await tokenFile.close();
+      rmSync(staging, { recursive: true, force: true });
+    }
+  }
+  return placed ? tokenFile : undefined;
+}
+
+/** placeTokenDirectory for the mover marker, whose token file is not kept open: true when placed. */
+function placeMarker(path: string, token: string): boolean {
+  const staging = stagingFor(path);
+  mkdirSync(staging);
+  let placed = false;
+  try {
+    writeFileSync(join(staging, TOKEN_FILE), token, { flag: 'wx' });
+    placed = renameIntoPlace(staging, path);
+  } finally {
+    if (!placed) rmSync(staging, { recursive: true, force: true });
+  }
+  return placed;
+}
+
+function stagingFor(path: string): string {
+  return `${path}.${process.pid}.${randomBytes(6).toString('hex')}`;
+}
+
+/** False when `path` is taken (renaming onto an existing directory fails, atomically). */
+function renameIntoPlace(staging: string, path: string): boolean {
+  try {
+    renameSync(staging, path);
+    return true;
   } catch (error) {
-    await tokenFile.close();
-    await fs.rm(staging, { recursive: true, force: true });
     const code = (error as NodeJS.ErrnoException).code;
-    if (code === 'EEXIST' || code === 'ENOTEMPTY' || code === 'EISDIR' || code === 'EPERM') return undefined;
+    if (code === 'EEXIST' || code === 'ENOTEMPTY' || code === 'EISDIR' || code === 'EPERM') return false;
     if (code === 'ENOTDIR') throw new TaskWorktreesError('StoreCorrupt', `${path} is a file, not the store's lock directory; move it away.`);
     throw error;
   }
 }
 
-async function readToken(path: string): Promise<string | undefined> {
-  return fs.readFile(join(path, TOKEN_FILE), 'utf8').catch((error: NodeJS.ErrnoException) => {
-    if (error.code === 'ENOENT' || error.code === 'ENOTDIR') return undefined; // released or moved away meanwhile; or junk
-    if (error.code === 'EISDIR') throw new TaskWorktreesError('StoreCorrupt', `${join(path, TOKEN_FILE)} is a directory, not a lock token; move the lock away.`);
+function readToken(path: string): string | undefined {
+  try {
+    return readFileSync(join(path, TOKEN_FILE), 'utf8');
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT' || code === 'ENOTDIR') return undefined; // released or moved away meanwhile; or junk
+    if (code === 'EISDIR') throw new TaskWorktreesError('StoreCorrupt', `${join(path, TOKEN_FILE)} is a directory, not a lock token; move the lock away.`);
     throw error;
-  });
+  }
 }
 
 /** How long a lock directory has sat there without a token; undefined when there is none, or it has one. */
-async function tokenlessAge(path: string): Promise<number | undefined> {
-  const stats = await fs.stat(path).catch(() => undefined);
-  if (!stats?.isDirectory() || (await readToken(path).catch(() => 'unreadable')) !== undefined) return undefined;
-  return Date.now() - stats.mtimeMs;
+function tokenlessAge(path: string): number | undefined {
+  const stats = statIfAny(path);
+  if (!stats?.isDirectory()) return undefined;
+  let token: string | undefined;
+  try {
+    token = readToken(path);
+  } catch {
+    return undefined; // unreadable: not token-less
+  }
+  return token === undefined ? Date.now() - stats.mtimeMs : undefined;
 }
 
-async function readTokenDirectory(path: string): Promise<TokenDirectory | undefined> {
-  const token = await readToken(path);
+function readTokenDirectory(path: string): TokenDirectory | undefined {
+  const token = readToken(path);
   if (token === undefined) return undefined;
-  const refreshedAt = await fs.stat(join(path, TOKEN_FILE)).then(
-    (stats) => stats.mtimeMs,
-    () => undefined,
-  );
+  const refreshedAt = statIfAny(join(path, TOKEN_FILE))?.mtimeMs;
   return refreshedAt === undefined ? undefined : { token, refreshedAt };
+}
+
+function statIfAny(path: string): Stats | undefined {
+  try {
+    return statSync(path);
+  } catch {
+    return undefined;
+  }
 }
 
 /**
  * Moved aside in one step before deleting: emptied in place, the directory could be taken over by
  * another process's rename (onto an empty directory) in the middle of its removal.
  */
-async function removeDirectory(path: string, why: string): Promise<void> {
+function removeDirectory(path: string, why: string): void {
   const aside = `${path}.${why}-${process.pid}-${randomBytes(6).toString('hex')}`;
-  await fs.rename(path, aside);
-  await fs.rm(aside, { recursive: true, force: true });
+  renameSync(path, aside);
+  rmSync(aside, { recursive: true, force: true });
 }
 
 /**
  * For the mover marker only, which is held for a few file operations: a newer mover can slip in
  * between the check and the move only if this one's holder died or stalled inside that window.
  */
-async function removeDirectoryIf(path: string, token: string, why: string): Promise<void> {
-  if ((await readToken(path)) !== token) return;
-  await removeDirectory(path, why).catch((error: NodeJS.ErrnoException) => {
-    if (error.code !== 'ENOENT') throw error;
-  });
+function removeDirectoryIf(path: string, token: string, why: string): void {
+  if (readToken(path) !== token) return;
+  try {
+    removeDirectory(path, why);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
+  }
 }
 
 function lockLost(path: string): TaskWorktreesError {

@@ -4,7 +4,7 @@ import { BoardReader, worktreeAt } from '../board';
 import { TaskWorktreesError } from '../errors';
 import { GateRun, runGate } from '../gate';
 import { GitError } from '../git/errors';
-import { BranchHead, WorktreeEntry } from '../git/porcelain';
+import { WorktreeEntry } from '../git/porcelain';
 import { landingOutcome, lastAgentOf, MERGE_ATTEMPT_EVENT, MergeOutcome, MergeTrigger, RESOLUTION_PREPARED_EVENT } from '../history';
 import { MergeEngine, MergeRequest } from '../merge';
 import { Repository } from '../repo';
@@ -69,7 +69,7 @@ export class TaskMerge extends OperationSteps {
   async merge(taskId: string, options: MergeOptions): Promise<MergeResult> {
     const task = await this.store.get(taskId);
     // Read alongside git: only the history's record of this attempt depends on it.
-    const events = this.readEvents();
+    const events = this.readEvents(taskId);
     let landed = false;
     try {
       return await this.attempt(task, options, events, () => (landed = true));
@@ -84,20 +84,43 @@ export class TaskMerge extends OperationSteps {
     const { strategy } = options;
     const taskId = task.id;
     if (!task.branch) throw new TaskWorktreesError('TaskHasNoWorktree', `Task "${taskId}" has no branch to merge.`);
-    // git status is the slowest read: the task's worktree is inspected while the rest is read and merged in memory.
+    // Started in this order: the refs head the longest chain (rev-parse, merge-tree, commit-tree), and
+    // a process started first answers first. git status is the slowest read: the task's worktree is
+    // inspected while the rest is read and merged in memory.
+    const tips = git.branchTips([task.baseBranch, task.branch]);
     const early = task.worktreePath && existsSync(task.worktreePath) ? this.inspect(task.worktreePath) : undefined;
-    const tips = (branch: string): Promise<Map<string, BranchHead>> =>
-      git.branchTips([task.baseBranch, branch]).then((found) => found ?? this.reader.heads());
-    const [entries, heads] = await Promise.all([this.repo.worktrees(), tips(task.branch)]);
+    const listing = this.repo.worktrees();
+    listing.catch(() => undefined); // its failure counts when it is awaited below, after the refs'
+    const heads = (await tips) ?? (await this.reader.heads());
     const branchOid = heads.get(task.branch)?.oid;
     const base = heads.get(task.baseBranch);
     const baseOid = base?.oid;
     if (!branchOid) throw new TaskWorktreesError('BranchNotFound', `The task's branch "${task.branch}" does not exist any more.`);
     if (!base || !baseOid) throw new TaskWorktreesError('BranchNotFound', `The task's base branch "${task.baseBranch}" does not exist.`);
+    const landing: MergeRequest = {
+      base: task.baseBranch,
+      baseOid,
+      branch: task.branch,
+      branchOid,
+      strategy,
+      message: strategy === 'squash' ? `${task.subject} (task ${task.id})` : `Merge task ${task.id}: ${task.subject}`,
+    };
+    // The in-memory merge and its commit write nothing but objects (nothing points at them until the
+    // landing): they start as soon as both commits are known, while the worktree list and the
+    // inspection still run; a refusal below leaves them unused. The commit is skipped only when the
+    // list has already said that the base is checked out (a merge there makes its own) and no gate needs it.
+    let baseCheckedOut: boolean | undefined;
+    const previewing = this.engine.preview(baseOid, branchOid);
+    const committing = previewing.then(({ conflicts, tree }) =>
+      conflicts.length === 0 && tree !== base.tree && (options.gate || !baseCheckedOut) ? this.engine.mergeCommit(landing, tree) : undefined,
+    );
+    committing.catch(() => undefined); // awaited below unless a check refuses first
+    const entries = await listing;
 
     // Where the base is in use decides how it may move; a rebase or bisect of it, or any operation
     // stopped in its worktree, means it must not move at all.
     const baseEntry = branchesInUse(entries).get(task.baseBranch);
+    baseCheckedOut = baseEntry !== undefined;
     if (baseEntry && baseEntry.branch !== task.baseBranch) {
       throw new TaskWorktreesError('OperationInProgress', `${task.baseBranch} is being rebased or bisected in ${baseEntry.path}; finish or abort that first.`, [baseEntry.path]);
     }
@@ -110,21 +133,7 @@ export class TaskMerge extends OperationSteps {
     if (options.gate && !taskWorktree) {
       throw new TaskWorktreesError('TaskHasNoWorktree', `Task "${taskId}" has no worktree for the gate to run in.`);
     }
-
-    const request: MergeRequest = {
-      base: task.baseBranch,
-      baseOid,
-      branch: task.branch,
-      branchOid,
-      strategy,
-      message: strategy === 'squash' ? `${task.subject} (task ${task.id})` : `Merge task ${task.id}: ${task.subject}`,
-      baseWorktree: baseEntry?.path,
-    };
-    // The in-memory merge and its commit write nothing but objects: they run while the worktree is inspected.
-    const previewing = this.engine.preview(baseOid, branchOid);
-    const committing = previewing.then(({ conflicts, tree }) =>
-      conflicts.length === 0 && tree !== base.tree && (options.gate || !request.baseWorktree) ? this.engine.mergeCommit(request, tree) : undefined,
-    );
+    const request: MergeRequest = { ...landing, baseWorktree: baseEntry?.path };
     const [preview, loss, prepared] = await Promise.all([
       previewing,
       taskWorktree ? (early ?? this.inspect(taskWorktree.path)).then((result) => withEntry(result, taskWorktree)) : undefined,
@@ -146,7 +155,9 @@ export class TaskMerge extends OperationSteps {
     const nothingToMerge = sameTree && (strategy === 'squash' || (await git.isAncestor(branchOid, baseOid)));
     let commit = baseOid;
     if (!nothingToMerge) {
-      const tested = prepared ?? (options.gate ? await this.engine.mergeCommit(request, preview.tree) : undefined);
+      // A merge in the base's worktree makes its own commit (with git's hooks): a commit written ahead serves only a gate.
+      const written = options.gate || !request.baseWorktree ? prepared : undefined;
+      const tested = written ?? (options.gate ? await this.engine.mergeCommit(request, preview.tree) : undefined);
       if (options.gate && tested && taskWorktree) {
         const gate = await this.gateOn(task, taskWorktree, request, tested, options.gate);
         if (!gate.passed) {
@@ -161,16 +172,17 @@ export class TaskMerge extends OperationSteps {
       });
     }
     onLanded();
-    const merged = await store.update(taskId, (current) => {
-      current.status = 'completed';
-      current.merge = { commit, branchHead: branchOid, strategy, at: new Date().toISOString() };
-      return { type: 'merge.after', detail: { commit, base: current.baseBranch, strategy, nothingToMerge } };
-    });
     // A landing that merged nothing is no first-try success: recorded apart, outside the rates.
     const { outcome, agent } = nothingToMerge
       ? { outcome: 'nothingToMerge' as const, agent: undefined }
       : landingOutcome(await events, taskId, options.resolvedBy, task.createdAt);
-    await this.logAttempt(task, options.via, events, outcome, { commit }, agent);
+    const attempt = await this.attemptEvent(task, options.via, events, outcome, { commit }, agent);
+    // The task's record and both events in one store write: merge.after, then the attempt.
+    const merged = await store.update(taskId, (current) => {
+      current.status = 'completed';
+      current.merge = { commit, branchHead: branchOid, strategy, at: new Date().toISOString() };
+      return { type: 'merge.after', detail: { commit, base: current.baseBranch, strategy, nothingToMerge }, then: [attempt] };
+    });
     return { merged: true, commit, task: merged, outcome, ...(nothingToMerge ? { nothingToMerge } : {}) };
   }
 
@@ -319,14 +331,12 @@ export class TaskMerge extends OperationSteps {
 
   /** A queue cancelled before this task: an aborted attempt in the history. */
   async recordCancelled(taskId: string): Promise<void> {
-    await this.logAttempt(await this.store.get(taskId), 'queue', this.readEvents(), 'aborted', { reason: 'cancelled' });
+    await this.logAttempt(await this.store.get(taskId), 'queue', this.readEvents(taskId), 'aborted', { reason: 'cancelled' });
   }
 
-  private readEvents(): Promise<TaskEvent[]> {
-    return this.store.events.read().then(
-      ({ events }) => events,
-      () => [],
-    );
+  /** The task's events (all the history's rules look at), read alongside git. */
+  private readEvents(taskId: string): Promise<TaskEvent[]> {
+    return this.store.events.readOf(taskId).catch(() => []);
   }
 
   private inspect(worktreePath: string): Promise<LossReport | Error> {
@@ -334,16 +344,21 @@ export class TaskMerge extends OperationSteps {
     return inspectWorktree(this.git, entry).catch((error: Error) => error);
   }
 
-  private async logAttempt(
+  private async logAttempt(task: Task, via: MergeTrigger, events: Promise<TaskEvent[]>, outcome: MergeOutcome, detail: Record<string, unknown>): Promise<void> {
+    const { type, detail: attempt } = await this.attemptEvent(task, via, events, outcome, detail);
+    await this.store.log(type, task.id, attempt);
+  }
+
+  private async attemptEvent(
     task: Task,
     via: MergeTrigger,
     events: Promise<TaskEvent[]>,
     outcome: MergeOutcome,
     detail: Record<string, unknown>,
     agent?: string,
-  ): Promise<void> {
+  ): Promise<{ type: string; detail: Record<string, unknown> }> {
     const credited = agent ?? lastAgentOf(await events, task.id, task.createdAt);
-    await this.store.log(MERGE_ATTEMPT_EVENT, task.id, { outcome, base: task.baseBranch, via, ...(credited ? { agent: credited } : {}), ...detail });
+    return { type: MERGE_ATTEMPT_EVENT, detail: { outcome, base: task.baseBranch, via, ...(credited ? { agent: credited } : {}), ...detail } };
   }
 }
 

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { closeSync, constants as fsConstants, promises as fs, fstatSync, openSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { closeSync, constants as fsConstants, promises as fs, fstatSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { TaskWorktreesError } from '../errors';
 import { EventLog } from './events';
@@ -122,7 +122,7 @@ export class TaskStore {
    * its store writes alike.
    */
   async withLock<T>(fn: () => Promise<T>): Promise<T> {
-    await fs.mkdir(this.dir, { recursive: true });
+    if (!this.lock.isHeldHere()) mkdirSync(this.dir, { recursive: true });
     return this.lock.run(fn);
   }
 
@@ -153,13 +153,16 @@ export class TaskStore {
       refuseInvalidRecord(task, id, 'The new task');
       const file = this.fileOf(id);
       await this.writeFile(file, taskText(task));
-      await this.logOrUndo('task.created', id, { subject: task.subject }, () => fs.rm(file));
+      await this.logOrUndo([{ type: 'task.created', taskId: id, detail: { subject: task.subject } }], () => fs.rm(file));
       return task;
     });
   }
 
-  /** Read-modify-write of one task under the lock; `change` returns the event to log. */
-  async update(id: string, change: (task: Task) => { type: string; detail?: Record<string, unknown> }): Promise<Task> {
+  /**
+   * Read-modify-write of one task under the lock; `change` returns the event to log, and with `then`
+   * events of the same task to log right after it, in the same write.
+   */
+  async update(id: string, change: (task: Task) => { type: string; detail?: Record<string, unknown>; then?: Array<{ type: string; detail?: Record<string, unknown> }> }): Promise<Task> {
     validateTaskId(id);
     return this.withLock(async () => {
       const file = this.fileOf(id);
@@ -169,7 +172,8 @@ export class TaskStore {
       task.updatedAt = new Date().toISOString();
       refuseInvalidRecord(task, id, `The change to task "${id}"`);
       await this.writeFile(file, taskText(task));
-      await this.logOrUndo(event.type, id, event.detail, () => this.writeFile(file, before));
+      const events = [event, ...(event.then ?? [])].map(({ type, detail }) => ({ type, taskId: id, detail }));
+      await this.logOrUndo(events, () => this.writeFile(file, before));
       return task;
     });
   }
@@ -183,7 +187,7 @@ export class TaskStore {
       const aside = tempFileFor(file);
       await this.lock.assertHeld();
       await fs.rename(file, aside);
-      await this.logOrUndo('task.deleted', id, {}, () => fs.rename(aside, file));
+      await this.logOrUndo([{ type: 'task.deleted', taskId: id }], () => fs.rename(aside, file));
       await fs.rm(aside);
     });
   }
@@ -273,7 +277,7 @@ export class TaskStore {
         throw error;
       });
       await this.writeFile(this.configFile, `${JSON.stringify(stored, null, 2)}\n`);
-      await this.logOrUndo('config.set', undefined, { ...stored }, () =>
+      await this.logOrUndo([{ type: 'config.set', taskId: undefined, detail: { ...stored } }], () =>
         before === undefined ? fs.rm(this.configFile) : this.writeFile(this.configFile, before),
       );
     });
@@ -293,11 +297,11 @@ export class TaskStore {
     return { config: configFields(value as RepositoryConfig) };
   }
 
-  /** After a change is written, its event: if that cannot be logged, the change is undone and the call fails. */
-  private async logOrUndo(type: string, taskId: string | undefined, detail: Record<string, unknown> | undefined, undo: () => Promise<void>): Promise<void> {
+  /** After a change is written, its events: if they cannot be logged, the change is undone and the call fails. */
+  private async logOrUndo(events: Parameters<EventLog['appendAll']>[0], undo: () => Promise<void>): Promise<void> {
     try {
       await this.lock.assertHeld();
-      await this.events.append(type, taskId, detail);
+      await this.events.appendAll(events);
     } catch (error) {
       await undo().catch((undoError: Error) => {
         throw new TaskWorktreesError(
@@ -324,22 +328,22 @@ export class TaskStore {
 
   private async readTaskText(id: string): Promise<string> {
     try {
-      return await fs.readFile(this.fileOf(id), 'utf8');
+      return readFileSync(this.fileOf(id), 'utf8'); // one small file: see load()
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code === 'ENOENT') throw new TaskWorktreesError('TaskNotFound', `There is no task "${id}".`);
       throw storeDamage(error, this.fileOf(id), 'a task file');
     }
   }
 
-  /** Atomic: a temp file renamed over the target, once the lock is known to be still ours. */
+  /** Atomic: a temp file renamed over the target, once the lock is known to be still ours. Small files: synchronous, as in load(). */
   private async writeFile(file: string, text: string): Promise<void> {
     const temp = tempFileFor(file);
     try {
-      await fs.writeFile(temp, text);
+      writeFileSync(temp, text);
       await this.lock.assertHeld();
-      await fs.rename(temp, file);
+      renameSync(temp, file);
     } catch (error) {
-      await fs.rm(temp, { force: true });
+      rmSync(temp, { force: true });
       throw error;
     }
   }
