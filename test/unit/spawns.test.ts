@@ -34,7 +34,7 @@ suite('git processes: a constant number per board refresh, and every call logged
     assert.ok(withTwelve.length <= 3, `${withTwelve.length} git processes per refresh`);
   });
 
-  test('a merge into a base checked out nowhere: the two refs, worktree list, worktree check (status; the index file, not git, read for entries git is told not to look at), merge-tree, commit-tree, update-ref (no ancestry check when the trees differ)', async () => {
+  test('a merge into a base checked out nowhere: the base\'s tree (the two commits come from the ref files), worktree list, worktree check (status; the index file, not git, read for entries git is told not to look at), merge-tree, commit-tree, update-ref (no ancestry check when the trees differ)', async () => {
     repo.git('branch', 'integration');
     const task = await service.createWorktree((await service.createTask({ subject: 'merge me', baseBranch: 'integration' })).id);
     writeFileSync(join(task.worktreePath!, 'new.txt'), 'new\n');
@@ -42,6 +42,7 @@ suite('git processes: a constant number per board refresh, and every call logged
     await service.git.version(); // asked once per adapter; not part of a merge's cost
     const merge = await spawnsFor(() => service.mergeTask(task.id));
     assert.deepEqual(merge.map((args) => args[0]).sort(), ['commit-tree', 'merge-tree', 'rev-parse', 'status', 'update-ref', 'worktree']);
+    assert.match(merge.find((args) => args[0] === 'rev-parse')!.join(' '), /\^\{tree\}$/, 'git is asked for the tree only');
   });
 
   test('every git call is logged once as "> git <args> [Nms]"', async () => {

@@ -4,6 +4,7 @@ import { BoardReader, worktreeAt } from '../board';
 import { TaskWorktreesError } from '../errors';
 import { GateRun, runGate } from '../gate';
 import { GitError } from '../git/errors';
+import { readBranchOids } from '../git/refFiles';
 import { WorktreeEntry } from '../git/porcelain';
 import { landingOutcome, lastAgentOf, MERGE_ATTEMPT_EVENT, MergeOutcome, MergeTrigger, RESOLUTION_PREPARED_EVENT } from '../history';
 import { MergeEngine, MergeRequest } from '../merge';
@@ -84,19 +85,26 @@ export class TaskMerge extends OperationSteps {
     const { strategy } = options;
     const taskId = task.id;
     if (!task.branch) throw new TaskWorktreesError('TaskHasNoWorktree', `Task "${taskId}" has no branch to merge.`);
-    // Started in this order: the refs head the longest chain (rev-parse, merge-tree, commit-tree), and
-    // a process started first answers first. git status is the slowest read: the task's worktree is
-    // inspected while the rest is read and merged in memory.
-    const tips = git.branchTips([task.baseBranch, task.branch]);
+    // Started in this order, as a process started first answers first: the longest chain first (the
+    // in-memory merge, then its commit), then git status (the slowest read: the task's worktree is
+    // inspected while the rest runs), the worktree list, and the base's tree, needed last. The
+    // branches' commits come from git's ref files when those are plain (no process; the landing's
+    // guarded ref update catches one gone stale), else from git before the merge can start.
+    const fromFiles = readBranchOids(this.repo.commonDir, [task.baseBranch, task.branch]);
+    const mergingEarly = fromFiles && this.engine.preview(fromFiles.get(task.baseBranch)!, fromFiles.get(task.branch)!);
+    mergingEarly?.catch(() => undefined); // awaited below unless a check refuses first
+    const fromGit = fromFiles ? undefined : git.branchTips([task.baseBranch, task.branch]);
     const early = task.worktreePath && existsSync(task.worktreePath) ? this.inspect(task.worktreePath) : undefined;
     const listing = this.repo.worktrees();
     listing.catch(() => undefined); // its failure counts when it is awaited below, after the refs'
-    const heads = (await tips) ?? (await this.reader.heads());
-    const branchOid = heads.get(task.branch)?.oid;
-    const base = heads.get(task.baseBranch);
-    const baseOid = base?.oid;
+    const baseTreeOfFile = fromFiles ? git.treeOf(fromFiles.get(task.baseBranch)!) : undefined;
+    baseTreeOfFile?.catch(() => undefined);
+    const heads = fromGit ? ((await fromGit) ?? (await this.reader.heads())) : undefined;
+    const branchOid = fromFiles ? fromFiles.get(task.branch) : heads?.get(task.branch)?.oid;
+    const baseOid = fromFiles ? fromFiles.get(task.baseBranch) : heads?.get(task.baseBranch)?.oid;
     if (!branchOid) throw new TaskWorktreesError('BranchNotFound', `The task's branch "${task.branch}" does not exist any more.`);
-    if (!base || !baseOid) throw new TaskWorktreesError('BranchNotFound', `The task's base branch "${task.baseBranch}" does not exist.`);
+    if (!baseOid) throw new TaskWorktreesError('BranchNotFound', `The task's base branch "${task.baseBranch}" does not exist.`);
+    const baseTree = baseTreeOfFile ?? Promise.resolve(heads!.get(task.baseBranch)!.tree);
     const landing: MergeRequest = {
       base: task.baseBranch,
       baseOid,
@@ -106,13 +114,13 @@ export class TaskMerge extends OperationSteps {
       message: strategy === 'squash' ? `${task.subject} (task ${task.id})` : `Merge task ${task.id}: ${task.subject}`,
     };
     // The in-memory merge and its commit write nothing but objects (nothing points at them until the
-    // landing): they start as soon as both commits are known, while the worktree list and the
-    // inspection still run; a refusal below leaves them unused. The commit is skipped only when the
+    // landing): they run while the worktree list and the inspection still do; a refusal below, or a
+    // merge that turns out to bring nothing, leaves them unused. The commit is skipped only when the
     // list has already said that the base is checked out (a merge there makes its own) and no gate needs it.
     let baseCheckedOut: boolean | undefined;
-    const previewing = this.engine.preview(baseOid, branchOid);
+    const previewing = mergingEarly || this.engine.preview(baseOid, branchOid);
     const committing = previewing.then(({ conflicts, tree }) =>
-      conflicts.length === 0 && tree !== base.tree && (options.gate || !baseCheckedOut) ? this.engine.mergeCommit(landing, tree) : undefined,
+      conflicts.length === 0 && (options.gate || !baseCheckedOut) ? this.engine.mergeCommit(landing, tree) : undefined,
     );
     committing.catch(() => undefined); // awaited below unless a check refuses first
     const entries = await listing;
@@ -134,8 +142,9 @@ export class TaskMerge extends OperationSteps {
       throw new TaskWorktreesError('TaskHasNoWorktree', `Task "${taskId}" has no worktree for the gate to run in.`);
     }
     const request: MergeRequest = { ...landing, baseWorktree: baseEntry?.path };
-    const [preview, loss, prepared] = await Promise.all([
+    const [preview, treeOfBase, loss, prepared] = await Promise.all([
       previewing,
+      baseTree,
       taskWorktree ? (early ?? this.inspect(taskWorktree.path)).then((result) => withEntry(result, taskWorktree)) : undefined,
       committing,
     ]);
@@ -151,7 +160,7 @@ export class TaskMerge extends OperationSteps {
     // Nothing the base lacks: an ancestor, or — for a squash — a tree the base already has. A plain
     // merge of such a branch still lands, as a merge commit: it keeps the branch's commits reachable.
     // Only a tree equal to the base's can mean an ancestor, so only then is git asked.
-    const sameTree = preview.tree === base.tree;
+    const sameTree = preview.tree === treeOfBase;
     const nothingToMerge = sameTree && (strategy === 'squash' || (await git.isAncestor(branchOid, baseOid)));
     let commit = baseOid;
     if (!nothingToMerge) {

@@ -1,0 +1,60 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+
+const OID = /^(?:[0-9a-f]{40}|[0-9a-f]{64})$/;
+
+/**
+ * The commits local branches point at, read from git's ref files (a loose `refs/heads/<name>`,
+ * else its line in `packed-refs`) without starting git. Anything unfamiliar — a symbolic ref, a
+ * ref store that is not files (reftable), a branch in neither place, an unreadable file — gives
+ * `undefined`, and the caller asks git. Git replaces ref files by rename, so a read is never torn;
+ * a value that is stale by the time it is used is caught by the guarded ref update that lands it.
+ */
+export function readBranchOids(commonDir: string, branches: readonly string[]): Map<string, string> | undefined {
+  const found = new Map<string, string>();
+  let packed: Map<string, string> | undefined | null = null;
+  for (const branch of branches) {
+    const loose = readLoose(commonDir, branch);
+    if (loose === undefined) return undefined;
+    if (loose !== 'absent') {
+      found.set(branch, loose);
+      continue;
+    }
+    if (packed === null) packed = readPacked(commonDir);
+    const oid = packed?.get(`refs/heads/${branch}`);
+    if (!oid) return undefined;
+    found.set(branch, oid);
+  }
+  return found;
+}
+
+/** The oid in the loose ref file, 'absent' when there is none, undefined when it is anything else. */
+function readLoose(commonDir: string, branch: string): string | 'absent' | undefined {
+  let text: string;
+  try {
+    text = readFileSync(join(commonDir, 'refs', 'heads', ...branch.split('/')), 'utf8');
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'ENOENT' ? 'absent' : undefined;
+  }
+  const oid = text.trim();
+  return OID.test(oid) ? oid : undefined;
+}
+
+function readPacked(commonDir: string): Map<string, string> | undefined {
+  let text: string;
+  try {
+    text = readFileSync(join(commonDir, 'packed-refs'), 'utf8');
+  } catch {
+    return undefined;
+  }
+  const refs = new Map<string, string>();
+  for (const line of text.split('\n')) {
+    // The header, and the peeled value of the annotated tag above ("^<oid>").
+    if (line === '' || line.startsWith('#') || line.startsWith('^')) continue;
+    const space = line.indexOf(' ');
+    const oid = line.slice(0, space);
+    if (space < 0 || !OID.test(oid)) return undefined;
+    refs.set(line.slice(space + 1), oid);
+  }
+  return refs;
+}
