@@ -25,6 +25,7 @@ export class ForecastRows implements vscode.Disposable {
   /** Per repository: its forecast, that forecast as JSON (what the rows show), and its tasks' subjects. */
   private shown = new Map<TaskService, { forecast: Forecast; key: string; subjects: Map<string, string> }>();
   private boards: ReadonlyArray<{ service: TaskService; board: Board }> = [];
+  private pending: NodeJS.Timeout | undefined;
   private readonly disposables: vscode.Disposable[];
   private readonly recompute = serialRefresh(
     () => this.recomputeOnce(),
@@ -44,8 +45,11 @@ export class ForecastRows implements vscode.Disposable {
       }),
       tree.onDidRenderRepositories((boards) => {
         this.boards = boards;
-        void this.recompute();
+        // After the rows are drawn: its git would compete with the drawing for the machine's cores.
+        clearTimeout(this.pending);
+        this.pending = setTimeout(() => void this.recompute(), FORECAST_AFTER_RENDER_MS);
       }),
+      { dispose: () => clearTimeout(this.pending) },
     ];
   }
 
@@ -72,6 +76,7 @@ export class ForecastRows implements vscode.Disposable {
 }
 
 const EMPTY_FORECAST = JSON.stringify({ tasks: [], overlaps: [] });
+const FORECAST_AFTER_RENDER_MS = 300;
 
 /** Conflict Forecast from the palette: every forecast task with what it would conflict with; picking one shows it on the board. */
 export async function showForecast(forecast: Forecast, board: Board, tree: TasksTreeProvider): Promise<void> {
