@@ -337,6 +337,9 @@ export class TasksTreeProvider implements vscode.TreeDataProvider<TreeNode>, vsc
   private readAhead: { repositories: readonly RepositorySession[]; boards: Promise<Board[]> } | undefined;
   private readAheadTaken = false;
   /** Rows drawn from boards read ahead: read again once drawn (see startDetails), and redrawn if they differ. */
+  /** What showViewState() last sent to the workbench. */
+  private sentFilterActive: boolean | undefined;
+  private sentToView: { description: string | undefined; message: string | undefined } | undefined;
   private toConfirm: { repositories: readonly RepositorySession[]; boards: readonly Board[] } | undefined;
   private readonly sessionChanges: vscode.Disposable;
   private readonly extraParts: RowPartProvider[] = [];
@@ -648,17 +651,25 @@ export class TasksTreeProvider implements vscode.TreeDataProvider<TreeNode>, vsc
   /** The view's description names the active filter (and a sort other than by status); its message says when nothing matches. */
   private showViewState(total?: number, shown?: number): void {
     const { filter, sort } = this.viewState;
-    void vscode.commands.executeCommand('setContext', 'taskWorktrees.filterActive', isFilterActive(filter));
-    if (!this.view) return;
     const parts = describeFilter(filter);
     if (sort !== 'status') parts.push(sortLabel(sort));
-    this.view.description = parts.length > 0 ? parts.join(' · ') : undefined;
-    this.view.message =
+    const description = parts.length > 0 ? parts.join(' · ') : undefined;
+    const message =
       isFilterActive(filter) && total !== undefined && shown !== undefined
         ? shown === 0 && total > 0
           ? vscode.l10n.t('No task matches the filter ({0} tasks hidden). Clear the filter to see them.', total)
           : vscode.l10n.t('Filtered: {0} of {1} tasks shown.', shown, total)
         : undefined;
+    // Each of these is a message to the workbench, which lays the view out again: sent only when it changes,
+    // not on every render (the first one comes while the rows are being drawn).
+    const filterActive = isFilterActive(filter);
+    if (this.sentFilterActive !== filterActive) void vscode.commands.executeCommand('setContext', 'taskWorktrees.filterActive', filterActive);
+    this.sentFilterActive = filterActive;
+    if (!this.view) return;
+    const sent = this.sentToView;
+    this.sentToView = { description, message };
+    if (!sent || sent.description !== description) this.view.description = description;
+    if (!sent || sent.message !== message) this.view.message = message;
   }
 
   /** The caches of repositories no longer in the workspace (or reopened after a restart) go. */
