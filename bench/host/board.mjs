@@ -105,16 +105,29 @@ function watchForRows(page, n, item) {
   );
 }
 
-async function measureOnce(repo, kind, n) {
+/**
+ * Runs `measure` in a fresh host on `repo` with `extensionPath` loaded and every git call counted
+ * (the wrapper first on PATH and set as git.path); the host and its scratch folder go afterwards.
+ */
+async function inCountedHost(repo, extensionPath, env, measure) {
   const scratch = mkdtempSync(join(tmpdir(), 'tw-hostbench-'));
   const counter = gitCounter(scratch);
   const workbench = await openUntilSignal({
     workspace: repo,
-    extensionDevelopmentPath: root,
+    extensionDevelopmentPath: extensionPath,
     settings: { 'git.path': counter.gitPath },
-    env: { PATH: pathWithFirst(counter.pathDir) },
+    env: { PATH: pathWithFirst(counter.pathDir), ...env(scratch) },
   });
   try {
+    return await measure(workbench, counter, scratch);
+  } finally {
+    await workbench.close();
+    rmSync(scratch, { recursive: true, force: true });
+  }
+}
+
+function measureOnce(repo, kind, n) {
+  return inCountedHost(repo, root, () => ({}), async (workbench, counter) => {
     const { page } = workbench;
     await page.locator(ACTIVITY_ITEM).first().waitFor({ timeout: 60_000 });
     // The extension activates with the window (workspaceContains:.git) and opens the repository, and
@@ -153,23 +166,12 @@ async function measureOnce(repo, kind, n) {
       refreshCommands: refreshed.slice(opened.length).map((call) => call.args.split(' ')[0]),
       othersSpawns: calls.filter((call) => call.who !== 'ours').length,
     };
-  } finally {
-    await workbench.close();
-    rmSync(scratch, { recursive: true, force: true });
-  }
+  });
 }
 
 /** The floor (see the top): the probe's tree of `n` rows on `repo`, clicked like the board. */
-async function measureFloor(repo, n) {
-  const scratch = mkdtempSync(join(tmpdir(), 'tw-hostbench-'));
-  const counter = gitCounter(scratch);
-  const workbench = await openUntilSignal({
-    workspace: repo,
-    extensionDevelopmentPath: FLOOR_PROBE,
-    settings: { 'git.path': counter.gitPath },
-    env: { PATH: pathWithFirst(counter.pathDir), FLOOR_ROWS: String(n), FLOOR_READY: join(scratch, 'floor-active') },
-  });
-  try {
+function measureFloor(repo, n) {
+  return inCountedHost(repo, FLOOR_PROBE, (scratch) => ({ FLOOR_ROWS: String(n), FLOOR_READY: join(scratch, 'floor-active') }), async (workbench, counter, scratch) => {
     const { page } = workbench;
     await page.locator(FLOOR_ACTIVITY_ITEM).first().waitFor({ timeout: 60_000 });
     // The probe active and VS Code's git extension done opening the repository, as for the board.
@@ -180,10 +182,7 @@ async function measureFloor(repo, n) {
     await page.waitForFunction(() => window.__taskWorktreesBench.rowsAt !== undefined, undefined, { timeout: 120_000, polling: 100 });
     const { clickAt, rowsAt } = await page.evaluate(() => window.__taskWorktreesBench);
     return { clickToRowsMs: Math.round((rowsAt - clickAt) * 10) / 10, loadAtClick: Math.round(loadAtClick * 10) / 10 };
-  } finally {
-    await workbench.close();
-    rmSync(scratch, { recursive: true, force: true });
-  }
+  });
 }
 
 async function main() {
