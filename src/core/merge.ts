@@ -70,7 +70,8 @@ export class MergeEngine {
   private async mergeInWorktree(request: MergeRequest, worktreePath: string): Promise<string> {
     await this.refuseUnlessClean(request, worktreePath);
     try {
-      await this.git.merge(worktreePath, request.branch, request.message, request.strategy === 'squash');
+      // The commit read and checked, not the branch's name: one committed meanwhile is not merged unseen.
+      await this.git.merge(worktreePath, request.branchOid, request.message, request.strategy === 'squash');
     } catch (error) {
       // merge-tree said clean, but hooks or untracked files can still stop git half way.
       await this.restoreAfterFailedMerge(worktreePath, request.baseOid, error as Error);

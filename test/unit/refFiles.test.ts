@@ -1,4 +1,6 @@
 import * as assert from 'node:assert/strict';
+// The module object itself (not an import copy), so the test can put a hook into its readFileSync.
+import fs = require('node:fs');
 import { rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { readBranchOids } from '../../src/core/git/refFiles';
@@ -41,5 +43,28 @@ suite('branch commits read from the ref files', () => {
     rmSync(join(commonDir(), 'refs', 'heads'), { recursive: true });
     writeFileSync(join(commonDir(), 'refs', 'heads'), 'this repository uses the reftable format\n');
     assert.equal(readBranchOids(commonDir(), [main]), undefined);
+  });
+
+  test('a git pack-refs between two reads: the loose ref gone since is read from the new packed-refs, not an older copy', () => {
+    // The base only packed; the task branch packed at an older commit and loose at a newer one.
+    repo.git('pack-refs', '--all');
+    repo.git('switch', '-q', 'task/nested-name');
+    repo.write('late.txt', 'the newer commit\n');
+    const newer = repo.commitAll('newer on the task branch');
+    repo.git('switch', '-q', 'main');
+    const original = fs.readFileSync;
+    let packedReads = 0;
+    // The first read of packed-refs is followed at once by another process's pack-refs.
+    (fs as { readFileSync: unknown }).readFileSync = (...args: Parameters<typeof original>) => {
+      const result = original(...args);
+      if (String(args[0]).endsWith('packed-refs') && ++packedReads === 1) repo.git('pack-refs', '--all');
+      return result;
+    };
+    try {
+      assert.equal(readBranchOids(commonDir(), ['main', 'task/nested-name'])?.get('task/nested-name'), newer);
+    } finally {
+      (fs as { readFileSync: unknown }).readFileSync = original;
+    }
+    assert.equal(packedReads, 2, 'packed-refs read again for the second branch');
   });
 });

@@ -379,9 +379,9 @@ export class GitAdapter {
     return stdout.trim();
   }
 
-  /** Merges the branch `branch` (never a tag of the same name) into the branch checked out in `cwd`. */
-  async merge(cwd: string, branch: string, message: string, squash: boolean): Promise<void> {
-    const ref = branchRef(branch);
+  /** Merges a branch (never a tag of the same name) or a full commit id into the branch checked out in `cwd`. */
+  async merge(cwd: string, branchOrOid: string, message: string, squash: boolean): Promise<void> {
+    const ref = branchOrCommit(branchOrOid);
     if (squash) {
       await this.exec(['merge', '--squash', '--', ref], { cwd });
       await this.exec(['commit', '-m', message], { cwd });

@@ -12,7 +12,6 @@ const OID = /^(?:[0-9a-f]{40}|[0-9a-f]{64})$/;
  */
 export function readBranchOids(commonDir: string, branches: readonly string[]): Map<string, string> | undefined {
   const found = new Map<string, string>();
-  let packed: Map<string, string> | undefined | null = null;
   for (const branch of branches) {
     const loose = readLoose(commonDir, branch);
     if (loose === undefined) return undefined;
@@ -20,8 +19,8 @@ export function readBranchOids(commonDir: string, branches: readonly string[]): 
       found.set(branch, loose);
       continue;
     }
-    if (packed === null) packed = readPacked(commonDir);
-    const oid = packed?.get(`refs/heads/${branch}`);
+    // Read again for each: a `git pack-refs` between two reads moves a loose ref into a newer file.
+    const oid = readPacked(commonDir)?.get(`refs/heads/${branch}`);
     if (!oid) return undefined;
     found.set(branch, oid);
   }
