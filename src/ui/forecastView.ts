@@ -46,8 +46,11 @@ export class ForecastRows implements vscode.Disposable {
       tree.onDidRenderRepositories((boards) => {
         this.boards = boards;
         // After the rows are drawn: its git would compete with the drawing for the machine's cores.
-        clearTimeout(this.pending);
-        this.pending = setTimeout(() => void this.recompute(), FORECAST_AFTER_RENDER_MS);
+        // Not pushed back by later renders (a busy board would never get its forecast): one runs per interval.
+        this.pending ??= setTimeout(() => {
+          this.pending = undefined;
+          void this.recompute();
+        }, FORECAST_AFTER_RENDER_MS);
       }),
       { dispose: () => clearTimeout(this.pending) },
     ];

@@ -14,6 +14,12 @@ export function autoMergeSetting(scope?: vscode.Uri): AutoMergeMode {
   return config(scope).get<string>('autoMerge') === 'onComplete' ? 'onComplete' : 'off';
 }
 
+/** Whether the person set autoMerge at any level (not merely its default) for `scope`. */
+export function autoMergeIsSet(scope?: vscode.Uri): boolean {
+  const levels = config(scope).inspect<string>('autoMerge');
+  return [levels?.globalValue, levels?.workspaceValue, levels?.workspaceFolderValue].some((value) => value !== undefined);
+}
+
 export function conflictResolverSetting(scope?: vscode.Uri): ConflictResolver {
   const value = config(scope).get<string>('conflictResolver');
   return value === 'mergeEditor' || value === 'agent' ? value : 'ask';

@@ -2,7 +2,7 @@ import { join } from 'node:path';
 import * as vscode from 'vscode';
 import { serialRefresh } from './serialRefresh';
 import { publicAgent, AgentInfo } from '../api';
-import { AutoMergeMode, ConflictResolution, MergeAttempt, MergeQueueReport, Task, TaskService, TaskView, TaskWorktreesError } from '../core';
+import { ConflictResolution, MergeAttempt, MergeQueueReport, Task, TaskService, TaskView, TaskWorktreesError } from '../core';
 import { validateTaskId } from '../core/tasks/ids';
 import * as agentPrompts from './agentPrompts';
 import { Agents } from './agents';
@@ -10,7 +10,7 @@ import { registerCommand, showError } from './commandRunner';
 import { describeError } from './flowText';
 import { ForecastRows, showForecast } from './forecastView';
 import { MergeHistoryProvider, outcomeLabel } from './mergeHistoryView';
-import { autoMergeSetting, ConflictResolver, conflictResolverSetting, mergeGateSetting } from './mergeSettings';
+import { autoMergeIsSet, autoMergeSetting, ConflictResolver, conflictResolverSetting, mergeGateSetting } from './mergeSettings';
 import * as prompts from './prompts';
 import { Session } from './session';
 import { settingsFolder } from './settings';
@@ -80,26 +80,39 @@ export function registerMerging(context: vscode.ExtensionContext, session: Sessi
   }
 
   // Each repository's config carries the setting (as its first folder reads it), so a task completed
-  // by an agent or the CLI obeys it too. One round at a time: two overlapping writes could each read
-  // the config before the other wrote it, and the older value would land last.
-  const written = new WeakMap<TaskService, AutoMergeMode>();
+  // by an agent or the CLI obeys it too. It is written when the setting changes, and when a window
+  // opens a repository with the setting set; not on every board change: a task's window, whose folder
+  // has its own settings, would otherwise write its own view back over the main window's each time.
+  // One round at a time: two overlapping writes could each read the config before the other wrote it.
+  let done = new WeakSet<TaskService>();
+  let changed = false;
   const writeAutoMerge = serialRefresh(
     async () => {
       if (session.state !== 'ready') return;
+      const always = changed;
+      changed = false;
       for (const { service, folders } of session.repositories) {
+        if (done.has(service) && !always) continue;
         const mode = autoMergeSetting(folders[0]);
-        if (written.get(service) === mode) continue;
         // Writing "off" where nothing was ever written would record the layout before the first task asks where worktrees go.
-        if (service.autoMergeMode() !== mode) await service.setAutoMerge(mode);
-        written.set(service, mode);
+        if ((always || autoMergeIsSet(folders[0])) && service.autoMergeMode() !== mode) await service.setAutoMerge(mode);
+        done.add(service);
       }
     },
     // Not written: the next change of the board or the setting tries again.
-    (error) => log.warn(`could not write the autoMerge setting into a repository's config: ${describeError(error)}`),
+    (error) => {
+      changed = true;
+      log.warn(`could not write the autoMerge setting into a repository's config: ${describeError(error)}`);
+    },
   );
   context.subscriptions.push(
     session.onDidChange(() => void writeAutoMerge()),
-    vscode.workspace.onDidChangeConfiguration((event) => event.affectsConfiguration('taskWorktrees.autoMerge') && void writeAutoMerge()),
+    vscode.workspace.onDidChangeConfiguration((event) => {
+      if (!event.affectsConfiguration('taskWorktrees.autoMerge')) return;
+      changed = true;
+      done = new WeakSet();
+      void writeAutoMerge();
+    }),
   );
   void writeAutoMerge();
   return history;
