@@ -283,8 +283,6 @@ export class WorktreeDetailsCache {
   private async readStatus(entry: Entry, changed: Set<string>): Promise<void> {
     const { task } = entry;
     const before = JSON.stringify(entry.details);
-    const wasUnread = entry.unread;
-    entry.unread = false;
     if (task.worktreeState !== 'present' || !task.worktreePath) {
       entry.details = { ...entry.details, dirty: undefined };
     } else if (!existsSync(join(task.worktreePath, '.git'))) {
@@ -303,7 +301,10 @@ export class WorktreeDetailsCache {
         if (!existsSync(task.worktreePath)) entry.details = { ...entry.details, worktree: 'missing', dirty: undefined };
       }
     }
+    // Only now, with the state read: a row drawn while git answered still says "reading", not nothing.
     // The row said "reading" until now: it changes even when the details read as they were.
+    const wasUnread = entry.unread;
+    entry.unread = false;
     if (wasUnread || JSON.stringify(entry.details) !== before) changed.add(task.id);
   }
 
