@@ -7,6 +7,11 @@ import { MergeTreeResult } from './git/porcelain';
 import { worktreeGitDir } from './safety';
 import { MergeStrategy } from './tasks/model';
 
+export interface RefLanding {
+  land(commit: string): Promise<void>;
+  cancel(): void;
+}
+
 export interface MergeRequest {
   base: string;
   baseOid: string;
@@ -46,6 +51,26 @@ export class MergeEngine {
   mergeCommit(request: MergeRequest, tree: string): Promise<string> {
     const parents = request.strategy === 'squash' ? [request.baseOid] : [request.baseOid, request.branchOid];
     return this.git.commitTree(tree, parents, request.message);
+  }
+
+  /**
+   * The guarded ref update that lands a merge into a base checked out nowhere, its git process
+   * started now: git starts while the merge still checks, and waits. land(commit) moves the base
+   * only if it is still at the commit the merge read; cancel() ends the process with nothing
+   * changed. Every caller cancels on its way out (a cancel after land changes nothing).
+   */
+  startRefLanding(request: MergeRequest): RefLanding {
+    let give: (commit: string | undefined) => void = () => undefined;
+    const commit = new Promise<string | undefined>((resolve) => (give = resolve));
+    const updated = this.git.updateBranchOnceKnown(request.base, request.baseOid, `task-worktrees: ${request.message}`, commit);
+    updated.catch(() => undefined); // awaited by land()
+    return {
+      land: (landed) => {
+        give(landed);
+        return updated;
+      },
+      cancel: () => give(undefined),
+    };
   }
 
   /**

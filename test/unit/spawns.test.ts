@@ -34,15 +34,27 @@ suite('git processes: a constant number per board refresh, and every call logged
     assert.ok(withTwelve.length <= 3, `${withTwelve.length} git processes per refresh`);
   });
 
-  test('a merge into a base checked out nowhere: the base\'s tree (the two commits come from the ref files), worktree list, worktree check (status; the index file, not git, read for entries git is told not to look at), merge-tree, commit-tree, update-ref (no ancestry check when the trees differ)', async () => {
+  test('a merge into a base checked out nowhere: worktree check (status), merge-tree, commit-tree, update-ref; the two commits, the base\'s tree (a loose commit) and the worktrees that use the base come from git\'s files (the index file read for entries git is told not to look at); no ancestry check when the trees differ', async () => {
     repo.git('branch', 'integration');
     const task = await service.createWorktree((await service.createTask({ subject: 'merge me', baseBranch: 'integration' })).id);
     writeFileSync(join(task.worktreePath!, 'new.txt'), 'new\n');
     repo.commitAll('work', task.worktreePath);
     await service.git.version(); // asked once per adapter; not part of a merge's cost
     const merge = await spawnsFor(() => service.mergeTask(task.id));
-    assert.deepEqual(merge.map((args) => args[0]).sort(), ['commit-tree', 'merge-tree', 'rev-parse', 'status', 'update-ref', 'worktree']);
+    assert.deepEqual(merge.map((args) => args[0]).sort(), ['commit-tree', 'merge-tree', 'status', 'update-ref']);
+  });
+
+  test('the same merge with the base\'s commit packed: git is asked for its tree, and only that', async () => {
+    repo.git('branch', 'integration');
+    const task = await service.createWorktree((await service.createTask({ subject: 'merge me', baseBranch: 'integration' })).id);
+    writeFileSync(join(task.worktreePath!, 'new.txt'), 'new\n');
+    repo.commitAll('work', task.worktreePath);
+    repo.git('gc', '--quiet', '--prune=now');
+    await service.git.version();
+    const merge = await spawnsFor(() => service.mergeTask(task.id));
+    assert.deepEqual(merge.map((args) => args[0]).sort(), ['commit-tree', 'merge-tree', 'rev-parse', 'status', 'update-ref']);
     assert.match(merge.find((args) => args[0] === 'rev-parse')!.join(' '), /\^\{tree\}$/, 'git is asked for the tree only');
+    assert.equal((await service.task(task.id)).status, 'completed');
   });
 
   test('every git call is logged once as "> git <args> [Nms]"', async () => {

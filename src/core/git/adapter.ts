@@ -87,6 +87,7 @@ export class GitAdapter {
   private readonly spawnListeners = new Set<(args: readonly string[]) => void>();
   private readonly exitListeners = new Set<(args: readonly string[]) => void>();
   private readonly slots: ProcessSlots;
+  private mergeTreeChecked = false;
   private readonly processes: GitProcesses;
   private versionPromise: Promise<[number, number, number]> | undefined;
 
@@ -116,7 +117,7 @@ export class GitAdapter {
     }
     if (options.env) checkGitVariables(options.env);
     const cwd = options.cwd ?? this.repoDir;
-    const release = await this.slots.acquire();
+    const release = this.slots.tryAcquire() ?? (await this.slots.acquire());
     for (const listener of this.spawnListeners) listener(args);
     const started = performance.now();
     let outcome = '';
@@ -242,7 +243,7 @@ export class GitAdapter {
   }
 
   async status(cwd: string): Promise<WorkingTreeStatus> {
-    const { stdout } = await this.exec(['status', '--porcelain=v2', '--branch', '-z', '--untracked-files=all'], { cwd, readOnly: true });
+    const { stdout } = await this.exec(['status', '--porcelain=v2', '--branch', '-z', '--untracked-files=all'], { cwd, readOnly: true, immediate: true });
     return parseStatusV2(stdout);
   }
 
@@ -325,25 +326,23 @@ export class GitAdapter {
 
   /**
    * Compare-and-swap on several refs in one transaction (`update-ref --stdin`): each must still be
-   * where the caller saw it; if any is not, none moves and the error is `RefChanged`.
+   * where the caller saw it; if any is not, none moves and the error is `RefChanged`. Given as a
+   * promise, the updates may be decided after git has started (it waits for them; see
+   * MergeEngine.startRefLanding); an empty list then changes nothing.
    */
-  async updateRefs(updates: RefUpdate[], reason: string, options: { checkOnly?: boolean } = {}): Promise<void> {
-    if (updates.length === 0) return;
-    const commands = updates.map(({ ref, oldOid, newOid }) => {
-      if (typeof ref !== 'string' || !/^refs\/[^\0-\x20\x7f]+$/.test(ref)) {
-        throw new TaskWorktreesError('InvalidInput', `Not a full ref name: ${JSON.stringify(ref)}.`);
-      }
-      if (newOid === null) {
-        if (oldOid === null) throw new TaskWorktreesError('InvalidInput', `Deleting ${ref} needs the commit it must point at.`);
-        return `delete ${ref}\0${objectId(oldOid)}\0`;
-      }
-      if (oldOid === null) return `create ${ref}\0${objectId(newOid)}\0`;
-      return `update ${ref}\0${objectId(newOid)}\0${objectId(oldOid)}\0`;
-    });
-    // checkOnly: git prepares the transaction (old values checked, reference-transaction hooks
-    // asked) and aborts it — whether it would go through, changing nothing.
-    const input = options.checkOnly ? `start\0${commands.join('')}prepare\0abort\0` : commands.join('');
+  async updateRefs(updates: RefUpdate[] | Promise<RefUpdate[]>, reason: string, options: { checkOnly?: boolean } = {}): Promise<void> {
+    const commands = (list: RefUpdate[]): string => {
+      const lines = list.map(refCommand).join('');
+      // checkOnly: git prepares the transaction (old values checked, reference-transaction hooks
+      // asked) and aborts it — whether it would go through, changing nothing.
+      return options.checkOnly && lines ? `start\0${lines}prepare\0abort\0` : lines;
+    };
+    if (Array.isArray(updates) && updates.length === 0) return;
+    // Bad input given at once is refused before git starts.
+    const input = Array.isArray(updates) ? commands(updates) : updates.then(commands);
+    if (typeof input === 'object') input.catch(() => undefined); // rethrown below, once git has exited
     await this.exec(['update-ref', '-m', reason, '--stdin', '-z'], { input });
+    await input;
   }
 
   /** Deletes a branch only if it still points at `expectedOid` (git checks atomically); `checkOnly`: only whether git would. */
@@ -356,11 +355,22 @@ export class GitAdapter {
     return this.updateRefs([{ ref: branchRef(branch), oldOid, newOid }], reason);
   }
 
+  /** updateBranch() with git started now, before the new commit is known (see MergeEngine.startRefLanding); undefined changes nothing. */
+  updateBranchOnceKnown(branch: string, oldOid: string, reason: string, newOid: Promise<string | undefined>): Promise<void> {
+    const ref = branchRef(branch);
+    return this.updateRefs(newOid.then((oid) => (oid === undefined ? [] : [{ ref, oldOid, newOid: oid }])), reason);
+  }
+
   /** Merges in memory: no index, no working tree is touched. Exit 1 means conflicts. Branch names or full object ids. */
   async mergeTree(base: string, branch: string): Promise<MergeTreeResult> {
-    await this.requireMergeTree();
+    // Checked once: later merges start git at once, ahead of the reads started just after them.
+    if (!this.mergeTreeChecked) {
+      await this.requireMergeTree();
+      this.mergeTreeChecked = true;
+    }
     const { stdout, exitCode } = await this.exec(['merge-tree', '--write-tree', '--name-only', '--no-messages', '-z', branchOrCommit(base), branchOrCommit(branch)], {
       readOnly: true,
+      immediate: true,
       okExitCodes: [1],
     });
     return { clean: exitCode === 0, ...parseMergeTree(stdout) };
@@ -771,4 +781,17 @@ function nulList(paths: readonly string[]): string {
 
 function quoteForLog(arg: string): string {
   return /^[\w@%+=:,./^{}-]+$/.test(arg) ? arg : JSON.stringify(arg);
+}
+
+/** One line of `update-ref --stdin -z`: create, update or delete, each guarded by the value the caller saw. */
+function refCommand({ ref, oldOid, newOid }: RefUpdate): string {
+  if (typeof ref !== 'string' || !/^refs\/[^\0-\x20\x7f]+$/.test(ref)) {
+    throw new TaskWorktreesError('InvalidInput', `Not a full ref name: ${JSON.stringify(ref)}.`);
+  }
+  if (newOid === null) {
+    if (oldOid === null) throw new TaskWorktreesError('InvalidInput', `Deleting ${ref} needs the commit it must point at.`);
+    return `delete ${ref}\0${objectId(oldOid)}\0`;
+  }
+  if (oldOid === null) return `create ${ref}\0${objectId(newOid)}\0`;
+  return `update ${ref}\0${objectId(newOid)}\0${objectId(oldOid)}\0`;
 }

@@ -12,15 +12,19 @@ const OID = /^(?:[0-9a-f]{40}|[0-9a-f]{64})$/;
  */
 export function readBranchOids(commonDir: string, branches: readonly string[]): Map<string, string> | undefined {
   const found = new Map<string, string>();
+  const notLoose: string[] = [];
   for (const branch of branches) {
     const loose = readLoose(commonDir, branch);
     if (loose === undefined) return undefined;
-    if (loose !== 'absent') {
-      found.set(branch, loose);
-      continue;
-    }
-    // Read again for each: a `git pack-refs` between two reads moves a loose ref into a newer file.
-    const oid = readPacked(commonDir)?.get(`refs/heads/${branch}`);
+    if (loose === 'absent') notLoose.push(branch);
+    else found.set(branch, loose);
+  }
+  if (notLoose.length === 0) return found;
+  // Read after every loose one: a `git pack-refs` meanwhile moves a loose ref into a newer file,
+  // never an older one, so a branch not loose when it was looked for is there, as new as then.
+  const packed = readPacked(commonDir);
+  for (const branch of notLoose) {
+    const oid = packed?.get(`refs/heads/${branch}`);
     if (!oid) return undefined;
     found.set(branch, oid);
   }

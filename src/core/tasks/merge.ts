@@ -4,10 +4,11 @@ import { BoardReader, worktreeAt } from '../board';
 import { TaskWorktreesError } from '../errors';
 import { GateRun, runGate } from '../gate';
 import { GitError } from '../git/errors';
+import { readLooseCommitTree } from '../git/objectFiles';
 import { readBranchOids } from '../git/refFiles';
 import { WorktreeEntry } from '../git/porcelain';
 import { landingOutcome, lastAgentOf, MERGE_ATTEMPT_EVENT, MergeOutcome, MergeTrigger, RESOLUTION_PREPARED_EVENT } from '../history';
-import { MergeEngine, MergeRequest } from '../merge';
+import { MergeEngine, MergeRequest, RefLanding } from '../merge';
 import { Repository } from '../repo';
 import { branchesInUse, describeLoss, hasLoss, inspectWorktree, LossReport, operationInProgress, refuseOperationInProgress, refuseRunningAgents } from '../safety';
 import { TaskEvent } from './events';
@@ -95,9 +96,10 @@ export class TaskMerge extends OperationSteps {
     mergingEarly?.catch(() => undefined); // awaited below unless a check refuses first
     const fromGit = fromFiles ? undefined : git.branchTips([task.baseBranch, task.branch]);
     const early = task.worktreePath && existsSync(task.worktreePath) ? this.inspect(task.worktreePath) : undefined;
-    const listing = this.repo.worktrees();
+    const listing = this.repo.worktreesUsing(task.baseBranch, task.worktreePath);
     listing.catch(() => undefined); // its failure counts when it is awaited below, after the refs'
-    const baseTreeOfFile = fromFiles ? git.treeOf(fromFiles.get(task.baseBranch)!) : undefined;
+    const baseOidOfFile = fromFiles?.get(task.baseBranch);
+    const baseTreeOfFile = baseOidOfFile === undefined ? undefined : this.treeOf(baseOidOfFile);
     baseTreeOfFile?.catch(() => undefined);
     const heads = fromGit ? ((await fromGit) ?? (await this.reader.heads())) : undefined;
     const branchOid = fromFiles ? fromFiles.get(task.branch) : heads?.get(task.branch)?.oid;
@@ -142,63 +144,69 @@ export class TaskMerge extends OperationSteps {
       throw new TaskWorktreesError('TaskHasNoWorktree', `Task "${taskId}" has no worktree for the gate to run in.`);
     }
     const request: MergeRequest = { ...landing, baseWorktree: baseEntry?.path };
-    const [preview, treeOfBase, loss, prepared] = await Promise.all([
-      previewing,
-      baseTree,
-      taskWorktree ? (early ?? this.inspect(taskWorktree.path)).then((result) => withEntry(result, taskWorktree)) : undefined,
-      committing,
-    ]);
-    if (loss && hasLoss(loss)) {
-      throw new TaskWorktreesError('WorktreeDirty', `Task "${taskId}" has work that is not on its branch (uncommitted, untracked or on a detached HEAD); commit it to ${task.branch} first, so that the merge leaves nothing behind.`, describeLoss(loss));
-    }
-    await store.log('merge.before', taskId, { base: task.baseBranch, branch: task.branch, strategy });
-    if (preview.conflicts.length > 0) {
-      await store.log('merge.conflict', taskId, { conflicts: preview.conflicts });
-      await this.logAttempt(task, options.via, events, 'conflict', { files: preview.conflicts });
-      return { merged: false, conflicts: preview.conflicts, task, outcome: 'conflict' };
-    }
-    // Nothing the base lacks: an ancestor, or — for a squash — a tree the base already has. A plain
-    // merge of such a branch still lands, as a merge commit: it keeps the branch's commits reachable.
-    // Only a tree equal to the base's can mean an ancestor, so only then is git asked.
-    const sameTree = preview.tree === treeOfBase;
-    const nothingToMerge = sameTree && (strategy === 'squash' || (await git.isAncestor(branchOid, baseOid)));
-    let commit = baseOid;
-    if (!nothingToMerge) {
-      // A merge in the base's worktree makes its own commit (with git's hooks): a commit written ahead serves only a gate.
-      const written = options.gate || !request.baseWorktree ? prepared : undefined;
-      const tested = written ?? (options.gate ? await this.engine.mergeCommit(request, preview.tree) : undefined);
-      if (options.gate && tested && taskWorktree) {
-        const gate = await this.gateOn(task, taskWorktree, request, tested, options.gate);
-        if (!gate.passed) {
-          const reason = gate.timedOut ? 'timeout' : `exit ${gate.exitCode}`;
-          await this.logAttempt(task, options.via, events, 'gateFailed', { reason });
-          return { merged: false, task, outcome: 'gateFailed', gate };
-        }
+    // A base checked out nowhere moves by a guarded ref update: its git starts now, while the checks below run.
+    const refLanding = baseEntry || options.gate ? undefined : this.engine.startRefLanding(request);
+    try {
+      const [preview, treeOfBase, loss, prepared] = await Promise.all([
+        previewing,
+        baseTree,
+        taskWorktree ? (early ?? this.inspect(taskWorktree.path)).then((result) => withEntry(result, taskWorktree)) : undefined,
+        committing,
+      ]);
+      if (loss && hasLoss(loss)) {
+        throw new TaskWorktreesError('WorktreeDirty', `Task "${taskId}" has work that is not on its branch (uncommitted, untracked or on a detached HEAD); commit it to ${task.branch} first, so that the merge leaves nothing behind.`, describeLoss(loss));
       }
-      commit = await this.landMerge(request, preview.tree, tested).catch(async (error: Error) => {
-        await store.log('merge.failed', taskId, { error: error.message });
-        throw error;
+      await store.log('merge.before', taskId, { base: task.baseBranch, branch: task.branch, strategy });
+      if (preview.conflicts.length > 0) {
+        await store.log('merge.conflict', taskId, { conflicts: preview.conflicts });
+        await this.logAttempt(task, options.via, events, 'conflict', { files: preview.conflicts });
+        return { merged: false, conflicts: preview.conflicts, task, outcome: 'conflict' };
+      }
+      // Nothing the base lacks: an ancestor, or — for a squash — a tree the base already has. A plain
+      // merge of such a branch still lands, as a merge commit: it keeps the branch's commits reachable.
+      // Only a tree equal to the base's can mean an ancestor, so only then is git asked.
+      const sameTree = preview.tree === treeOfBase;
+      const nothingToMerge = sameTree && (strategy === 'squash' || (await git.isAncestor(branchOid, baseOid)));
+      let commit = baseOid;
+      if (!nothingToMerge) {
+        // A merge in the base's worktree makes its own commit (with git's hooks): a commit written ahead serves only a gate.
+        const written = options.gate || !request.baseWorktree ? prepared : undefined;
+        const tested = written ?? (options.gate ? await this.engine.mergeCommit(request, preview.tree) : undefined);
+        if (options.gate && tested && taskWorktree) {
+          const gate = await this.gateOn(task, taskWorktree, request, tested, options.gate);
+          if (!gate.passed) {
+            const reason = gate.timedOut ? 'timeout' : `exit ${gate.exitCode}`;
+            await this.logAttempt(task, options.via, events, 'gateFailed', { reason });
+            return { merged: false, task, outcome: 'gateFailed', gate };
+          }
+        }
+        commit = await this.landMerge(request, preview.tree, tested, refLanding).catch(async (error: Error) => {
+          await store.log('merge.failed', taskId, { error: error.message });
+          throw error;
+        });
+      }
+      onLanded();
+      // A landing that merged nothing is no first-try success: recorded apart, outside the rates.
+      const { outcome, agent } = nothingToMerge
+        ? { outcome: 'nothingToMerge' as const, agent: undefined }
+        : landingOutcome(await events, taskId, options.resolvedBy, task.createdAt);
+      const attempt = await this.attemptEvent(task, options.via, events, outcome, { commit }, agent);
+      // The task's record and both events in one store write: merge.after, then the attempt.
+      const merged = await store.update(taskId, (current) => {
+        current.status = 'completed';
+        current.merge = { commit, branchHead: branchOid, strategy, at: new Date().toISOString() };
+        return { type: 'merge.after', detail: { commit, base: current.baseBranch, strategy, nothingToMerge }, then: [attempt] };
       });
+      return { merged: true, commit, task: merged, outcome, ...(nothingToMerge ? { nothingToMerge } : {}) };
+    } finally {
+      refLanding?.cancel();
     }
-    onLanded();
-    // A landing that merged nothing is no first-try success: recorded apart, outside the rates.
-    const { outcome, agent } = nothingToMerge
-      ? { outcome: 'nothingToMerge' as const, agent: undefined }
-      : landingOutcome(await events, taskId, options.resolvedBy, task.createdAt);
-    const attempt = await this.attemptEvent(task, options.via, events, outcome, { commit }, agent);
-    // The task's record and both events in one store write: merge.after, then the attempt.
-    const merged = await store.update(taskId, (current) => {
-      current.status = 'completed';
-      current.merge = { commit, branchHead: branchOid, strategy, at: new Date().toISOString() };
-      return { type: 'merge.after', detail: { commit, base: current.baseBranch, strategy, nothingToMerge }, then: [attempt] };
-    });
-    return { merged: true, commit, task: merged, outcome, ...(nothingToMerge ? { nothingToMerge } : {}) };
   }
 
-  /** A prepared commit lands exactly (the one the gate tested, or written ahead); else the engine merges. */
-  private async landMerge(request: MergeRequest, tree: string, prepared: string | undefined): Promise<string> {
+  /** A prepared commit lands exactly (the one the gate tested, or written ahead; by the started ref update if any); else the engine merges. */
+  private async landMerge(request: MergeRequest, tree: string, prepared: string | undefined, refLanding: RefLanding | undefined): Promise<string> {
     if (!prepared) return this.engine.land(request, tree);
-    await this.engine.landCommit(request, prepared);
+    await (refLanding ? refLanding.land(prepared) : this.engine.landCommit(request, prepared));
     return prepared;
   }
 
@@ -346,6 +354,12 @@ export class TaskMerge extends OperationSteps {
   /** The task's events (all the history's rules look at), read alongside git. */
   private readEvents(taskId: string): Promise<TaskEvent[]> {
     return this.store.events.readOf(taskId).catch(() => []);
+  }
+
+  /** A commit's tree: from its loose object file when it has one (a base moved by the last merge has), else from git. */
+  private treeOf(commit: string): Promise<string> {
+    const tree = readLooseCommitTree(this.repo.commonDir, commit);
+    return tree === undefined ? this.git.treeOf(commit) : Promise.resolve(tree);
   }
 
   private inspect(worktreePath: string): Promise<LossReport | Error> {

@@ -1,0 +1,85 @@
+import * as assert from 'node:assert/strict';
+import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { TaskService } from '../../src/core';
+import { TaskWorktreesError } from '../../src/core/errors';
+import { Task } from '../../src/core/tasks/model';
+import { TestRepo } from '../fixtures/repo';
+
+/**
+ * A merge into a base checked out nowhere starts its guarded ref update (`update-ref --stdin`) while
+ * its checks still run. Whatever the checks decide, that process ends, and it moves the base only
+ * from the commit the merge read.
+ */
+suite('the ref update of a merge, started before its checks end', () => {
+  let repo: TestRepo;
+  let service: TaskService;
+  let task: Task;
+  let scripts: string;
+
+  setup(async () => {
+    repo = new TestRepo();
+    scripts = mkdtempSync(join(tmpdir(), 'tw-git-wrapper-'));
+    repo.git('branch', 'integration');
+    service = await TaskService.open(repo.dir);
+    task = await service.createWorktree((await service.createTask({ subject: 'landing', baseBranch: 'integration' })).id);
+    repo.write('work.txt', 'work\n', task.worktreePath!);
+    repo.commitAll('work', task.worktreePath!);
+  });
+  teardown(() => {
+    repo.dispose();
+    rmSync(scripts, { recursive: true, force: true });
+  });
+
+  /** Runs `merge` counting git processes; resolves once every one started has ended (fails after 5 s). */
+  async function allProcessesEnd(on: TaskService, merge: () => Promise<unknown>): Promise<string[]> {
+    const started: string[] = [];
+    let ended = 0;
+    on.git.onSpawn((args) => started.push(args[0]));
+    on.git.onExit(() => ended++);
+    await merge().catch(() => undefined);
+    for (const deadline = Date.now() + 5000; ended < started.length; ) {
+      assert.ok(Date.now() < deadline, `${started.length - ended} git process(es) still running after the merge: ${started.join(', ')}`);
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+    return started;
+  }
+
+  test('refused by a check after the update started (uncommitted work in the task): nothing lands, and the update ends', async () => {
+    const before = repo.oid('integration');
+    repo.write('uncommitted.txt', 'not yet committed\n', task.worktreePath!);
+    let refusal: unknown;
+    const started = await allProcessesEnd(service, () => service.mergeTask(task.id).catch((error) => (refusal = error)));
+    assert.equal((refusal as TaskWorktreesError).code, 'WorktreeDirty');
+    assert.ok(started.includes('update-ref'), 'the update had started');
+    assert.equal(repo.oid('integration'), before);
+  });
+
+  test('a conflict: nothing lands, and the update ends', async () => {
+    repo.write('work.txt', 'other work\n');
+    repo.git('switch', '-q', 'integration');
+    repo.commitAll('integration writes the same file');
+    repo.git('switch', '-q', 'main');
+    const before = repo.oid('integration');
+    let result: Awaited<ReturnType<TaskService['mergeTask']>> | undefined;
+    const started = await allProcessesEnd(service, async () => (result = await service.mergeTask(task.id)));
+    assert.equal(result?.merged, false);
+    assert.deepEqual(result?.conflicts, ['work.txt']);
+    assert.ok(started.includes('update-ref'), 'the update had started');
+    assert.equal(repo.oid('integration'), before);
+  });
+
+  test('the base moved by another process during the merge (at its merge-tree): nothing of the merge lands, the other commit stays, RefChanged', async () => {
+    const moved = repo.git('commit-tree', `${repo.oid('integration')}^{tree}`, '-p', repo.oid('integration'), '-m', 'moved meanwhile').trim();
+    const wrapper = join(scripts, 'git-moving-the-base');
+    writeFileSync(wrapper, `#!/bin/bash\nif [[ " $* " == *" merge-tree "* ]]; then git -C '${repo.dir}' update-ref refs/heads/integration ${moved}; fi\nexec git "$@"\n`);
+    chmodSync(wrapper, 0o755);
+    const raced = await TaskService.open(repo.dir, {}, { gitPath: wrapper });
+    let refusal: unknown;
+    await allProcessesEnd(raced, () => raced.mergeTask(task.id).catch((error) => (refusal = error)));
+    assert.equal((refusal as TaskWorktreesError).code, 'RefChanged');
+    assert.equal(repo.oid('integration'), moved);
+    assert.notEqual((await service.task(task.id)).status, 'completed');
+  });
+});
