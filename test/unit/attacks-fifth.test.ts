@@ -1,0 +1,76 @@
+import * as assert from 'node:assert/strict';
+import { realpathSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { TaskService } from '../../src/core';
+import { parseWorktreeList, WorktreeEntry } from '../../src/core/git/porcelain';
+import { readWorktreesUsing } from '../../src/core/git/worktreeFiles';
+import { branchesInUse } from '../../src/core/safety';
+import { TestRepo } from '../fixtures/repo';
+
+/**
+ * A branch can be a symbolic ref to another (`git symbolic-ref refs/heads/master refs/heads/main`,
+ * kept by many repositories after a rename). A worktree with the alias checked out has the target
+ * checked out: `git worktree list` resolves HEAD through every symbolic ref and lists the target.
+ */
+suite('attacks (fifth): a base checked out through a symbolic-ref branch', () => {
+  let repo: TestRepo;
+  let main: string;
+  const linked = (name: string): string => join(dirname(main), name);
+
+  setup(() => {
+    repo = new TestRepo();
+    main = realpathSync(repo.dir);
+    repo.git('branch', 'integration');
+    repo.git('symbolic-ref', 'refs/heads/integration-alias', 'refs/heads/integration');
+  });
+  teardown(() => repo.dispose());
+
+  function fromGit(): WorktreeEntry[] {
+    const entries = parseWorktreeList(repo.git('worktree', 'list', '--porcelain', '-z'));
+    entries[0] = { ...entries[0], path: main };
+    return entries;
+  }
+
+  test('a linked worktree on an alias of the branch: the files name the same worktree as git, or leave it to git', () => {
+    repo.git('worktree', 'add', '-q', linked('on alias'), 'integration-alias');
+    assert.equal(branchesInUse(fromGit()).get('integration')?.path, linked('on alias'), 'git lists the alias\'s target');
+    const files = readWorktreesUsing(join(main, '.git'), main, 'integration');
+    if (files) assert.deepEqual(branchesInUse(files).get('integration'), branchesInUse(fromGit()).get('integration'));
+  });
+
+  test('the main worktree on an alias of the branch (master -> main): the files name the same worktree as git, or leave it to git', () => {
+    repo.git('symbolic-ref', 'refs/heads/master', 'refs/heads/main');
+    repo.git('symbolic-ref', 'HEAD', 'refs/heads/master');
+    assert.equal(branchesInUse(fromGit()).get('main')?.path, main, 'git lists main as checked out in the main worktree');
+    const files = readWorktreesUsing(join(main, '.git'), main, 'main');
+    if (files) assert.deepEqual(branchesInUse(files).get('main'), branchesInUse(fromGit()).get('main'));
+  });
+
+  test('merging into a base checked out through an alias in a linked worktree: that worktree follows (clean, has the task\'s file)', async () => {
+    const other = linked('on alias');
+    repo.git('worktree', 'add', '-q', other, 'integration-alias');
+    const service = await TaskService.open(repo.dir);
+    const task = await service.createWorktree((await service.createTask({ subject: 'through alias', baseBranch: 'integration' })).id);
+    repo.write('work.txt', 'work\n', task.worktreePath!);
+    repo.commitAll('work', task.worktreePath!);
+    const result = await service.mergeTask(task.id);
+    assert.equal(result.merged, true);
+    assert.equal(repo.gitIn(other, 'rev-parse', 'HEAD').trim(), repo.oid('integration'));
+    // A ref moved under the worktree leaves it with the merge's changes staged in reverse, and no work.txt.
+    assert.equal(repo.gitIn(other, 'status', '--porcelain').trim(), '', 'the worktree on the alias is left clean');
+    assert.equal(repo.read('work.txt', other), 'work\n');
+  });
+
+  test('merging into main while the main worktree is on master (a symbolic ref to main): the main worktree follows (clean, has the task\'s file)', async () => {
+    repo.git('symbolic-ref', 'refs/heads/master', 'refs/heads/main');
+    repo.git('symbolic-ref', 'HEAD', 'refs/heads/master');
+    const service = await TaskService.open(repo.dir);
+    const task = await service.createWorktree((await service.createTask({ subject: 'into main', baseBranch: 'main' })).id);
+    repo.write('work.txt', 'work\n', task.worktreePath!);
+    repo.commitAll('work', task.worktreePath!);
+    const result = await service.mergeTask(task.id);
+    assert.equal(result.merged, true);
+    assert.equal(repo.git('status', '--porcelain').trim(), '', 'the main worktree is left clean');
+    assert.equal(repo.read('work.txt'), 'work\n');
+  });
+});
