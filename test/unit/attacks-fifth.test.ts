@@ -74,3 +74,60 @@ suite('attacks (fifth): a base checked out through a symbolic-ref branch', () =>
     assert.equal(repo.read('work.txt'), 'work\n');
   });
 });
+
+suite('attacks (fifth): a base that is itself a symbolic ref', () => {
+  let repo: TestRepo;
+  setup(() => {
+    repo = new TestRepo();
+    // `master` kept as an alias of `main`, which the main worktree has checked out.
+    repo.git('symbolic-ref', 'refs/heads/master', 'refs/heads/main');
+  });
+  teardown(() => repo.dispose());
+
+  test('merging into master (an alias of main, checked out in the main worktree): either refused or the main worktree follows; it is never left behind its branch', async () => {
+    const service = await TaskService.open(repo.dir);
+    const task = await service.createWorktree((await service.createTask({ subject: 'into the alias', baseBranch: 'master' })).id);
+    repo.write('work.txt', 'work\n', task.worktreePath!);
+    repo.commitAll('work', task.worktreePath!);
+    const before = repo.oid('main');
+    const outcome = await service.mergeTask(task.id).then(
+      (result) => result.merged,
+      () => false,
+    );
+    if (!outcome) assert.equal(repo.oid('main'), before, 'a refused merge moves nothing');
+    assert.equal(repo.git('status', '--porcelain').trim(), '', 'the main worktree is left clean');
+  });
+});
+
+/**
+ * git still reads a HEAD that is a symbolic link (`core.preferSymlinkRefs`, or a repository made by
+ * an old git): a link to refs/heads/<branch> is that branch checked out, not a detached HEAD.
+ */
+suite('attacks (fifth): a main worktree whose HEAD is a symbolic link', () => {
+  let repo: TestRepo;
+  let main: string;
+  setup(() => {
+    repo = new TestRepo();
+    main = realpathSync(repo.dir);
+    repo.git('-c', 'core.preferSymlinkRefs=true', 'symbolic-ref', 'HEAD', 'refs/heads/main');
+  });
+  teardown(() => repo.dispose());
+
+  test('HEAD -> refs/heads/main (a link): the files name the main worktree as git does, or leave it to git', () => {
+    const git = parseWorktreeList(repo.git('worktree', 'list', '--porcelain', '-z'));
+    assert.equal(git[0].branch, 'main', 'git lists main checked out');
+    const files = readWorktreesUsing(join(main, '.git'), main, 'main');
+    if (files) assert.equal(branchesInUse(files).get('main')?.path, main);
+  });
+
+  test('merging into main with HEAD a link to it: the main worktree follows (clean, has the task\'s file)', async () => {
+    const service = await TaskService.open(repo.dir);
+    const task = await service.createWorktree((await service.createTask({ subject: 'linked head', baseBranch: 'main' })).id);
+    repo.write('work.txt', 'work\n', task.worktreePath!);
+    repo.commitAll('work', task.worktreePath!);
+    const result = await service.mergeTask(task.id);
+    assert.equal(result.merged, true);
+    assert.equal(repo.git('status', '--porcelain').trim(), '', 'the main worktree is left clean');
+    assert.equal(repo.read('work.txt'), 'work\n');
+  });
+});
