@@ -1,4 +1,5 @@
 import * as assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
 import { realpathSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { TaskService } from '../../src/core';
@@ -129,5 +130,46 @@ suite('attacks (fifth): a main worktree whose HEAD is a symbolic link', () => {
     assert.equal(result.merged, true);
     assert.equal(repo.git('status', '--porcelain').trim(), '', 'the main worktree is left clean');
     assert.equal(repo.read('work.txt'), 'work\n');
+  });
+});
+
+suite('attacks (fifth): the started ref update and the process limit', () => {
+  let repo: TestRepo;
+  setup(() => {
+    repo = new TestRepo();
+    repo.git('branch', 'integration');
+  });
+  teardown(() => repo.dispose());
+
+  /** The merge's outcome, or 'hung' when it has not settled after `ms` (no git process left waiting on a slot it holds). */
+  async function settledWithin<T>(work: Promise<T>, ms: number): Promise<T | 'hung'> {
+    let timer: NodeJS.Timeout | undefined;
+    const hung = new Promise<'hung'>((resolve) => (timer = setTimeout(() => resolve('hung'), ms)));
+    try {
+      return await Promise.race([work, hung]);
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  test('with one git process at a time (maxConcurrentProcesses: 1) a merge into a base checked out nowhere still lands', async () => {
+    const service = await TaskService.open(repo.dir, {}, { maxConcurrentProcesses: 1 });
+    const task = await service.createWorktree((await service.createTask({ subject: 'one slot', baseBranch: 'integration' })).id);
+    repo.write('work.txt', 'work\n', task.worktreePath!);
+    repo.commitAll('work', task.worktreePath!);
+    const merging = service.mergeTask(task.id);
+    merging.catch(() => undefined);
+    const outcome = await settledWithin(merging, 30_000);
+    if (outcome === 'hung') {
+      // This process's own waiting `git update-ref` (by pid), ended so that the run can finish.
+      for (const line of execFileSync('ps', ['--ppid', String(process.pid), '-o', 'pid=,args='], { encoding: 'utf8' }).split('\n')) {
+        if (line.includes('update-ref')) process.kill(Number(line.trim().split(' ')[0]));
+      }
+      await merging.catch(() => undefined);
+    }
+    assert.notEqual(outcome, 'hung', 'the merge waits forever: the started update-ref holds the only slot');
+    assert.equal(outcome === 'hung' ? undefined : outcome.merged, true);
+    assert.equal(repo.read('work.txt', task.worktreePath!), 'work\n');
+    assert.equal(repo.git('show', 'integration:work.txt'), 'work\n');
   });
 });
