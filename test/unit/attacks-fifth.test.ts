@@ -173,3 +173,37 @@ suite('attacks (fifth): the started ref update and the process limit', () => {
     assert.equal(repo.git('show', 'integration:work.txt'), 'work\n');
   });
 });
+
+/**
+ * `git replace` makes git read another commit in place of one: merge-tree and rev-parse see the
+ * replacement. The base's tree read from the base's own loose object file does not.
+ */
+suite('attacks (fifth): a base commit replaced with `git replace`', () => {
+  let repo: TestRepo;
+  setup(() => {
+    repo = new TestRepo();
+    repo.git('branch', 'integration');
+  });
+  teardown(() => repo.dispose());
+
+  test('a squash whose result differs from the base as git reads it (replaced) lands; it is not "nothing to merge"', async () => {
+    const base = repo.oid('integration');
+    // The replacement: the base without src/file-1.txt.
+    repo.git('read-tree', base);
+    repo.git('rm', '-q', '--cached', 'src/file-1.txt');
+    const replacementTree = repo.git('write-tree').trim();
+    repo.git('read-tree', 'HEAD');
+    const replacement = repo.git('commit-tree', replacementTree, '-m', 'replacement').trim();
+    repo.git('replace', base, replacement);
+    const service = await TaskService.open(repo.dir);
+    const task = await service.createWorktree((await service.createTask({ subject: 'restores a file', baseBranch: 'integration' })).id);
+    // git checked the replacement out: the task brings the file back (the base's own tree, as it happens).
+    repo.write('src/file-1.txt', 'line 1\n', task.worktreePath!);
+    repo.commitAll('bring file-1 back', task.worktreePath!);
+    assert.notEqual(repo.git('rev-parse', 'integration^{tree}').trim(), repo.git('rev-parse', `${task.branch}^{tree}`).trim(), 'git sees a change to land');
+    const result = await service.mergeTask(task.id, { strategy: 'squash' });
+    assert.equal(result.nothingToMerge, undefined, 'reported as nothing to merge');
+    assert.notEqual(repo.oid('integration'), base, 'the squash landed');
+    assert.equal(repo.git('show', 'integration:src/file-1.txt'), 'line 1\n');
+  });
+});
