@@ -1,6 +1,6 @@
 import * as assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { realpathSync } from 'node:fs';
+import { realpathSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { TaskService } from '../../src/core';
 import { parseWorktreeList, WorktreeEntry } from '../../src/core/git/porcelain';
@@ -205,5 +205,92 @@ suite('attacks (fifth): a base commit replaced with `git replace`', () => {
     assert.equal(result.nothingToMerge, undefined, 'reported as nothing to merge');
     assert.notEqual(repo.oid('integration'), base, 'the squash landed');
     assert.equal(repo.git('show', 'integration:src/file-1.txt'), 'line 1\n');
+  });
+});
+
+suite('attacks (fifth): hand-written HEAD forms git still reads as the branch', () => {
+  let repo: TestRepo;
+  let main: string;
+  setup(() => {
+    repo = new TestRepo();
+    main = realpathSync(repo.dir);
+    repo.git('branch', 'integration');
+    repo.git('branch', 'parking');
+  });
+  teardown(() => repo.dispose());
+
+  test('ref: without a space, with a tab, two spaces, trailing spaces, CRLF: where integration is in use, the files agree with git or leave it to git', () => {
+    const other = join(dirname(main), 'hand written');
+    repo.git('worktree', 'add', '-q', other, 'parking');
+    const headFile = join(repo.gitIn(other, 'rev-parse', '--absolute-git-dir').trim(), 'HEAD');
+    for (const form of ['ref:refs/heads/integration\n', 'ref:\trefs/heads/integration\n', 'ref:  refs/heads/integration\n', 'ref: refs/heads/integration   \n', 'ref: refs/heads/integration\r\n']) {
+      writeFileSync(headFile, form);
+      const git = parseWorktreeList(repo.git('worktree', 'list', '--porcelain', '-z'));
+      assert.equal(branchesInUse(git).get('integration')?.path, other, `git reads ${JSON.stringify(form)} as integration`);
+      const files = readWorktreesUsing(join(main, '.git'), main, 'integration');
+      if (files) assert.equal(branchesInUse(files).get('integration')?.path, other, JSON.stringify(form));
+    }
+  });
+});
+
+suite('attacks (fifth): merges racing from two services, and no git left behind', () => {
+  let repo: TestRepo;
+  setup(() => {
+    repo = new TestRepo();
+    repo.git('branch', 'integration');
+  });
+  teardown(() => repo.dispose());
+
+  /** This process's git children still running (after a short while for exits to be reaped). */
+  async function gitChildren(): Promise<string[]> {
+    let found: string[] = [];
+    for (let tries = 0; tries < 50; tries++) {
+      found = execFileSync('ps', ['--ppid', String(process.pid), '-o', 'args='], { encoding: 'utf8' })
+        .split('\n')
+        .filter((line) => /\bgit\b/.test(line) && !line.includes('<defunct>'));
+      if (found.length === 0) return found;
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+    return found;
+  }
+
+  test('two services merge two tasks into one base at once: each merge that says it landed is on the base, none is lost, and no git process is left', async () => {
+    const first = await TaskService.open(repo.dir);
+    const second = await TaskService.open(repo.dir);
+    const tasks = [];
+    for (const name of ['one', 'two']) {
+      const task = await first.createWorktree((await first.createTask({ subject: name, baseBranch: 'integration' })).id);
+      repo.write(`${name}.txt`, `${name}\n`, task.worktreePath!);
+      repo.commitAll(name, task.worktreePath!);
+      tasks.push(task);
+    }
+    const outcomes = await Promise.allSettled([first.mergeTask(tasks[0].id), second.mergeTask(tasks[1].id)]);
+    for (const [index, outcome] of outcomes.entries()) {
+      const name = index === 0 ? 'one' : 'two';
+      if (outcome.status === 'fulfilled' && outcome.value.merged) {
+        assert.equal(repo.git('show', `integration:${name}.txt`), `${name}\n`, `${name} said it landed`);
+      } else if (outcome.status === 'rejected') {
+        assert.ok((outcome.reason as { code?: string }).code, `a coded refusal, not ${String(outcome.reason)}`);
+      }
+    }
+    assert.ok(outcomes.some((outcome) => outcome.status === 'fulfilled' && outcome.value.merged), 'at least one landed');
+    assert.deepEqual(await gitChildren(), []);
+  });
+
+  test('eight merges in a row (landed, refused as dirty, conflicting): no git process is left after any of them', async () => {
+    const service = await TaskService.open(repo.dir);
+    for (let round = 0; round < 8; round++) {
+      const task = await service.createWorktree((await service.createTask({ subject: `round ${round}`, baseBranch: 'integration' })).id);
+      repo.write(round % 3 === 2 ? 'shared.txt' : `r${round}.txt`, `round ${round}\n`, task.worktreePath!);
+      repo.commitAll(`round ${round}`, task.worktreePath!);
+      if (round % 3 === 1) repo.write('dirty.txt', 'not committed\n', task.worktreePath!);
+      const before = repo.oid('integration');
+      const result = await service.mergeTask(task.id).catch((error: { code?: string }) => error.code);
+      if (round % 3 === 1) {
+        assert.equal(result, 'WorktreeDirty');
+        assert.equal(repo.oid('integration'), before);
+      }
+      assert.deepEqual(await gitChildren(), [], `round ${round}`);
+    }
   });
 });
