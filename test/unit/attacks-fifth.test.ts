@@ -1,6 +1,7 @@
 import * as assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { realpathSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, realpathSync, renameSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { TaskService } from '../../src/core';
 import { parseWorktreeList, WorktreeEntry } from '../../src/core/git/porcelain';
@@ -292,5 +293,85 @@ suite('attacks (fifth): merges racing from two services, and no git left behind'
       }
       assert.deepEqual(await gitChildren(), [], `round ${round}`);
     }
+  });
+});
+
+suite('attacks (fifth): a dirty task worktree reached through a symbolic link', () => {
+  let repo: TestRepo;
+  let outside: string;
+  setup(() => {
+    repo = new TestRepo();
+    repo.git('branch', 'integration');
+    outside = mkdtempSync(join(tmpdir(), 'tw-attack5-'));
+    mkdirSync(join(outside, 'real'));
+    symlinkSync(join(outside, 'real'), join(outside, 'link'));
+  });
+  teardown(() => {
+    repo.dispose();
+    rmSync(outside, { recursive: true, force: true });
+  });
+
+  test('worktrees under a root that is a symbolic link: uncommitted work in the task refuses the merge (WorktreeDirty), the base stays', async () => {
+    const service = await TaskService.open(repo.dir, { worktreeRoot: join(outside, 'link') });
+    const task = await service.createWorktree((await service.createTask({ subject: 'via link', baseBranch: 'integration' })).id);
+    repo.write('work.txt', 'work\n', task.worktreePath!);
+    repo.commitAll('work', task.worktreePath!);
+    repo.write('uncommitted.txt', 'not yet\n', task.worktreePath!);
+    const before = repo.oid('integration');
+    const refusal = await service.mergeTask(task.id).then(
+      () => undefined,
+      (error: { code?: string }) => error.code,
+    );
+    assert.equal(refusal, 'WorktreeDirty');
+    assert.equal(repo.oid('integration'), before);
+  });
+});
+
+suite('attacks (fifth): two worktree folders swapped by hand (no `git worktree repair`)', () => {
+  let repo: TestRepo;
+  let main: string;
+  setup(() => {
+    repo = new TestRepo();
+    main = realpathSync(repo.dir);
+    repo.git('branch', 'one');
+    repo.git('branch', 'two');
+  });
+  teardown(() => repo.dispose());
+
+  test('the entry at a swapped path: the files give git\'s entry there, or leave it to git', () => {
+    const [one, two, parked] = ['wt one', 'wt two', 'parked'].map((name) => join(dirname(main), name));
+    repo.git('worktree', 'add', '-q', one, 'one');
+    repo.git('worktree', 'add', '-q', two, 'two');
+    renameSync(one, parked);
+    renameSync(two, one);
+    renameSync(parked, two);
+    const git = parseWorktreeList(repo.git('worktree', 'list', '--porcelain', '-z'));
+    assert.equal(git.find((entry) => entry.path === one)?.branch, 'one', 'git lists the record of "wt one" at its path');
+    const files = readWorktreesUsing(join(main, '.git'), main, 'main', one);
+    if (files) assert.deepEqual(files.find((entry) => entry.path === one), git.find((entry) => entry.path === one));
+  });
+
+  test('merging a task whose folder was swapped with another task\'s, with uncommitted work at the task\'s path: refused (WorktreeDirty) as with git\'s list, the base stays', async () => {
+    const service = await TaskService.open(repo.dir);
+    const tasks = [];
+    for (const name of ['first', 'second']) {
+      const task = await service.createWorktree((await service.createTask({ subject: name, baseBranch: 'one' })).id);
+      repo.write(`${name}.txt`, `${name}\n`, task.worktreePath!);
+      repo.commitAll(name, task.worktreePath!);
+      tasks.push(task);
+    }
+    const [first, second] = tasks.map((task) => task.worktreePath!);
+    const parked = `${first}-parked`;
+    renameSync(first, parked);
+    renameSync(second, first);
+    renameSync(parked, second);
+    repo.write('uncommitted.txt', 'not yet\n', first);
+    const before = repo.oid('one');
+    const refusal = await service.mergeTask(tasks[0].id).then(
+      () => undefined,
+      (error: { code?: string }) => error.code,
+    );
+    assert.equal(refusal, 'WorktreeDirty');
+    assert.equal(repo.oid('one'), before);
   });
 });
