@@ -375,3 +375,36 @@ suite('attacks (fifth): two worktree folders swapped by hand (no `git worktree r
     assert.equal(repo.oid('one'), before);
   });
 });
+
+suite('attacks (fifth): a sha256 repository', () => {
+  let repo: TestRepo;
+  setup(() => {
+    repo = new TestRepo({ empty: true });
+    // Started over as sha256 (the fixture's init is sha1).
+    rmSync(join(repo.dir, '.git'), { recursive: true, force: true });
+    repo.git('init', '-q', '-b', 'main', '--object-format=sha256');
+    repo.git('config', 'user.name', 'Test User');
+    repo.git('config', 'user.email', 'test@example.com');
+    repo.write('README.md', '# demo\n');
+    repo.commitAll('initial commit');
+    repo.git('branch', 'integration');
+  });
+  teardown(() => repo.dispose());
+
+  test('a merge into a base checked out nowhere lands the task (64-digit ids), and a dirty task is refused', async () => {
+    const service = await TaskService.open(repo.dir);
+    const task = await service.createWorktree((await service.createTask({ subject: 'sha256', baseBranch: 'integration' })).id);
+    repo.write('work.txt', 'work\n', task.worktreePath!);
+    repo.commitAll('work', task.worktreePath!);
+    repo.write('later.txt', 'later\n', task.worktreePath!);
+    const before = repo.oid('integration');
+    assert.equal(await service.mergeTask(task.id).then(() => undefined, (error: { code?: string }) => error.code), 'WorktreeDirty');
+    assert.equal(repo.oid('integration'), before);
+    rmSync(join(task.worktreePath!, 'later.txt'));
+    const result = await service.mergeTask(task.id);
+    assert.equal(result.merged, true);
+    assert.equal(result.commit?.length, 64);
+    assert.equal(repo.oid('integration'), result.commit);
+    assert.equal(repo.git('show', 'integration:work.txt'), 'work\n');
+  });
+});
