@@ -105,6 +105,11 @@ export class GitAdapter {
     return () => this.spawnListeners.delete(listener);
   }
 
+  /** How many more git processes could start now without waiting for one to end. */
+  freeProcessSlots(): number {
+    return this.slots.free;
+  }
+
   /** Observe every git process as it ends, before its slot is given to the next one. */
   onExit(listener: (args: readonly string[]) => void): () => void {
     this.exitListeners.add(listener);

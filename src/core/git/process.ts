@@ -230,17 +230,21 @@ export class GitProcesses {
 
 /** A counting semaphore: at most `limit` git processes at once, whatever directory they run in. */
 export class ProcessSlots {
-  private free: number;
+  private available: number;
   private readonly waiting: Array<() => void> = [];
 
   constructor(limit: number) {
-    this.free = Math.max(1, limit);
+    this.available = Math.max(1, limit);
+  }
+
+  get free(): number {
+    return this.available;
   }
 
   /** A free slot at once (so a process can start in the caller's own turn), else undefined. */
   tryAcquire(): (() => void) | undefined {
-    if (this.free === 0) return undefined;
-    this.free--;
+    if (this.available === 0) return undefined;
+    this.available--;
     return this.releaser();
   }
 
@@ -259,7 +263,7 @@ export class ProcessSlots {
       held = false;
       const next = this.waiting.shift();
       if (next) next();
-      else this.free++;
+      else this.available++;
     };
   }
 }

@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs';
+import { closeSync, constants, openSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 
 const OID = /^(?:[0-9a-f]{40}|[0-9a-f]{64})$/;
@@ -7,8 +7,9 @@ const OID = /^(?:[0-9a-f]{40}|[0-9a-f]{64})$/;
  * The commits local branches point at, read from git's ref files (a loose `refs/heads/<name>`,
  * else its line in `packed-refs`) without starting git. Anything unfamiliar — a symbolic ref, a
  * ref store that is not files (reftable), a branch in neither place, an unreadable file — gives
- * `undefined`, and the caller asks git. Git replaces ref files by rename, so a read is never torn;
- * a value that is stale by the time it is used is caught by the guarded ref update that lands it.
+ * `undefined`, and the caller asks git (a symbolic ref, `ref: …` or a link, is an alias of another
+ * branch). Git replaces ref files by rename, so a read is never torn; a value that is stale by the
+ * time it is used is caught by the guarded ref update that lands it.
  */
 export function readBranchOids(commonDir: string, branches: readonly string[]): Map<string, string> | undefined {
   const found = new Map<string, string>();
@@ -35,12 +36,35 @@ export function readBranchOids(commonDir: string, branches: readonly string[]): 
 function readLoose(commonDir: string, branch: string): string | 'absent' | undefined {
   let text: string;
   try {
-    text = readFileSync(join(commonDir, 'refs', 'heads', ...branch.split('/')), 'utf8');
+    text = readRefFile(join(commonDir, 'refs', 'heads', ...branch.split('/')));
   } catch (error) {
     return (error as NodeJS.ErrnoException).code === 'ENOENT' ? 'absent' : undefined;
   }
   const oid = text.trim();
   return OID.test(oid) ? oid : undefined;
+}
+
+/** Whether the branch is a symbolic ref — another name for a branch (`ref: …`, or a link): moving it would move that branch. */
+export function isBranchAlias(commonDir: string, branch: string): boolean {
+  try {
+    return readRefFile(join(commonDir, 'refs', 'heads', ...branch.split('/'))).startsWith('ref:');
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'ELOOP';
+  }
+}
+
+/**
+ * A ref file's text, never through a symbolic link: git writes a symbolic ref as a link where
+ * core.preferSymlinkRefs is set (and old gits did), and what the link leads to is another ref, not
+ * this one's value. A link throws (ELOOP), so the caller asks git.
+ */
+export function readRefFile(file: string): string {
+  const fd = openSync(file, constants.O_RDONLY | constants.O_NOFOLLOW);
+  try {
+    return readFileSync(fd, 'utf8');
+  } finally {
+    closeSync(fd);
+  }
 }
 
 function readPacked(commonDir: string): Map<string, string> | undefined {

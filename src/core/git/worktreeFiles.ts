@@ -1,7 +1,7 @@
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { basename, dirname, isAbsolute, join, resolve } from 'node:path';
 import { WorktreeEntry } from './porcelain';
-import { readBranchOids } from './refFiles';
+import { readBranchOids, readRefFile } from './refFiles';
 
 const OID = /^(?:[0-9a-f]{40}|[0-9a-f]{64})$/;
 
@@ -30,25 +30,33 @@ export function readWorktreesUsing(commonDir: string, mainWorktree: string, bran
 
   const entries: WorktreeEntry[] = [];
   if (path === mainWorktree || uses(commonDir, mainHead, branch)) entries.push(entryOf(mainWorktree, mainHead));
+  // Every branch some HEAD is on: one that is an alias (a symbolic ref) of `branch` uses it too, as
+  // git lists it; any alias makes the refs unfamiliar, and git lists.
+  const headBranches = new Set('branch' in mainHead ? [mainHead.branch] : []);
   const linked: WorktreeEntry[] = [];
   let pathFound = false;
   for (const id of ids) {
     const adminDir = join(commonDir, 'worktrees', id);
     const head = readHead(adminDir);
     if (!head) return undefined;
-    pathFound ||= adminDir === pathAdminDir;
+    if ('branch' in head) headBranches.add(head.branch);
     if (adminDir !== pathAdminDir && !uses(adminDir, head, branch)) continue;
     const entry = linkedEntry(adminDir, head);
     if (!entry) return undefined;
+    // The worktree at `path` must be the one git's record names there (a folder swapped with
+    // another's by hand points to the other's record): else git decides what is at `path`.
+    if (adminDir === pathAdminDir) {
+      if (entry.path !== path) return undefined;
+      pathFound = true;
+    }
     linked.push(entry);
   }
-  // The worktree at `path` points to an admin dir not found as written: git decides what it is.
   if (pathAdminDir !== undefined && !pathFound) return undefined;
   // git sorts the linked worktrees by path (strcmp: byte order).
   linked.sort((a, b) => Buffer.compare(Buffer.from(a.path), Buffer.from(b.path)));
   entries.push(...linked);
-  // Each branch's commit, as git resolves each HEAD; an unborn branch: git lists.
-  const oids = readBranchOids(commonDir, [...new Set(entries.flatMap((entry) => (entry.branch ? [entry.branch] : [])))]);
+  // Each branch's commit, as git resolves each HEAD; an unborn branch or an alias: git lists.
+  const oids = readBranchOids(commonDir, [...headBranches]);
   if (!oids) return undefined;
   return entries.map((entry) => (entry.branch ? { ...entry, head: oids.get(entry.branch) } : entry));
 }
@@ -57,8 +65,13 @@ export function readWorktreesUsing(commonDir: string, mainWorktree: string, bran
 type Head = { branch: string } | { detached: string };
 
 function readHead(gitDir: string): Head | undefined {
-  const text = readText(join(gitDir, 'HEAD'))?.trim();
-  if (text === undefined) return undefined;
+  let text: string;
+  try {
+    // A HEAD that is a link (core.preferSymlinkRefs, old gits) names its branch by where it leads: git says.
+    text = readRefFile(join(gitDir, 'HEAD')).trim();
+  } catch {
+    return undefined;
+  }
   if (OID.test(text)) return { detached: text };
   const branch = /^ref: refs\/heads\/(\S+)$/.exec(text)?.[1];
   return branch === undefined ? undefined : { branch };

@@ -5,7 +5,7 @@ import { TaskWorktreesError } from '../errors';
 import { GateRun, runGate } from '../gate';
 import { GitError } from '../git/errors';
 import { readLooseCommitTree } from '../git/objectFiles';
-import { readBranchOids } from '../git/refFiles';
+import { isBranchAlias, readBranchOids } from '../git/refFiles';
 import { WorktreeEntry } from '../git/porcelain';
 import { landingOutcome, lastAgentOf, MERGE_ATTEMPT_EVENT, MergeOutcome, MergeTrigger, RESOLUTION_PREPARED_EVENT } from '../history';
 import { MergeEngine, MergeRequest, RefLanding } from '../merge';
@@ -102,6 +102,10 @@ export class TaskMerge extends OperationSteps {
     const baseTreeOfFile = baseOidOfFile === undefined ? undefined : this.treeOf(baseOidOfFile);
     baseTreeOfFile?.catch(() => undefined);
     const heads = fromGit ? ((await fromGit) ?? (await this.reader.heads())) : undefined;
+    // Another name for a branch (a symbolic ref): moving it would move that branch under whoever has it checked out.
+    if (fromGit && isBranchAlias(this.repo.commonDir, task.baseBranch)) {
+      throw new TaskWorktreesError('InvalidInput', `The base "${task.baseBranch}" is a symbolic ref, another name for a branch; merge into that branch instead. Nothing was changed.`);
+    }
     const branchOid = fromFiles ? fromFiles.get(task.branch) : heads?.get(task.branch)?.oid;
     const baseOid = fromFiles ? fromFiles.get(task.baseBranch) : heads?.get(task.baseBranch)?.oid;
     if (!branchOid) throw new TaskWorktreesError('BranchNotFound', `The task's branch "${task.branch}" does not exist any more.`);
@@ -144,8 +148,9 @@ export class TaskMerge extends OperationSteps {
       throw new TaskWorktreesError('TaskHasNoWorktree', `Task "${taskId}" has no worktree for the gate to run in.`);
     }
     const request: MergeRequest = { ...landing, baseWorktree: baseEntry?.path };
-    // A base checked out nowhere moves by a guarded ref update: its git starts now, while the checks below run.
-    const refLanding = baseEntry || options.gate ? undefined : this.engine.startRefLanding(request);
+    // A base checked out nowhere moves by a guarded ref update: its git starts now, while the checks
+    // below run — when it leaves a process slot for the commit it waits for (else it starts at the end).
+    const refLanding = baseEntry || options.gate || git.freeProcessSlots() < 2 ? undefined : this.engine.startRefLanding(request);
     try {
       const [preview, treeOfBase, loss, prepared] = await Promise.all([
         previewing,
