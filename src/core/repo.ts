@@ -95,7 +95,7 @@ export class Repository {
    * which costs one file read per worktree instead of a git process that reads five.
    */
   async worktreesUsing(branch: string, path?: string): Promise<WorktreeEntry[]> {
-    return readWorktreesUsing(this.commonDir, this.mainWorktree, branch, path) ?? this.worktrees();
+    return (await readWorktreesUsing(this.commonDir, this.mainWorktree, branch, path)) ?? this.worktrees();
   }
 
   /**

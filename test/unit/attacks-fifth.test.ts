@@ -33,18 +33,18 @@ suite('attacks (fifth): a base checked out through a symbolic-ref branch', () =>
     return entries;
   }
 
-  test('a linked worktree on an alias of the branch: the files name the same worktree as git, or leave it to git', () => {
+  test('a linked worktree on an alias of the branch: the files name the same worktree as git, or leave it to git', async () => {
     repo.git('worktree', 'add', '-q', linked('on alias'), 'integration-alias');
     assert.equal(branchesInUse(fromGit()).get('integration')?.path, linked('on alias'), 'git lists the alias\'s target');
-    const files = readWorktreesUsing(join(main, '.git'), main, 'integration');
+    const files = (await readWorktreesUsing(join(main, '.git'), main, 'integration'));
     if (files) assert.deepEqual(branchesInUse(files).get('integration'), branchesInUse(fromGit()).get('integration'));
   });
 
-  test('the main worktree on an alias of the branch (master -> main): the files name the same worktree as git, or leave it to git', () => {
+  test('the main worktree on an alias of the branch (master -> main): the files name the same worktree as git, or leave it to git', async () => {
     repo.git('symbolic-ref', 'refs/heads/master', 'refs/heads/main');
     repo.git('symbolic-ref', 'HEAD', 'refs/heads/master');
     assert.equal(branchesInUse(fromGit()).get('main')?.path, main, 'git lists main as checked out in the main worktree');
-    const files = readWorktreesUsing(join(main, '.git'), main, 'main');
+    const files = (await readWorktreesUsing(join(main, '.git'), main, 'main'));
     if (files) assert.deepEqual(branchesInUse(files).get('main'), branchesInUse(fromGit()).get('main'));
   });
 
@@ -115,10 +115,10 @@ suite('attacks (fifth): a main worktree whose HEAD is a symbolic link', () => {
   });
   teardown(() => repo.dispose());
 
-  test('HEAD -> refs/heads/main (a link): the files name the main worktree as git does, or leave it to git', () => {
+  test('HEAD -> refs/heads/main (a link): the files name the main worktree as git does, or leave it to git', async () => {
     const git = parseWorktreeList(repo.git('worktree', 'list', '--porcelain', '-z'));
     assert.equal(git[0].branch, 'main', 'git lists main checked out');
-    const files = readWorktreesUsing(join(main, '.git'), main, 'main');
+    const files = (await readWorktreesUsing(join(main, '.git'), main, 'main'));
     if (files) assert.equal(branchesInUse(files).get('main')?.path, main);
   });
 
@@ -220,7 +220,7 @@ suite('attacks (fifth): hand-written HEAD forms git still reads as the branch', 
   });
   teardown(() => repo.dispose());
 
-  test('ref: without a space, with a tab, two spaces, trailing spaces, CRLF: where integration is in use, the files agree with git or leave it to git', () => {
+  test('ref: without a space, with a tab, two spaces, trailing spaces, CRLF: where integration is in use, the files agree with git or leave it to git', async () => {
     const other = join(dirname(main), 'hand written');
     repo.git('worktree', 'add', '-q', other, 'parking');
     const headFile = join(repo.gitIn(other, 'rev-parse', '--absolute-git-dir').trim(), 'HEAD');
@@ -228,7 +228,7 @@ suite('attacks (fifth): hand-written HEAD forms git still reads as the branch', 
       writeFileSync(headFile, form);
       const git = parseWorktreeList(repo.git('worktree', 'list', '--porcelain', '-z'));
       assert.equal(branchesInUse(git).get('integration')?.path, other, `git reads ${JSON.stringify(form)} as integration`);
-      const files = readWorktreesUsing(join(main, '.git'), main, 'integration');
+      const files = (await readWorktreesUsing(join(main, '.git'), main, 'integration'));
       if (files) assert.equal(branchesInUse(files).get('integration')?.path, other, JSON.stringify(form));
     }
   });
@@ -338,7 +338,7 @@ suite('attacks (fifth): two worktree folders swapped by hand (no `git worktree r
   });
   teardown(() => repo.dispose());
 
-  test('the entry at a swapped path: the files give git\'s entry there, or leave it to git', () => {
+  test('the entry at a swapped path: the files give git\'s entry there, or leave it to git', async () => {
     const [one, two, parked] = ['wt one', 'wt two', 'parked'].map((name) => join(dirname(main), name));
     repo.git('worktree', 'add', '-q', one, 'one');
     repo.git('worktree', 'add', '-q', two, 'two');
@@ -347,7 +347,7 @@ suite('attacks (fifth): two worktree folders swapped by hand (no `git worktree r
     renameSync(parked, two);
     const git = parseWorktreeList(repo.git('worktree', 'list', '--porcelain', '-z'));
     assert.equal(git.find((entry) => entry.path === one)?.branch, 'one', 'git lists the record of "wt one" at its path');
-    const files = readWorktreesUsing(join(main, '.git'), main, 'main', one);
+    const files = (await readWorktreesUsing(join(main, '.git'), main, 'main', one));
     if (files) assert.deepEqual(files.find((entry) => entry.path === one), git.find((entry) => entry.path === one));
   });
 

@@ -35,12 +35,12 @@ suite('where a branch is in use, read from git\'s worktree files', () => {
    * For every branch, with and without each path asked for: the merge's view equals git's. A path
    * without a worktree's .git (none, or deleted) is left to git: the files give no answer for it.
    */
-  function assertSameAsGit(paths: string[], leftToGit: string[] = []): void {
+  async function assertSameAsGit(paths: string[], leftToGit: string[] = []): Promise<void> {
     const git = fromGit();
     const branches = repo.git('for-each-ref', '--format=%(refname:short)', 'refs/heads').trim().split('\n');
     for (const branch of branches) {
       for (const path of [undefined, main, ...paths, ...leftToGit]) {
-        const files = readWorktreesUsing(common, main, branch, path);
+        const files = (await readWorktreesUsing(common, main, branch, path));
         if (path && leftToGit.includes(path)) {
           assert.equal(files, undefined, `left to git: ${path}`);
           continue;
@@ -52,20 +52,20 @@ suite('where a branch is in use, read from git\'s worktree files', () => {
     }
   }
 
-  test('branches checked out in the main and in linked worktrees (paths with spaces and non-ASCII), detached HEADs, loose and packed refs', () => {
+  test('branches checked out in the main and in linked worktrees (paths with spaces and non-ASCII), detached HEADs, loose and packed refs', async () => {
     repo.git('worktree', 'add', '-q', linked('wt a'), 'a');
     repo.git('worktree', 'add', '-q', '--detach', linked('detached'), 'main');
     repo.git('worktree', 'add', '-q', linked('wt ü c'), 'c');
     repo.write('more.txt', 'more\n', linked('wt a'));
     repo.commitAll('more on a', linked('wt a'));
     const paths = [linked('wt a'), linked('detached'), linked('wt ü c')];
-    assertSameAsGit(paths, [linked('not a worktree')]);
-    assert.equal(branchesInUse(readWorktreesUsing(common, main, 'a')!).get('a')?.head, repo.oid('a'), 'the branch\'s commit');
+    await assertSameAsGit(paths, [linked('not a worktree')]);
+    assert.equal(branchesInUse((await readWorktreesUsing(common, main, 'a'))!).get('a')?.head, repo.oid('a'), 'the branch\'s commit');
     repo.git('pack-refs', '--all');
-    assertSameAsGit(paths, [linked('not a worktree')]);
+    await assertSameAsGit(paths, [linked('not a worktree')]);
   });
 
-  test('a branch rebased or bisected in a worktree (its HEAD detached) is in use there', () => {
+  test('a branch rebased or bisected in a worktree (its HEAD detached) is in use there', async () => {
     repo.git('worktree', 'add', '-q', linked('rebasing'), 'a');
     repo.write('README.md', 'on a\n', linked('rebasing'));
     repo.commitAll('a changes the readme', linked('rebasing'));
@@ -74,57 +74,57 @@ suite('where a branch is in use, read from git\'s worktree files', () => {
     assert.throws(() => repo.gitIn(linked('rebasing'), 'rebase', 'main'), 'the rebase stops on its conflict');
     repo.git('worktree', 'add', '-q', linked('bisecting'), 'b');
     repo.gitIn(linked('bisecting'), 'bisect', 'start', 'HEAD', 'HEAD~1');
-    assertSameAsGit([linked('rebasing'), linked('bisecting')]);
-    assert.equal(branchesInUse(readWorktreesUsing(common, main, 'a')!).get('a')?.path, linked('rebasing'));
-    assert.equal(branchesInUse(readWorktreesUsing(common, main, 'b')!).get('b')?.path, linked('bisecting'));
+    await assertSameAsGit([linked('rebasing'), linked('bisecting')]);
+    assert.equal(branchesInUse((await readWorktreesUsing(common, main, 'a'))!).get('a')?.path, linked('rebasing'));
+    assert.equal(branchesInUse((await readWorktreesUsing(common, main, 'b'))!).get('b')?.path, linked('bisecting'));
   });
 
-  test('locked worktrees (with and without a reason) and prunable ones (folder deleted, folder moved)', () => {
+  test('locked worktrees (with and without a reason) and prunable ones (folder deleted, folder moved)', async () => {
     for (const name of ['a', 'b', 'c', 'd']) repo.git('worktree', 'add', '-q', linked(`wt-${name}`), name);
     repo.git('worktree', 'lock', linked('wt-a'));
     repo.git('worktree', 'lock', '--reason', 'on a USB disk', linked('wt-b'));
     rmSync(linked('wt-c'), { recursive: true, force: true });
     renameSync(linked('wt-d'), linked('wt-d moved'));
     // A moved folder points to a record that names its old place: git decides what is at either.
-    assertSameAsGit([linked('wt-a'), linked('wt-b')], [linked('wt-c'), linked('wt-d'), linked('wt-d moved')]);
-    assert.equal(worktreeAt(readWorktreesUsing(common, main, 'a', linked('wt-a'))!, linked('wt-a'))?.locked, 'locked');
-    assert.equal(worktreeAt(readWorktreesUsing(common, main, 'b', linked('wt-b'))!, linked('wt-b'))?.locked, 'on a USB disk');
-    assert.ok(branchesInUse(readWorktreesUsing(common, main, 'c')!).has('c') === false, 'a deleted worktree does not hold its branch');
-    assert.ok(readWorktreesUsing(common, main, 'c')!.some((entry) => entry.prunable), 'listed as git lists it: prunable');
+    await assertSameAsGit([linked('wt-a'), linked('wt-b')], [linked('wt-c'), linked('wt-d'), linked('wt-d moved')]);
+    assert.equal(worktreeAt((await readWorktreesUsing(common, main, 'a', linked('wt-a')))!, linked('wt-a'))?.locked, 'locked');
+    assert.equal(worktreeAt((await readWorktreesUsing(common, main, 'b', linked('wt-b')))!, linked('wt-b'))?.locked, 'on a USB disk');
+    assert.ok(branchesInUse((await readWorktreesUsing(common, main, 'c'))!).has('c') === false, 'a deleted worktree does not hold its branch');
+    assert.ok((await readWorktreesUsing(common, main, 'c'))!.some((entry) => entry.prunable), 'listed as git lists it: prunable');
   });
 
-  test('anything else is left to git: no answer from the files', () => {
+  test('anything else is left to git: no answer from the files', async () => {
     repo.git('worktree', 'add', '-q', linked('wt-a'), 'a');
     const admin = join(common, 'worktrees', 'wt-a');
-    const unanswered = (what: string, change: () => void, undo: () => void): void => {
+    const unanswered = async (what: string, change: () => void, undo: () => void): Promise<void> => {
       change();
       try {
-        assert.equal(readWorktreesUsing(common, main, 'a', linked('wt-a')), undefined, what);
+        assert.equal((await readWorktreesUsing(common, main, 'a', linked('wt-a'))), undefined, what);
       } finally {
         undo();
       }
-      assert.ok(readWorktreesUsing(common, main, 'a', linked('wt-a')), `answered again after: ${what}`);
+      assert.ok((await readWorktreesUsing(common, main, 'a', linked('wt-a'))), `answered again after: ${what}`);
     };
     const config = repo.read('.git/config');
     for (const line of ['\tbare = true', '\tbare', '\tignorecase = true', '[include]\n\tpath = other', '[extensions]\n\tworktreeConfig = true', '\tworktree = /elsewhere']) {
-      unanswered(`config: ${line.trim()}`, () => writeFileSync(join(common, 'config'), `${config}${line}\n`), () => writeFileSync(join(common, 'config'), config));
+      await unanswered(`config: ${line.trim()}`, () => writeFileSync(join(common, 'config'), `${config}${line}\n`), () => writeFileSync(join(common, 'config'), config));
     }
     const head = repo.read('.git/worktrees/wt-a/HEAD');
-    unanswered('HEAD on a ref outside refs/heads', () => writeFileSync(join(admin, 'HEAD'), 'ref: refs/remotes/origin/a\n'), () => writeFileSync(join(admin, 'HEAD'), head));
-    unanswered('HEAD on an unborn branch', () => writeFileSync(join(admin, 'HEAD'), 'ref: refs/heads/unborn\n'), () => writeFileSync(join(admin, 'HEAD'), head));
+    await unanswered('HEAD on a ref outside refs/heads', () => writeFileSync(join(admin, 'HEAD'), 'ref: refs/remotes/origin/a\n'), () => writeFileSync(join(admin, 'HEAD'), head));
+    await unanswered('HEAD on an unborn branch', () => writeFileSync(join(admin, 'HEAD'), 'ref: refs/heads/unborn\n'), () => writeFileSync(join(admin, 'HEAD'), head));
     const gitdir = repo.read('.git/worktrees/wt-a/gitdir');
-    unanswered('a relative gitdir', () => writeFileSync(join(admin, 'gitdir'), '../../../wt-a/.git\n'), () => writeFileSync(join(admin, 'gitdir'), gitdir));
-    unanswered('an empty gitdir', () => writeFileSync(join(admin, 'gitdir'), ''), () => writeFileSync(join(admin, 'gitdir'), gitdir));
-    unanswered('a "locked" that is a folder', () => mkdirSync(join(admin, 'locked')), () => rmSync(join(admin, 'locked'), { recursive: true }));
-    unanswered('a file among the worktree records', () => writeFileSync(join(common, 'worktrees', 'stray'), ''), () => rmSync(join(common, 'worktrees', 'stray')));
+    await unanswered('a relative gitdir', () => writeFileSync(join(admin, 'gitdir'), '../../../wt-a/.git\n'), () => writeFileSync(join(admin, 'gitdir'), gitdir));
+    await unanswered('an empty gitdir', () => writeFileSync(join(admin, 'gitdir'), ''), () => writeFileSync(join(admin, 'gitdir'), gitdir));
+    await unanswered('a "locked" that is a folder', () => mkdirSync(join(admin, 'locked')), () => rmSync(join(admin, 'locked'), { recursive: true }));
+    await unanswered('a file among the worktree records', () => writeFileSync(join(common, 'worktrees', 'stray'), ''), () => rmSync(join(common, 'worktrees', 'stray')));
     const dotGit = repo.read('.git', linked('wt-a'));
-    unanswered("the task's .git points to another repository's records", () => writeFileSync(join(linked('wt-a'), '.git'), `gitdir: ${join(dirname(main), 'other', '.git', 'worktrees', 'wt-a')}\n`), () => writeFileSync(join(linked('wt-a'), '.git'), dotGit));
+    await unanswered("the task's .git points to another repository's records", () => writeFileSync(join(linked('wt-a'), '.git'), `gitdir: ${join(dirname(main), 'other', '.git', 'worktrees', 'wt-a')}\n`), () => writeFileSync(join(linked('wt-a'), '.git'), dotGit));
   });
 
-  test('a repository whose git dir is not its .git folder (separate git dir) is left to git', () => {
+  test('a repository whose git dir is not its .git folder (separate git dir) is left to git', async () => {
     const separate = join(dirname(main), 'separate');
     mkdirSync(separate);
     repo.gitIn(separate, 'init', '-q', '--separate-git-dir', join(dirname(main), 'separate.git'));
-    assert.equal(readWorktreesUsing(realpathSync(join(dirname(main), 'separate.git')), realpathSync(separate), 'main'), undefined);
+    assert.equal((await readWorktreesUsing(realpathSync(join(dirname(main), 'separate.git')), realpathSync(separate), 'main')), undefined);
   });
 });

@@ -1,4 +1,4 @@
-import { closeSync, constants, openSync, readFileSync } from 'node:fs';
+import { closeSync, constants, openSync, readFileSync, readSync } from 'node:fs';
 import { join } from 'node:path';
 
 const OID = /^(?:[0-9a-f]{40}|[0-9a-f]{64})$/;
@@ -36,7 +36,7 @@ export function readBranchOids(commonDir: string, branches: readonly string[]): 
 function readLoose(commonDir: string, branch: string): string | 'absent' | undefined {
   let text: string;
   try {
-    text = readRefFile(join(commonDir, 'refs', 'heads', ...branch.split('/')));
+    text = readRefFile(`${commonDir}/refs/heads/${branch}`); // not join(): one per worktree in a merge
   } catch (error) {
     return (error as NodeJS.ErrnoException).code === 'ENOENT' ? 'absent' : undefined;
   }
@@ -61,11 +61,16 @@ export function isBranchAlias(commonDir: string, branch: string): boolean {
 export function readRefFile(file: string): string {
   const fd = openSync(file, constants.O_RDONLY | constants.O_NOFOLLOW);
   try {
-    return readFileSync(fd, 'utf8');
+    // One read: a ref file is a line (a merge reads one per worktree, so each system call counts).
+    const length = readSync(fd, refBuffer, 0, refBuffer.length, 0);
+    if (length === refBuffer.length) throw Object.assign(new Error(`${file} is longer than a ref`), { code: 'EFBIG' });
+    return refBuffer.toString('utf8', 0, length);
   } finally {
     closeSync(fd);
   }
 }
+
+const refBuffer = Buffer.alloc(4096);
 
 function readPacked(commonDir: string): Map<string, string> | undefined {
   let text: string;

@@ -14,10 +14,10 @@ const OID = /^(?:[0-9a-f]{40}|[0-9a-f]{64})$/;
  * every file of the expected form: anything else gives `undefined`, and the caller asks git.
  * A worktree added or removed meanwhile is as if git had listed a moment earlier or later.
  */
-export function readWorktreesUsing(commonDir: string, mainWorktree: string, branch: string, path?: string): WorktreeEntry[] | undefined {
+export async function readWorktreesUsing(commonDir: string, mainWorktree: string, branch: string, path?: string): Promise<WorktreeEntry[] | undefined> {
   if (commonDir !== join(mainWorktree, '.git') || !plainConfig(commonDir)) return undefined;
   const mainHead = readHead(commonDir);
-  if (!mainHead) return undefined;
+  if (!mainHead || !isPlainBranchOrOther(commonDir, mainHead, branch)) return undefined;
   let ids: string[];
   try {
     ids = readdirSync(join(commonDir, 'worktrees'));
@@ -30,16 +30,15 @@ export function readWorktreesUsing(commonDir: string, mainWorktree: string, bran
 
   const entries: WorktreeEntry[] = [];
   if (path === mainWorktree || uses(commonDir, mainHead, branch)) entries.push(entryOf(mainWorktree, mainHead));
-  // Every branch some HEAD is on: one that is an alias (a symbolic ref) of `branch` uses it too, as
-  // git lists it; any alias makes the refs unfamiliar, and git lists.
-  const headBranches = new Set('branch' in mainHead ? [mainHead.branch] : []);
   const linked: WorktreeEntry[] = [];
   let pathFound = false;
-  for (const id of ids) {
-    const adminDir = join(commonDir, 'worktrees', id);
+  for (const [index, id] of ids.entries()) {
+    // Two file reads per worktree: in batches, so the git processes a merge started meanwhile are
+    // answered as they end (hundreds of worktrees take milliseconds).
+    if (index % 32 === 31) await new Promise((resolve) => setImmediate(resolve));
+    const adminDir = `${commonDir}/worktrees/${id}`; // not join(): this runs once per worktree
     const head = readHead(adminDir);
-    if (!head) return undefined;
-    if ('branch' in head) headBranches.add(head.branch);
+    if (!head || !isPlainBranchOrOther(commonDir, head, branch)) return undefined;
     if (adminDir !== pathAdminDir && !uses(adminDir, head, branch)) continue;
     const entry = linkedEntry(adminDir, head);
     if (!entry) return undefined;
@@ -55,10 +54,24 @@ export function readWorktreesUsing(commonDir: string, mainWorktree: string, bran
   // git sorts the linked worktrees by path (strcmp: byte order).
   linked.sort((a, b) => Buffer.compare(Buffer.from(a.path), Buffer.from(b.path)));
   entries.push(...linked);
-  // Each branch's commit, as git resolves each HEAD; an unborn branch or an alias: git lists.
-  const oids = readBranchOids(commonDir, [...headBranches]);
+  // Each branch's commit, as git resolves each HEAD; an unborn branch: git lists.
+  const oids = readBranchOids(commonDir, [...new Set(entries.flatMap((entry) => (entry.branch ? [entry.branch] : [])))]);
   if (!oids) return undefined;
   return entries.map((entry) => (entry.branch ? { ...entry, head: oids.get(entry.branch) } : entry));
+}
+
+/**
+ * False when a HEAD is on another branch that may be an alias (a symbolic ref) of `branch`: git
+ * lists that worktree as on `branch`, so git lists. Packed refs are never symbolic: only a loose
+ * ref that is not a plain commit id, or cannot be read, is doubtful.
+ */
+function isPlainBranchOrOther(commonDir: string, head: Head, branch: string): boolean {
+  if (!('branch' in head) || head.branch === branch) return true;
+  try {
+    return OID.test(readRefFile(`${commonDir}/refs/heads/${head.branch}`).trim());
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'ENOENT';
+  }
 }
 
 /** A HEAD file: on a branch, or detached at a commit; undefined for anything else (a symbolic ref outside refs/heads, an unreadable file). */
@@ -68,7 +81,7 @@ function readHead(gitDir: string): Head | undefined {
   let text: string;
   try {
     // A HEAD that is a link (core.preferSymlinkRefs, old gits) names its branch by where it leads: git says.
-    text = readRefFile(join(gitDir, 'HEAD')).trim();
+    text = readRefFile(`${gitDir}/HEAD`).trim();
   } catch {
     return undefined;
   }
