@@ -246,8 +246,10 @@ export class TaskService {
     const options = validOptions(given, ['removeWorktree', 'deleteBranch', 'evenIfOpen']);
     const strategy = validateStrategy(options.strategy ?? this.repo.settings.mergeStrategy);
     const resolvedBy = options.resolvedBy === undefined ? undefined : { agent: validateAgentName(options.resolvedBy?.agent, 'resolvedBy.agent') };
+    // Started while the lock is taken; used under it only if nothing moved meanwhile.
+    const headStart = this.merging.headStart(taskId).catch(() => undefined);
     return this.operations.run('merge', taskId, async () => {
-      const result = await this.merging.merge(taskId, { strategy, via: 'merge', resolvedBy });
+      const result = await this.merging.merge(taskId, { strategy, via: 'merge', resolvedBy, headStart: await headStart });
       if (!result.merged || !options.removeWorktree) return result;
       try {
         const task = result.task.worktreePath

@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { TaskService } from '../../src/core';
 import { TaskWorktreesError } from '../../src/core/errors';
+import { TaskMerge } from '../../src/core/tasks/merge';
 import { Task } from '../../src/core/tasks/model';
 import { TestRepo } from '../fixtures/repo';
 
@@ -81,5 +82,45 @@ suite('the ref update of a merge, started before its checks end', () => {
     assert.equal((refusal as TaskWorktreesError).code, 'RefChanged');
     assert.equal(repo.oid('integration'), moved);
     assert.notEqual((await service.task(task.id)).status, 'completed');
+  });
+});
+
+/** What a merge starts before it holds the lock (TaskMerge.headStart) is used only if nothing it read has moved. */
+suite('a merge\'s head start, taken before the lock', () => {
+  let repo: TestRepo;
+  let service: TaskService;
+  let task: Task;
+  const merging = (): TaskMerge => (service as unknown as { merging: TaskMerge }).merging;
+
+  setup(async () => {
+    repo = new TestRepo();
+    repo.git('branch', 'integration');
+    service = await TaskService.open(repo.dir);
+    task = await service.createWorktree((await service.createTask({ subject: 'head start', baseBranch: 'integration' })).id);
+    repo.write('work.txt', 'work\n', task.worktreePath!);
+    repo.commitAll('work', task.worktreePath!);
+  });
+  teardown(() => repo.dispose());
+
+  test('the base moved after the head start: the merge is of the new base (its first parent), not the one read first', async () => {
+    const headStart = await merging().headStart(task.id);
+    assert.ok(headStart, 'a head start was taken');
+    repo.git('switch', '-q', 'integration');
+    repo.write('later.txt', 'later\n');
+    const moved = repo.commitAll('the base moves on');
+    repo.git('switch', '-q', 'main');
+    const result = await merging().merge(task.id, { strategy: 'merge', via: 'merge', headStart });
+    assert.equal(result.merged, true);
+    assert.equal(repo.git('log', '-1', '--format=%P', 'integration').trim().split(' ')[0], moved);
+    assert.equal(repo.git('show', 'integration:later.txt'), 'later\n');
+  });
+
+  test('a head start older than a second is not used: uncommitted work made since refuses the merge', async () => {
+    const headStart = await merging().headStart(task.id);
+    repo.write('uncommitted.txt', 'made after the head start\n', task.worktreePath!);
+    await new Promise((resolve) => setTimeout(resolve, 1100));
+    const before = repo.oid('integration');
+    await assert.rejects(merging().merge(task.id, { strategy: 'merge', via: 'merge', headStart }), (error: TaskWorktreesError) => error.code === 'WorktreeDirty');
+    assert.equal(repo.oid('integration'), before);
   });
 });

@@ -9,6 +9,7 @@ import { isBranchAlias, readBranchOids } from '../git/refFiles';
 import { WorktreeEntry } from '../git/porcelain';
 import { landingOutcome, lastAgentOf, MERGE_ATTEMPT_EVENT, MergeOutcome, MergeTrigger, RESOLUTION_PREPARED_EVENT } from '../history';
 import { MergeEngine, MergeRequest, RefLanding } from '../merge';
+import { MergeTreeResult } from '../git/porcelain';
 import { Repository } from '../repo';
 import { branchesInUse, describeLoss, hasLoss, inspectWorktree, LossReport, operationInProgress, refuseOperationInProgress, refuseRunningAgents } from '../safety';
 import { TaskEvent } from './events';
@@ -37,7 +38,21 @@ export interface MergeOptions {
   resolvedBy?: { agent: string };
   /** Run this command on the merge before it lands (the merge queue's gate). */
   gate?: { command: string; timeoutMs: number };
+  /** What was started before the repository lock was held (see TaskMerge.headStart); used only if still the same. */
+  headStart?: HeadStart;
 }
+
+/** A merge's reads started before it holds the repository lock: the in-memory merge and the task worktree's inspection. */
+export interface HeadStart {
+  task: Task;
+  oids: Map<string, string>;
+  preview: Promise<MergeTreeResult>;
+  inspection?: Promise<LossReport | Error>;
+  startedAt: number;
+}
+
+// A head start this old is not used: the worktree it inspected may have changed while the lock was waited for.
+const HEAD_START_FRESH_MS = 1000;
 
 export interface ConflictResolution {
   worktreePath: string;
@@ -67,6 +82,22 @@ export class TaskMerge extends OperationSteps {
     this.engine = new MergeEngine(repo.git);
   }
 
+  /**
+   * Starts what a merge of the task can before the repository lock is held: both only read (the
+   * in-memory merge writes objects nothing points at). merge() uses them only when the task, both
+   * commits and the worktree are still the same under the lock, and they are under a second old.
+   */
+  async headStart(taskId: string): Promise<HeadStart | undefined> {
+    const startedAt = Date.now();
+    const task = await this.store.get(taskId).catch(() => undefined);
+    const oids = task?.branch ? readBranchOids(this.repo.commonDir, [task.baseBranch, task.branch]) : undefined;
+    if (!task?.branch || !oids) return undefined;
+    const preview = this.engine.preview(oids.get(task.baseBranch)!, oids.get(task.branch)!);
+    preview.catch(() => undefined);
+    const inspection = task.worktreePath && existsSync(task.worktreePath) ? this.inspect(task.worktreePath) : undefined;
+    return { task, oids, preview, inspection, startedAt };
+  }
+
   /** One merge attempt, recorded in the merge history whatever its outcome (a refusal as `aborted`). */
   async merge(taskId: string, options: MergeOptions): Promise<MergeResult> {
     const task = await this.store.get(taskId);
@@ -92,10 +123,11 @@ export class TaskMerge extends OperationSteps {
     // branches' commits come from git's ref files when those are plain (no process; the landing's
     // guarded ref update catches one gone stale), else from git before the merge can start.
     const fromFiles = readBranchOids(this.repo.commonDir, [task.baseBranch, task.branch]);
-    const mergingEarly = fromFiles && this.engine.preview(fromFiles.get(task.baseBranch)!, fromFiles.get(task.branch)!);
+    const started = fromFiles && stillTheSame(options.headStart, task, fromFiles) ? options.headStart : undefined;
+    const mergingEarly = fromFiles && (started?.preview ?? this.engine.preview(fromFiles.get(task.baseBranch)!, fromFiles.get(task.branch)!));
     mergingEarly?.catch(() => undefined); // awaited below unless a check refuses first
     const fromGit = fromFiles ? undefined : git.branchTips([task.baseBranch, task.branch]);
-    const early = task.worktreePath && existsSync(task.worktreePath) ? this.inspect(task.worktreePath) : undefined;
+    const early = started ? started.inspection : task.worktreePath && existsSync(task.worktreePath) ? this.inspect(task.worktreePath) : undefined;
     const listing = this.repo.worktreesUsing(task.baseBranch, task.worktreePath);
     listing.catch(() => undefined); // its failure counts when it is awaited below, after the refs'
     const baseOidOfFile = fromFiles?.get(task.baseBranch);
@@ -388,6 +420,19 @@ export class TaskMerge extends OperationSteps {
     const credited = agent ?? lastAgentOf(await events, task.id, task.createdAt);
     return { type: MERGE_ATTEMPT_EVENT, detail: { outcome, base: task.baseBranch, via, ...(credited ? { agent: credited } : {}), ...detail } };
   }
+}
+
+/** A head start is used only for the same task record, the same two commits, and while fresh. */
+function stillTheSame(start: HeadStart | undefined, task: Task, oids: Map<string, string>): boolean {
+  if (!start || Date.now() - start.startedAt > HEAD_START_FRESH_MS) return false;
+  const then = start.task;
+  return (
+    then.branch === task.branch &&
+    then.baseBranch === task.baseBranch &&
+    then.worktreePath === task.worktreePath &&
+    start.oids.get(task.baseBranch) === oids.get(task.baseBranch) &&
+    start.oids.get(task.branch!) === oids.get(task.branch!)
+  );
 }
 
 /** The inspection started before git's worktree list confirmed the worktree: its failure counts only now. */
