@@ -42,14 +42,12 @@ export interface MergeOptions {
   headStart?: HeadStart;
 }
 
-/** A merge's reads started before it holds the repository lock: the in-memory merge, the task worktree's inspection, where the base is in use. */
+/** A merge's reads started before it holds the repository lock: the in-memory merge and the task worktree's inspection. */
 export interface HeadStart {
   task: Task;
   oids: Map<string, string>;
   preview: Promise<MergeTreeResult>;
   inspection?: Promise<LossReport | Error>;
-  /** Where the base is in use, and the task worktree's entry. */
-  listing: Promise<WorktreeEntry[]>;
   startedAt: number;
 }
 
@@ -85,10 +83,9 @@ export class TaskMerge extends OperationSteps {
   }
 
   /**
-   * Starts what a merge of the task can before the repository lock is held: all only read (the
-   * in-memory merge writes objects nothing points at), and no operation of ours checks a base out
-   * (a person's checkout is caught no better under the lock). merge() uses them only when the task
-   * and both commits are still the same under the lock, and they are under a second old.
+   * Starts what a merge of the task can before the repository lock is held: both only read (the
+   * in-memory merge writes objects nothing points at). merge() uses them only when the task, both
+   * commits and the worktree are still the same under the lock, and they are under a second old.
    */
   async headStart(taskId: string): Promise<HeadStart | undefined> {
     const startedAt = Date.now();
@@ -98,9 +95,7 @@ export class TaskMerge extends OperationSteps {
     const preview = this.engine.preview(oids.get(task.baseBranch)!, oids.get(task.branch)!);
     preview.catch(() => undefined);
     const inspection = task.worktreePath && existsSync(task.worktreePath) ? this.inspect(task.worktreePath) : undefined;
-    const listing = this.repo.worktreesUsing(task.baseBranch, task.worktreePath);
-    listing.catch(() => undefined);
-    return { task, oids, preview, inspection, listing, startedAt };
+    return { task, oids, preview, inspection, startedAt };
   }
 
   /** One merge attempt, recorded in the merge history whatever its outcome (a refusal as `aborted`). */
@@ -133,7 +128,7 @@ export class TaskMerge extends OperationSteps {
     mergingEarly?.catch(() => undefined); // awaited below unless a check refuses first
     const fromGit = fromFiles ? undefined : git.branchTips([task.baseBranch, task.branch]);
     const early = started ? started.inspection : task.worktreePath && existsSync(task.worktreePath) ? this.inspect(task.worktreePath) : undefined;
-    const listing = started?.listing ?? this.repo.worktreesUsing(task.baseBranch, task.worktreePath);
+    const listing = this.repo.worktreesUsing(task.baseBranch, task.worktreePath);
     listing.catch(() => undefined); // its failure counts when it is awaited below, after the refs'
     const baseOidOfFile = fromFiles?.get(task.baseBranch);
     const baseTreeOfFile = baseOidOfFile === undefined ? undefined : this.treeOf(baseOidOfFile);
