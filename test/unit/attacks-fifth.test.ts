@@ -1,13 +1,24 @@
 import * as assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, realpathSync, renameSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, realpathSync, renameSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { TaskService } from '../../src/core';
 import { parseWorktreeList, WorktreeEntry } from '../../src/core/git/porcelain';
 import { readWorktreesUsing } from '../../src/core/git/worktreeFiles';
 import { branchesInUse } from '../../src/core/safety';
-import { TestRepo } from '../fixtures/repo';
+import { Task } from '../../src/core/tasks/model';
+import { taskWithCommit, TestRepo } from '../fixtures/repo';
+
+/**
+ * The task merged, and the worktree that has its base checked out followed: clean, with the task's
+ * file (a ref moved under a worktree leaves the merge's changes staged in reverse there, and no file).
+ */
+async function assertMergedAndFollowed(service: TaskService, task: Task, worktree: string): Promise<void> {
+  assert.equal((await service.mergeTask(task.id)).merged, true);
+  assert.equal(execFileSync('git', ['status', '--porcelain'], { cwd: worktree, encoding: 'utf8' }).trim(), '', `${worktree} is left clean`);
+  assert.equal(readFileSync(join(worktree, 'work.txt'), 'utf8'), 'work\n');
+}
 
 /**
  * A branch can be a symbolic ref to another (`git symbolic-ref refs/heads/master refs/heads/main`,
@@ -52,28 +63,17 @@ suite('attacks (fifth): a base checked out through a symbolic-ref branch', () =>
     const other = linked('on alias');
     repo.git('worktree', 'add', '-q', other, 'integration-alias');
     const service = await TaskService.open(repo.dir);
-    const task = await service.createWorktree((await service.createTask({ subject: 'through alias', baseBranch: 'integration' })).id);
-    repo.write('work.txt', 'work\n', task.worktreePath!);
-    repo.commitAll('work', task.worktreePath!);
-    const result = await service.mergeTask(task.id);
-    assert.equal(result.merged, true);
+    const task = await taskWithCommit(repo, service, 'through alias', 'work.txt', 'work\n', 'integration');
+    await assertMergedAndFollowed(service, task, other);
     assert.equal(repo.gitIn(other, 'rev-parse', 'HEAD').trim(), repo.oid('integration'));
-    // A ref moved under the worktree leaves it with the merge's changes staged in reverse, and no work.txt.
-    assert.equal(repo.gitIn(other, 'status', '--porcelain').trim(), '', 'the worktree on the alias is left clean');
-    assert.equal(repo.read('work.txt', other), 'work\n');
   });
 
   test('merging into main while the main worktree is on master (a symbolic ref to main): the main worktree follows (clean, has the task\'s file)', async () => {
     repo.git('symbolic-ref', 'refs/heads/master', 'refs/heads/main');
     repo.git('symbolic-ref', 'HEAD', 'refs/heads/master');
     const service = await TaskService.open(repo.dir);
-    const task = await service.createWorktree((await service.createTask({ subject: 'into main', baseBranch: 'main' })).id);
-    repo.write('work.txt', 'work\n', task.worktreePath!);
-    repo.commitAll('work', task.worktreePath!);
-    const result = await service.mergeTask(task.id);
-    assert.equal(result.merged, true);
-    assert.equal(repo.git('status', '--porcelain').trim(), '', 'the main worktree is left clean');
-    assert.equal(repo.read('work.txt'), 'work\n');
+    const task = await taskWithCommit(repo, service, 'into main', 'work.txt', 'work\n', 'main');
+    await assertMergedAndFollowed(service, task, repo.dir);
   });
 });
 
@@ -88,9 +88,7 @@ suite('attacks (fifth): a base that is itself a symbolic ref', () => {
 
   test('merging into master (an alias of main, checked out in the main worktree): either refused or the main worktree follows; it is never left behind its branch', async () => {
     const service = await TaskService.open(repo.dir);
-    const task = await service.createWorktree((await service.createTask({ subject: 'into the alias', baseBranch: 'master' })).id);
-    repo.write('work.txt', 'work\n', task.worktreePath!);
-    repo.commitAll('work', task.worktreePath!);
+    const task = await taskWithCommit(repo, service, 'into the alias', 'work.txt', 'work\n', 'master');
     const before = repo.oid('main');
     const outcome = await service.mergeTask(task.id).then(
       (result) => result.merged,
@@ -124,13 +122,8 @@ suite('attacks (fifth): a main worktree whose HEAD is a symbolic link', () => {
 
   test('merging into main with HEAD a link to it: the main worktree follows (clean, has the task\'s file)', async () => {
     const service = await TaskService.open(repo.dir);
-    const task = await service.createWorktree((await service.createTask({ subject: 'linked head', baseBranch: 'main' })).id);
-    repo.write('work.txt', 'work\n', task.worktreePath!);
-    repo.commitAll('work', task.worktreePath!);
-    const result = await service.mergeTask(task.id);
-    assert.equal(result.merged, true);
-    assert.equal(repo.git('status', '--porcelain').trim(), '', 'the main worktree is left clean');
-    assert.equal(repo.read('work.txt'), 'work\n');
+    const task = await taskWithCommit(repo, service, 'linked head', 'work.txt', 'work\n', 'main');
+    await assertMergedAndFollowed(service, task, repo.dir);
   });
 });
 
@@ -155,9 +148,7 @@ suite('attacks (fifth): the started ref update and the process limit', () => {
 
   test('with one git process at a time (maxConcurrentProcesses: 1) a merge into a base checked out nowhere still lands', async () => {
     const service = await TaskService.open(repo.dir, {}, { maxConcurrentProcesses: 1 });
-    const task = await service.createWorktree((await service.createTask({ subject: 'one slot', baseBranch: 'integration' })).id);
-    repo.write('work.txt', 'work\n', task.worktreePath!);
-    repo.commitAll('work', task.worktreePath!);
+    const task = await taskWithCommit(repo, service, 'one slot', 'work.txt', 'work\n', 'integration');
     const merging = service.mergeTask(task.id);
     merging.catch(() => undefined);
     const outcome = await settledWithin(merging, 30_000);
@@ -313,9 +304,7 @@ suite('attacks (fifth): a dirty task worktree reached through a symbolic link', 
 
   test('worktrees under a root that is a symbolic link: uncommitted work in the task refuses the merge (WorktreeDirty), the base stays', async () => {
     const service = await TaskService.open(repo.dir, { worktreeRoot: join(outside, 'link') });
-    const task = await service.createWorktree((await service.createTask({ subject: 'via link', baseBranch: 'integration' })).id);
-    repo.write('work.txt', 'work\n', task.worktreePath!);
-    repo.commitAll('work', task.worktreePath!);
+    const task = await taskWithCommit(repo, service, 'via link', 'work.txt', 'work\n', 'integration');
     repo.write('uncommitted.txt', 'not yet\n', task.worktreePath!);
     const before = repo.oid('integration');
     const refusal = await service.mergeTask(task.id).then(
@@ -393,9 +382,7 @@ suite('attacks (fifth): a sha256 repository', () => {
 
   test('a merge into a base checked out nowhere lands the task (64-digit ids), and a dirty task is refused', async () => {
     const service = await TaskService.open(repo.dir);
-    const task = await service.createWorktree((await service.createTask({ subject: 'sha256', baseBranch: 'integration' })).id);
-    repo.write('work.txt', 'work\n', task.worktreePath!);
-    repo.commitAll('work', task.worktreePath!);
+    const task = await taskWithCommit(repo, service, 'sha256', 'work.txt', 'work\n', 'integration');
     repo.write('later.txt', 'later\n', task.worktreePath!);
     const before = repo.oid('integration');
     assert.equal(await service.mergeTask(task.id).then(() => undefined, (error: { code?: string }) => error.code), 'WorktreeDirty');
