@@ -33,7 +33,7 @@ export function readBranchOids(commonDir: string, branches: readonly string[]): 
 }
 
 /** The oid in the loose ref file, 'absent' when there is none, undefined when it is anything else. */
-function readLoose(commonDir: string, branch: string): string | 'absent' | undefined {
+export function readLoose(commonDir: string, branch: string): string | 'absent' | undefined {
   let text: string;
   try {
     text = readRefFile(`${commonDir}/refs/heads/${branch}`); // not join(): one per worktree in a merge

@@ -1,7 +1,7 @@
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { basename, dirname, isAbsolute, join, resolve } from 'node:path';
 import { WorktreeEntry } from './porcelain';
-import { readBranchOids, readRefFile } from './refFiles';
+import { readBranchOids, readLoose, readRefFile } from './refFiles';
 
 const OID = /^(?:[0-9a-f]{40}|[0-9a-f]{64})$/;
 
@@ -66,12 +66,7 @@ export async function readWorktreesUsing(commonDir: string, mainWorktree: string
  * ref that is not a plain commit id, or cannot be read, is doubtful.
  */
 function isPlainBranchOrOther(commonDir: string, head: Head, branch: string): boolean {
-  if (!('branch' in head) || head.branch === branch) return true;
-  try {
-    return OID.test(readRefFile(`${commonDir}/refs/heads/${head.branch}`).trim());
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'ENOENT';
-  }
+  return !('branch' in head) || head.branch === branch || readLoose(commonDir, head.branch) !== undefined;
 }
 
 /** A HEAD file: on a branch, or detached at a commit; undefined for anything else (a symbolic ref outside refs/heads, an unreadable file). */
