@@ -59,7 +59,7 @@ export class MergeEngine {
    * only if it is still at the commit the merge read; cancel() ends the process with nothing
    * changed. Every caller cancels on its way out (a cancel after land changes nothing).
    */
-  startRefLanding(request: MergeRequest): RefLanding {
+  startRefLanding(request: Pick<MergeRequest, 'base' | 'baseOid' | 'message'>): RefLanding {
     let give: (commit: string | undefined) => void = () => undefined;
     const commit = new Promise<string | undefined>((resolve) => (give = resolve));
     const updated = this.git.updateBranchOnceKnown(request.base, request.baseOid, `task-worktrees: ${request.message}`, commit);
