@@ -7,7 +7,11 @@ export interface RunOptions {
   readOnly?: boolean;
   /** The command can succeed without printing anything. */
   mayPrintNothing?: boolean;
-  /** Written to git's standard input; a promise: once it settles (the process waits for it meanwhile; a rejection writes nothing). */
+  /**
+   * Written to git's standard input; a promise: once it resolves (the process waits for it
+   * meanwhile). A rejection stops the process before it has read anything: an `update-ref --stdin`
+   * given no input at all would still run an (empty) transaction, and its hooks.
+   */
   input?: string | Promise<string>;
   /** Variables added to the environment of this one process (see GitAdapter's GitVariables). */
   env?: Readonly<Record<string, string>>;

@@ -25,6 +25,7 @@ export interface ProcessOutcome {
 /** A start without `env` uses the environment of the start before it. */
 type ToServer =
   | { kind: 'start'; id: number; request: Omit<ProcessRequest, 'env'> & { env?: NodeJS.ProcessEnv }; input?: string; inputLater: boolean }
+  /** No text: the input will never come; the process is stopped (it has read nothing). */
   | { kind: 'input'; id: number; text?: string };
 type FromServer = { id: number; outcome: ProcessOutcome } | { id: number; error: { message: string; code?: string } };
 
@@ -97,7 +98,7 @@ function processServer(start: typeof spawn, report: (message: FromServer) => voi
     child.on('close', () => settle());
     // git may exit before reading its input (a failed lock); its exit code says what happened.
     child.stdin!.on('error', () => undefined);
-    if (message.inputLater) inputs.set(id, (text) => child.stdin!.end(text));
+    if (message.inputLater) inputs.set(id, (text) => (text === undefined ? child.kill() : child.stdin!.end(text)));
     else child.stdin!.end(message.input);
     restartSilence();
   };
