@@ -83,8 +83,8 @@ export class TaskMerge extends OperationSteps {
 
   /**
    * Starts what a merge of the task can before the repository lock is held: both only read (the
-   * in-memory merge writes objects nothing points at). merge() uses them only when the task, both
-   * commits and the worktree are still the same under the lock, and they are under a second old.
+   * in-memory merge writes objects nothing points at). merge() uses them only when the task's branch, base
+   * and worktree path and both commits are still the same under the lock, and they are under a second old.
    */
   async headStart(taskId: string): Promise<HeadStart | undefined> {
     const startedAt = Date.now();
@@ -93,8 +93,7 @@ export class TaskMerge extends OperationSteps {
     if (!task?.branch || !oids) return undefined;
     const preview = this.engine.preview(oids.get(task.baseBranch)!, oids.get(task.branch)!);
     preview.catch(() => undefined);
-    const inspection = task.worktreePath && existsSync(task.worktreePath) ? this.inspect(task.worktreePath) : undefined;
-    return { task, oids, preview, inspection, startedAt };
+    return { task, oids, preview, inspection: this.inspectIfThere(task), startedAt };
   }
 
   /** One merge attempt, recorded in the merge history whatever its outcome (a refusal as `aborted`). */
@@ -126,7 +125,7 @@ export class TaskMerge extends OperationSteps {
     const mergingEarly = fromFiles && (started?.preview ?? this.engine.preview(fromFiles.get(task.baseBranch)!, fromFiles.get(task.branch)!));
     mergingEarly?.catch(() => undefined); // awaited below unless a check refuses first
     const fromGit = fromFiles ? undefined : git.branchTips([task.baseBranch, task.branch]);
-    const early = started ? started.inspection : task.worktreePath && existsSync(task.worktreePath) ? this.inspect(task.worktreePath) : undefined;
+    const early = started ? started.inspection : this.inspectIfThere(task);
     const listing = this.repo.worktreesUsing(task.baseBranch, task.worktreePath);
     listing.catch(() => undefined); // its failure counts when it is awaited below, after the refs'
     const baseOidOfFile = fromFiles?.get(task.baseBranch);
@@ -398,6 +397,11 @@ export class TaskMerge extends OperationSteps {
     return tree === undefined ? this.git.treeOf(commit) : Promise.resolve(tree);
   }
 
+  /** The task worktree's inspection, started now, when its folder is there (git's list confirms it later). */
+  private inspectIfThere(task: Task): Promise<LossReport | Error> | undefined {
+    return task.worktreePath && existsSync(task.worktreePath) ? this.inspect(task.worktreePath) : undefined;
+  }
+
   private inspect(worktreePath: string): Promise<LossReport | Error> {
     const entry: WorktreeEntry = { path: worktreePath, detached: false, bare: false };
     return inspectWorktree(this.git, entry).catch((error: Error) => error);
@@ -421,7 +425,7 @@ export class TaskMerge extends OperationSteps {
   }
 }
 
-/** A head start is used only for the same task record, the same two commits, and while fresh. */
+/** A head start is used only for the same branch, base and worktree path, the same two commits, and while fresh. */
 function stillTheSame(start: HeadStart | undefined, task: Task, oids: Map<string, string>): boolean {
   if (!start || Date.now() - start.startedAt > HEAD_START_FRESH_MS) return false;
   const then = start.task;
