@@ -91,7 +91,8 @@ suite('UI end to end: the board in a real workbench', function () {
     await until(() => !existsSync(worktree), 'the worktree to be removed');
     assert.equal(existsSync(worktree), false, 'the worktree was removed');
     assert.equal(execFileSync('git', ['show', 'main:docs.md'], { cwd: repo, encoding: 'utf8' }), '# Docs\n', 'main has the task\'s work');
-    assert.equal(execFileSync('git', ['branch', '--list', 'task/write-the-docs'], { cwd: repo, encoding: 'utf8' }), '', 'the merged branch was deleted');
+    // The branch goes after the folder (one removal, two git processes): waited for, as the folder is.
+    await until(() => execFileSync('git', ['branch', '--list', 'task/write-the-docs'], { cwd: repo, encoding: 'utf8' }) === '', 'the merged branch to be deleted');
   });
 
   test('Remove Worktree on unsaved work asks in a modal that lists it; Cancel keeps everything', async () => {
