@@ -27,13 +27,18 @@ suite('UI end to end: the board in a real workbench', function () {
     // A commit on the task branch: the row says it is ahead of its base.
     commitFiles(ui.search.worktreePath, { 'search.js': 'export const search = () => [];\n' }, 'search box');
     await openBoardWithRow(page, 'Fix login redirect');
-    await waitForRow(page, '↑1');
-    const rows = await rowsText(page);
+    // A row's details (changes, ahead/behind, forecast) arrive after the row itself: wait for all of them.
+    const expected = { 'Fix login redirect': ['@claude-code', '1 changed'], 'Add search box': ['clean', '↑1'], 'Write release notes': ['no worktree'] };
+    let rows = [];
     const row = (subject) => rows.find((text) => text.includes(subject)) ?? '';
+    await until(async () => {
+      rows = await rowsText(page);
+      return Object.entries(expected).every(([subject, parts]) => parts.every((part) => row(subject).includes(part)));
+    }, 'every row to show its state').catch(() => {});
     assert.ok(rows.indexOf(row('Fix login redirect')) > rows.findIndex((text) => text.startsWith('In Progress')), `the login task is under In Progress:\n${rows.join('\n')}`);
-    for (const expected of ['@claude-code', '1 changed']) assert.ok(row('Fix login redirect').includes(expected), `the login row shows "${expected}": ${row('Fix login redirect')}`);
-    for (const expected of ['clean', '↑1']) assert.ok(row('Add search box').includes(expected), `the search row shows "${expected}": ${row('Add search box')}`);
-    assert.ok(row('Write release notes').includes('no worktree'), row('Write release notes'));
+    for (const [subject, parts] of Object.entries(expected)) {
+      for (const part of parts) assert.ok(row(subject).includes(part), `the row of "${subject}" shows "${part}": ${row(subject)}`);
+    }
     await screenshot(page, 'board-at-a-glance.png');
     // A click selects; no window opens (opening is the inline button, Enter or the menu).
     const pagesBefore = context.pages().length;
