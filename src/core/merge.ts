@@ -56,12 +56,16 @@ export class MergeEngine {
   /**
    * The guarded ref update that lands a merge into a base checked out nowhere, its git process
    * started now: git starts while the merge still checks, and waits. land(commit) moves the base
-   * only if it is still at the commit the merge read; cancel() ends the process with nothing
+   * only if it is still at the commit the merge read; cancel() stops the process with nothing
    * changed. Every caller cancels on its way out (a cancel after land changes nothing).
    */
-  startRefLanding(request: MergeRequest): RefLanding {
-    let give: (commit: string | undefined) => void = () => undefined;
-    const commit = new Promise<string | undefined>((resolve) => (give = resolve));
+  startRefLanding(request: Pick<MergeRequest, 'base' | 'baseOid' | 'message'>): RefLanding {
+    let give: (commit: string) => void = () => undefined;
+    let withdraw: (why: Error) => void = () => undefined;
+    const commit = new Promise<string>((resolve, reject) => {
+      give = resolve;
+      withdraw = reject;
+    });
     const updated = this.git.updateBranchOnceKnown(request.base, request.baseOid, `task-worktrees: ${request.message}`, commit);
     updated.catch(() => undefined); // awaited by land()
     return {
@@ -69,7 +73,8 @@ export class MergeEngine {
         give(landed);
         return updated;
       },
-      cancel: () => give(undefined),
+      // git is stopped before it reads anything: no transaction, so no hook sees one.
+      cancel: () => withdraw(new Error('The merge did not land.')),
     };
   }
 

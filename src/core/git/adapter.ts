@@ -333,7 +333,7 @@ export class GitAdapter {
    * Compare-and-swap on several refs in one transaction (`update-ref --stdin`): each must still be
    * where the caller saw it; if any is not, none moves and the error is `RefChanged`. Given as a
    * promise, the updates may be decided after git has started (it waits for them; see
-   * MergeEngine.startRefLanding); an empty list then changes nothing.
+   * MergeEngine.startRefLanding); a rejected promise stops git before it reads anything.
    */
   async updateRefs(updates: RefUpdate[] | Promise<RefUpdate[]>, reason: string, options: { checkOnly?: boolean } = {}): Promise<void> {
     const commands = (list: RefUpdate[]): string => {
@@ -360,10 +360,10 @@ export class GitAdapter {
     return this.updateRefs([{ ref: branchRef(branch), oldOid, newOid }], reason);
   }
 
-  /** updateBranch() with git started now, before the new commit is known (see MergeEngine.startRefLanding); undefined changes nothing. */
-  updateBranchOnceKnown(branch: string, oldOid: string, reason: string, newOid: Promise<string | undefined>): Promise<void> {
+  /** updateBranch() with git started now, before the new commit is known (see MergeEngine.startRefLanding); a rejection changes nothing. */
+  updateBranchOnceKnown(branch: string, oldOid: string, reason: string, newOid: Promise<string>): Promise<void> {
     const ref = branchRef(branch);
-    return this.updateRefs(newOid.then((oid) => (oid === undefined ? [] : [{ ref, oldOid, newOid: oid }])), reason);
+    return this.updateRefs(newOid.then((oid) => [{ ref, oldOid, newOid: oid }]), reason);
   }
 
   /** Merges in memory: no index, no working tree is touched. Exit 1 means conflicts. Branch names or full object ids. */

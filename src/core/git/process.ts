@@ -1,5 +1,5 @@
-import { spawn } from 'node:child_process';
 import { GitError as SimpleGitError, GitPluginError, simpleGit, SimpleGit, SimpleGitOptions } from 'simple-git';
+import { processThread } from './processThread';
 
 /** How a command is run; GitAdapter.exec() chooses from what the command is. */
 export interface RunOptions {
@@ -7,7 +7,11 @@ export interface RunOptions {
   readOnly?: boolean;
   /** The command can succeed without printing anything. */
   mayPrintNothing?: boolean;
-  /** Written to git's standard input; a promise: once it settles (the process waits for it meanwhile; a rejection writes nothing). */
+  /**
+   * Written to git's standard input; a promise: once it resolves (the process waits for it
+   * meanwhile). A rejection stops the process before it has read anything: an `update-ref --stdin`
+   * given no input at all would still run an (empty) transaction, and its hooks.
+   */
   input?: string | Promise<string>;
   /** Variables added to the environment of this one process (see GitAdapter's GitVariables). */
   env?: Readonly<Record<string, string>>;
@@ -36,9 +40,6 @@ class ExitFailure extends SimpleGitError {
     super(undefined, finished.stderr);
   }
 }
-
-// After git exits its pipes close at once, unless a hook left a background process holding them.
-const PIPE_GRACE_MS = 50;
 
 // Git sets these for the programs it starts (hooks); inherited by VS Code started from a hook, they
 // would point our commands at another repository, index or object store, or change what they record.
@@ -171,60 +172,10 @@ export class GitProcesses {
   }
 
   /** `silenceLimitMs`: stop the process after that long without output. */
-  private runDirectly(args: string[], cwd: string, silenceLimitMs: number | undefined, input: RunOptions['input'], extra?: Readonly<Record<string, string>>): Promise<Finished> {
-    return new Promise((resolve, reject) => {
-      const env = extra ? { ...this.environment, ...extra } : this.environment;
-      const child = spawn(this.binary, args, { cwd, env, stdio: 'pipe', windowsHide: true });
-      const stdout: Buffer[] = [];
-      const stderr: Buffer[] = [];
-      let exitCode = -1;
-      let timedOut = false;
-      let silence: NodeJS.Timeout | undefined;
-      let grace: NodeJS.Timeout | undefined;
-      let settled = false;
-      const restartSilence = (): void => {
-        if (silenceLimitMs === undefined) return;
-        clearTimeout(silence);
-        silence = setTimeout(() => {
-          timedOut = true;
-          child.kill();
-        }, silenceLimitMs);
-      };
-      const settle = (error?: unknown): void => {
-        if (settled) return;
-        settled = true;
-        clearTimeout(silence);
-        clearTimeout(grace);
-        child.stdout.destroy();
-        child.stderr.destroy();
-        if (error !== undefined) reject(error);
-        else if (timedOut) reject(new ReadTimedOut());
-        else resolve({ stdout: Buffer.concat(stdout).toString('utf8'), stderr: Buffer.concat(stderr).toString('utf8'), exitCode });
-      };
-      child.stdout.on('data', (chunk: Buffer) => {
-        stdout.push(chunk);
-        restartSilence();
-      });
-      child.stderr.on('data', (chunk: Buffer) => {
-        stderr.push(chunk);
-        restartSilence();
-      });
-      child.on('error', settle);
-      child.on('exit', (code) => {
-        exitCode = code ?? -1;
-        grace = setTimeout(() => settle(), PIPE_GRACE_MS);
-      });
-      child.on('close', () => settle());
-      // git may exit before reading its input (a failed lock); its exit code says what happened.
-      child.stdin.on('error', () => undefined);
-      if (typeof input === 'object') {
-        input.then(
-          (text) => child.stdin.end(text),
-          () => child.stdin.end(),
-        );
-      } else child.stdin.end(input);
-      restartSilence();
-    });
+  private async runDirectly(args: string[], cwd: string, silenceLimitMs: number | undefined, input: RunOptions['input'], extra?: Readonly<Record<string, string>>): Promise<Finished> {
+    const { timedOut, ...finished } = await processThread().run({ binary: this.binary, args, cwd, env: this.environment, extraEnv: extra, silenceLimitMs }, input);
+    if (timedOut) throw new ReadTimedOut();
+    return finished;
   }
 }
 

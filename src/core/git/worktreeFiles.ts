@@ -60,6 +60,12 @@ export async function readWorktreesUsing(commonDir: string, mainWorktree: string
   return entries.map((entry) => (entry.branch ? { ...entry, head: oids.get(entry.branch) } : entry));
 }
 
+/** Whether the main worktree is on `branch`: one file, a first look (what decides is readWorktreesUsing's, or git's, list). */
+export function mainWorktreeOn(commonDir: string, branch: string): boolean {
+  const head = readHead(commonDir);
+  return head !== undefined && 'branch' in head && head.branch === branch;
+}
+
 /**
  * False when a HEAD is on another branch that may be an alias (a symbolic ref) of `branch`: git
  * lists that worktree as on `branch`, so git lists. Packed refs are never symbolic: only a loose

@@ -5,6 +5,7 @@ import { TaskWorktreesError } from '../errors';
 import { GateRun, runGate } from '../gate';
 import { GitError } from '../git/errors';
 import { readLooseCommitTree } from '../git/objectFiles';
+import { mainWorktreeOn } from '../git/worktreeFiles';
 import { isBranchAlias, readBranchOids } from '../git/refFiles';
 import { MergeTreeResult, WorktreeEntry } from '../git/porcelain';
 import { landingOutcome, lastAgentOf, MERGE_ATTEMPT_EVENT, MergeOutcome, MergeTrigger, RESOLUTION_PREPARED_EVENT } from '../history';
@@ -65,6 +66,10 @@ export interface ConflictResolution {
   theirs: string[];
 }
 
+function mergeMessage(task: Task, strategy: MergeStrategy): string {
+  return strategy === 'squash' ? `${task.subject} (task ${task.id})` : `Merge task ${task.id}: ${task.subject}`;
+}
+
 export function validateStrategy(strategy: unknown): MergeStrategy {
   if (strategy !== 'merge' && strategy !== 'squash') {
     throw new TaskWorktreesError('InvalidInput', `Unknown merge strategy ${JSON.stringify(String(strategy))}: use merge or squash.`);
@@ -116,72 +121,75 @@ export class TaskMerge extends OperationSteps {
     const taskId = task.id;
     if (!task.branch) throw new TaskWorktreesError('TaskHasNoWorktree', `Task "${taskId}" has no branch to merge.`);
     // Started in this order, as a process started first answers first: the longest chain first (the
-    // in-memory merge, then its commit), then git status (the slowest read: the task's worktree is
-    // inspected while the rest runs), the worktree list, and the base's tree, needed last. The
-    // branches' commits come from git's ref files when those are plain (no process; the landing's
-    // guarded ref update catches one gone stale), else from git before the merge can start.
+    // in-memory merge, then its commit, and the guarded ref update that will land it), then git
+    // status (the slowest read: the task's worktree is inspected while the rest runs), the worktree
+    // list, and the base's tree, needed last. The branches' commits come from git's ref files when
+    // those are plain (no process; the landing's guarded ref update catches one gone stale), else
+    // from git before the merge can start.
     const fromFiles = readBranchOids(this.repo.commonDir, [task.baseBranch, task.branch]);
     const started = fromFiles && stillTheSame(options.headStart, task, fromFiles) ? options.headStart : undefined;
     const mergingEarly = fromFiles && (started?.preview ?? this.engine.preview(fromFiles.get(task.baseBranch)!, fromFiles.get(task.branch)!));
     mergingEarly?.catch(() => undefined); // awaited below unless a check refuses first
-    const fromGit = fromFiles ? undefined : git.branchTips([task.baseBranch, task.branch]);
-    const early = started ? started.inspection : this.inspectIfThere(task);
-    const listing = this.repo.worktreesUsing(task.baseBranch, task.worktreePath);
-    listing.catch(() => undefined); // its failure counts when it is awaited below, after the refs'
-    const baseOidOfFile = fromFiles?.get(task.baseBranch);
-    const baseTreeOfFile = baseOidOfFile === undefined ? undefined : this.treeOf(baseOidOfFile);
-    baseTreeOfFile?.catch(() => undefined);
-    const heads = fromGit ? ((await fromGit) ?? (await this.reader.heads())) : undefined;
-    // Another name for a branch (a symbolic ref): moving it would move that branch under whoever has it checked out.
-    if (fromGit && isBranchAlias(this.repo.commonDir, task.baseBranch)) {
-      throw new TaskWorktreesError('InvalidInput', `The base "${task.baseBranch}" is a symbolic ref, another name for a branch; merge into that branch instead. Nothing was changed.`);
-    }
-    const branchOid = fromFiles ? fromFiles.get(task.branch) : heads?.get(task.branch)?.oid;
-    const baseOid = fromFiles ? fromFiles.get(task.baseBranch) : heads?.get(task.baseBranch)?.oid;
-    if (!branchOid) throw new TaskWorktreesError('BranchNotFound', `The task's branch "${task.branch}" does not exist any more.`);
-    if (!baseOid) throw new TaskWorktreesError('BranchNotFound', `The task's base branch "${task.baseBranch}" does not exist.`);
-    const baseTree = baseTreeOfFile ?? Promise.resolve(heads!.get(task.baseBranch)!.tree);
-    const landing: MergeRequest = {
-      base: task.baseBranch,
-      baseOid,
-      branch: task.branch,
-      branchOid,
-      strategy,
-      message: strategy === 'squash' ? `${task.subject} (task ${task.id})` : `Merge task ${task.id}: ${task.subject}`,
-    };
-    // The in-memory merge and its commit write nothing but objects (nothing points at them until the
-    // landing): they run while the worktree list and the inspection still do; a refusal below, or a
-    // merge that turns out to bring nothing, leaves them unused. The commit is skipped only when the
-    // list has already said that the base is checked out (a merge there makes its own) and no gate needs it.
-    let baseCheckedOut: boolean | undefined;
-    const previewing = mergingEarly || this.engine.preview(baseOid, branchOid);
-    const committing = previewing.then(({ conflicts, tree }) =>
-      conflicts.length === 0 && (options.gate || !baseCheckedOut) ? this.engine.mergeCommit(landing, tree) : undefined,
-    );
-    committing.catch(() => undefined); // awaited below unless a check refuses first
-    const entries = await listing;
-
-    // Where the base is in use decides how it may move; a rebase or bisect of it, or any operation
-    // stopped in its worktree, means it must not move at all.
-    const baseEntry = branchesInUse(entries).get(task.baseBranch);
-    baseCheckedOut = baseEntry !== undefined;
-    if (baseEntry && baseEntry.branch !== task.baseBranch) {
-      throw new TaskWorktreesError('OperationInProgress', `${task.baseBranch} is being rebased or bisected in ${baseEntry.path}; finish or abort that first.`, [baseEntry.path]);
-    }
-    refuseOperationInProgress(baseEntry, `merging into ${task.baseBranch}, which is checked out there`);
-    const taskEntry = task.worktreePath ? worktreeAt(entries, task.worktreePath) : undefined;
-    const taskWorktree = taskEntry && !taskEntry.prunable ? taskEntry : undefined;
-    refuseOperationInProgress(taskWorktree, `merging task "${taskId}"`);
-
-    refuseRunningAgents(this.store.readAgents(), [taskWorktree?.path, baseEntry?.path].filter((path): path is string => path !== undefined), 'merging');
-    if (options.gate && !taskWorktree) {
-      throw new TaskWorktreesError('TaskHasNoWorktree', `Task "${taskId}" has no worktree for the gate to run in.`);
-    }
-    const request: MergeRequest = { ...landing, baseWorktree: baseEntry?.path };
-    // A base checked out nowhere moves by a guarded ref update: its git starts now, while the checks
-    // below run — when it leaves a process slot for the commit it waits for (else it starts at the end).
-    const refLanding = baseEntry || options.gate || git.freeProcessSlots() < 2 ? undefined : this.engine.startRefLanding(request);
+    let refLanding = fromFiles && this.startRefLanding(task, fromFiles.get(task.baseBranch)!, options);
     try {
+      const fromGit = fromFiles ? undefined : git.branchTips([task.baseBranch, task.branch]);
+      const early = started ? started.inspection : this.inspectIfThere(task);
+      const listing = this.repo.worktreesUsing(task.baseBranch, task.worktreePath);
+      listing.catch(() => undefined); // its failure counts when it is awaited below, after the refs'
+      const baseOidOfFile = fromFiles?.get(task.baseBranch);
+      const baseTreeOfFile = baseOidOfFile === undefined ? undefined : this.treeOf(baseOidOfFile);
+      baseTreeOfFile?.catch(() => undefined);
+      const heads = fromGit ? ((await fromGit) ?? (await this.reader.heads())) : undefined;
+      // Another name for a branch (a symbolic ref): moving it would move that branch under whoever has it checked out.
+      if (fromGit && isBranchAlias(this.repo.commonDir, task.baseBranch)) {
+        throw new TaskWorktreesError('InvalidInput', `The base "${task.baseBranch}" is a symbolic ref, another name for a branch; merge into that branch instead. Nothing was changed.`);
+      }
+      const branchOid = fromFiles ? fromFiles.get(task.branch) : heads?.get(task.branch)?.oid;
+      const baseOid = fromFiles ? fromFiles.get(task.baseBranch) : heads?.get(task.baseBranch)?.oid;
+      if (!branchOid) throw new TaskWorktreesError('BranchNotFound', `The task's branch "${task.branch}" does not exist any more.`);
+      if (!baseOid) throw new TaskWorktreesError('BranchNotFound', `The task's base branch "${task.baseBranch}" does not exist.`);
+      const baseTree = baseTreeOfFile ?? Promise.resolve(heads!.get(task.baseBranch)!.tree);
+      const landing: MergeRequest = {
+        base: task.baseBranch,
+        baseOid,
+        branch: task.branch,
+        branchOid,
+        strategy,
+        message: mergeMessage(task, strategy),
+      };
+      // The in-memory merge and its commit write nothing but objects (nothing points at them until the
+      // landing): they run while the worktree list and the inspection still do; a refusal below, or a
+      // merge that turns out to bring nothing, leaves them unused. The commit is skipped only when the
+      // list has already said that the base is checked out (a merge there makes its own) and no gate needs it.
+      let baseCheckedOut: boolean | undefined;
+      const previewing = mergingEarly || this.engine.preview(baseOid, branchOid);
+      const committing = previewing.then(({ conflicts, tree }) =>
+        conflicts.length === 0 && (options.gate || !baseCheckedOut) ? this.engine.mergeCommit(landing, tree) : undefined,
+      );
+      committing.catch(() => undefined); // awaited below unless a check refuses first
+      const entries = await listing;
+
+      // Where the base is in use decides how it may move; a rebase or bisect of it, or any operation
+      // stopped in its worktree, means it must not move at all.
+      const baseEntry = branchesInUse(entries).get(task.baseBranch);
+      baseCheckedOut = baseEntry !== undefined;
+      if (baseEntry && baseEntry.branch !== task.baseBranch) {
+        throw new TaskWorktreesError('OperationInProgress', `${task.baseBranch} is being rebased or bisected in ${baseEntry.path}; finish or abort that first.`, [baseEntry.path]);
+      }
+      refuseOperationInProgress(baseEntry, `merging into ${task.baseBranch}, which is checked out there`);
+      const taskEntry = task.worktreePath ? worktreeAt(entries, task.worktreePath) : undefined;
+      const taskWorktree = taskEntry && !taskEntry.prunable ? taskEntry : undefined;
+      refuseOperationInProgress(taskWorktree, `merging task "${taskId}"`);
+
+      refuseRunningAgents(this.store.readAgents(), [taskWorktree?.path, baseEntry?.path].filter((path): path is string => path !== undefined), 'merging');
+      if (options.gate && !taskWorktree) {
+        throw new TaskWorktreesError('TaskHasNoWorktree', `Task "${taskId}" has no worktree for the gate to run in.`);
+      }
+      const request: MergeRequest = { ...landing, baseWorktree: baseEntry?.path };
+      if (baseEntry) {
+        refLanding?.cancel(); // the merge happens where the base is checked out
+        refLanding = undefined;
+      } else refLanding ??= this.startRefLanding(task, baseOid, options);
       const [preview, treeOfBase, loss, prepared] = await Promise.all([
         previewing,
         baseTree,
@@ -236,6 +244,18 @@ export class TaskMerge extends OperationSteps {
     } finally {
       refLanding?.cancel();
     }
+  }
+
+  /**
+   * A base checked out nowhere moves by a guarded ref update: its git starts at once and waits for
+   * the commit while the checks run; every path out of the merge cancels it unless it landed. Not
+   * started where it would go unused — a gate's merge, a base checked out in the main worktree (a
+   * linked worktree that has it is found by the checks, which cancel it) — nor where it would take
+   * the process slot the commit it waits for needs.
+   */
+  private startRefLanding(task: Task, baseOid: string, options: MergeOptions): RefLanding | undefined {
+    if (options.gate || this.git.freeProcessSlots() < 2 || mainWorktreeOn(this.repo.commonDir, task.baseBranch)) return undefined;
+    return this.engine.startRefLanding({ base: task.baseBranch, baseOid, message: mergeMessage(task, options.strategy) });
   }
 
   /** A prepared commit lands exactly (the one the gate tested, or written ahead; by the started ref update if any); else the engine merges. */
