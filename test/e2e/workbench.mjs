@@ -173,11 +173,19 @@ export async function pick(page, text) {
 
 /** Opens the command palette with `text` typed after its ">"; returns its text box. */
 export async function openPalette(page, text) {
-  await page.keyboard.press('F1');
   const input = quickInputBox(page);
-  await input.waitFor();
-  await input.fill(`>${text}`);
-  return input;
+  // The quick input closes when focus moves away from it (a view or terminal taking focus as it
+  // loads); the workbench's own behaviour, not ours: then it is opened again, up to three times.
+  for (let attempt = 1; ; attempt++) {
+    await page.keyboard.press('F1');
+    try {
+      await input.waitFor({ timeout: 10_000 });
+      await input.fill(`>${text}`, { timeout: 10_000 });
+      return input;
+    } catch (error) {
+      if (attempt === 3) throw error;
+    }
+  }
 }
 
 export async function runFromPalette(page, title) {
