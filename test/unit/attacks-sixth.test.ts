@@ -46,14 +46,19 @@ suite('attacks (sixth): the early ref landing when the base is checked out in a 
   });
   teardown(() => repo.dispose());
 
-  test('merging into a base checked out in a linked worktree: that worktree follows (clean, has the file) and no git process of ours is left running', async () => {
-    const service = await TaskService.open(repo.dir);
+  test('merging into a base checked out in a linked worktree: that worktree follows (clean, has the file), no git process of ours is left running, and the log says the ref update started early was stopped unneeded', async () => {
+    const log: string[] = [];
+    const service = await TaskService.open(repo.dir, {}, { log: (line) => log.push(line) });
     const task = await taskWithCommit(repo, service, 'into linked', 'work.txt', 'work\n', 'integration');
     assert.equal((await service.mergeTask(task.id)).merged, true);
     assert.equal(repo.gitIn(linked, 'status', '--porcelain').trim(), '', 'the linked worktree is left clean');
     assert.equal(repo.read('work.txt', linked), 'work\n');
     assert.equal(repo.gitIn(linked, 'rev-parse', 'HEAD').trim(), repo.oid('integration'));
     assert.deepEqual(await gitProcessesLeftAfter(5_000), []);
+    const landings = log.filter((line) => line.startsWith('> git update-ref'));
+    assert.equal(landings.length, 1, log.join('\n'));
+    assert.match(landings[0], / stopped before reading its input \(not needed\)$/);
+    assert.ok(!log.some((line) => / exit -1$/.test(line)), `no line reads as a failure:\n${log.join('\n')}`);
   });
 
   test('merging into a base being rebased in a linked worktree: refused with OperationInProgress, the base does not move, no git process of ours is left', async () => {

@@ -28,7 +28,7 @@ for (const where of ['in the process thread', "in the caller's thread"] as const
 
     test('stdout, stderr and the exit code come back apart', async () => {
       const ok = await thread.run(request(['rev-parse', '--git-dir']), undefined);
-      assert.deepEqual(ok, { stdout: '.git\n', stderr: '', exitCode: 0, timedOut: false });
+      assert.deepEqual(ok, { stdout: '.git\n', stderr: '', exitCode: 0, timedOut: false, withdrawn: false });
       const failed = await thread.run(request(['rev-parse', '--verify', 'no-such-ref']), undefined);
       assert.equal(failed.exitCode, 128);
       assert.equal(failed.stdout, '');
@@ -36,7 +36,7 @@ for (const where of ['in the process thread', "in the caller's thread"] as const
       assert.equal(thread.threaded, where === 'in the process thread');
     });
 
-    test('input given at once, or later as a promise (the process waits for it); a rejected promise stops the process unread', async () => {
+    test('input given at once, or later as a promise (the process waits for it); a rejected promise stops the process unread, and the outcome says it was withdrawn', async () => {
       const now = await thread.run(request(['hash-object', '--stdin']), 'hello\n');
       let give: (text: string) => void = () => undefined;
       const later = thread.run(request(['hash-object', '--stdin']), new Promise<string>((resolve) => (give = resolve)));
@@ -48,6 +48,7 @@ for (const where of ['in the process thread', "in the caller's thread"] as const
       const refused = await thread.run(request(['hash-object', '--stdin']), Promise.reject(new Error('no input')));
       assert.equal(refused.stdout, '');
       assert.notEqual(refused.exitCode, 0);
+      assert.deepEqual([now.withdrawn, (await later).withdrawn, refused.withdrawn], [false, false, true], 'only the process whose input was withdrawn says so');
     });
 
     test('each process gets its own environment: a repository’s, plus its extra variables, whatever ran before', async () => {

@@ -130,7 +130,7 @@ export class GitAdapter {
       const finished = await this.processes.run(args, cwd, options).catch((error: unknown) => {
         throw this.toSpawnError(error, args, cwd);
       });
-      if (finished.exitCode !== 0) outcome = ` exit ${finished.exitCode}`;
+      if (finished.exitCode !== 0) outcome = finished.withdrawn ? ' stopped before reading its input (not needed)' : ` exit ${finished.exitCode}`;
       if (finished.exitCode === 0 || options.okExitCodes?.includes(finished.exitCode)) {
         return { stdout: finished.stdout, exitCode: finished.exitCode };
       }

@@ -26,6 +26,8 @@ export interface Finished {
   stdout: string;
   stderr: string;
   exitCode: number;
+  /** Stopped unread, its input withdrawn: the caller no longer needed it. */
+  withdrawn?: boolean;
 }
 
 /** A read-only command was stopped by the read time limit. */

@@ -20,6 +20,8 @@ export interface ProcessOutcome {
   exitCode: number;
   /** Stopped by the silence limit. */
   timedOut: boolean;
+  /** Stopped before it read anything: its input was withdrawn (a rejected input promise). */
+  withdrawn: boolean;
 }
 
 /** A start without `env` uses the environment of the start before it. */
@@ -52,6 +54,7 @@ function processServer(start: typeof spawn, report: (message: FromServer) => voi
     const stderr: Buffer[] = [];
     let exitCode = -1;
     let timedOut = false;
+    let withdrawn = false;
     let settled = false;
     let silence: NodeJS.Timeout | undefined;
     let grace: NodeJS.Timeout | undefined;
@@ -65,7 +68,7 @@ function processServer(start: typeof spawn, report: (message: FromServer) => voi
       child?.stdout?.destroy();
       child?.stderr?.destroy();
       if (error) report({ id, error: { message: error.message, code: (error as NodeJS.ErrnoException).code } });
-      else report({ id, outcome: { stdout: Buffer.concat(stdout).toString('utf8'), stderr: Buffer.concat(stderr).toString('utf8'), exitCode, timedOut } });
+      else report({ id, outcome: { stdout: Buffer.concat(stdout).toString('utf8'), stderr: Buffer.concat(stderr).toString('utf8'), exitCode, timedOut, withdrawn } });
     };
     const restartSilence = (): void => {
       if (request.silenceLimitMs === undefined) return;
@@ -98,7 +101,13 @@ function processServer(start: typeof spawn, report: (message: FromServer) => voi
     child.on('close', () => settle());
     // git may exit before reading its input (a failed lock); its exit code says what happened.
     child.stdin!.on('error', () => undefined);
-    if (message.inputLater) inputs.set(id, (text) => (text === undefined ? child.kill() : child.stdin!.end(text)));
+    if (message.inputLater) {
+      inputs.set(id, (text) => {
+        if (text !== undefined) return void child.stdin!.end(text);
+        withdrawn = true;
+        child.kill();
+      });
+    }
     else child.stdin!.end(message.input);
     restartSilence();
   };
