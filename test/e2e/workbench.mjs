@@ -175,7 +175,7 @@ export async function pick(page, text) {
 export async function openPalette(page, text) {
   const input = quickInputBox(page);
   // The quick input closes when focus moves away from it (a view or terminal taking focus as it
-  // loads); the workbench's own behaviour, not ours: then it is opened again, up to three times.
+  // loads); the workbench's own behaviour, not ours: then it is tried again, three tries in all.
   for (let attempt = 1; ; attempt++) {
     await page.keyboard.press('F1');
     try {

@@ -11,7 +11,7 @@ function ourGitProcesses(): string[] {
   return listing.split('\n').filter((line) => /\bgit\b/.test(line) && !line.includes('<defunct>'));
 }
 
-/** Our git processes left after `ms` (a cancelled process may take a moment to read its closed input). */
+/** Our git processes left after `ms` (a stopped process may take a moment to exit). */
 async function gitProcessesLeftAfter(ms: number): Promise<string[]> {
   for (let waited = 0; waited < ms; waited += 50) {
     if (ourGitProcesses().length === 0) return [];
@@ -100,7 +100,7 @@ suite('attacks (sixth): the early ref landing when the base is checked out in a 
     const before = repo.oid('integration');
     await assert.rejects(service.mergeTask(task.id), (error: Error & { code?: string }) => error.code === 'OperationInProgress');
     assert.equal(repo.oid('integration'), before);
-    await gitProcessesLeftAfter(5_000);
+    assert.deepEqual(await gitProcessesLeftAfter(5_000), [], 'a git process of ours was left running');
     assert.deepEqual(loggedTransactions(log), [], 'a refused merge ran the user\'s reference-transaction hook');
   });
   test('when a merge into a base checked out in a linked worktree returns, no git process of ours is still running (a hook slow on empty transactions)', async () => {

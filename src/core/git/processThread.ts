@@ -94,7 +94,9 @@ function processServer(start: typeof spawn, report: (message: FromServer) => voi
       restartSilence();
     });
     child.on('error', settle);
+    let exited = false;
     child.on('exit', (code) => {
+      exited = true;
       exitCode = code ?? -1;
       grace = setTimeout(() => settle(), graceMs);
     });
@@ -104,6 +106,8 @@ function processServer(start: typeof spawn, report: (message: FromServer) => voi
     if (message.inputLater) {
       inputs.set(id, (text) => {
         if (text !== undefined) return void child.stdin!.end(text);
+        // A process that already exited (a failed lock, a bad repository) failed by itself: its exit code says so.
+        if (exited) return;
         withdrawn = true;
         child.kill();
       });
