@@ -94,9 +94,7 @@ function processServer(start: typeof spawn, report: (message: FromServer) => voi
       restartSilence();
     });
     child.on('error', settle);
-    let exited = false;
     child.on('exit', (code) => {
-      exited = true;
       exitCode = code ?? -1;
       grace = setTimeout(() => settle(), graceMs);
     });
@@ -107,7 +105,7 @@ function processServer(start: typeof spawn, report: (message: FromServer) => voi
       inputs.set(id, (text) => {
         if (text !== undefined) return void child.stdin!.end(text);
         // A process that already exited (a failed lock, a bad repository) failed by itself: its exit code says so.
-        if (exited) return;
+        if (child.exitCode !== null || child.signalCode !== null) return;
         withdrawn = true;
         child.kill();
       });
