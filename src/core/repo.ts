@@ -6,6 +6,7 @@ import { TaskWorktreesError } from './errors';
 import { GitAdapter } from './git/adapter';
 import { WorktreeEntry } from './git/porcelain';
 import { readWorktreesUsing } from './git/worktreeFiles';
+import { RefFileCache } from './git/refFiles';
 import { validateBranchName } from './tasks/ids';
 import { MergeStrategy, PortSettings, RepositoryConfig } from './tasks/model';
 import { DEFAULT_PORTS } from './tasks/ports';
@@ -55,6 +56,9 @@ export interface Layout {
  * from then on every window, agent and CLI reads it from there.
  */
 export class Repository {
+  /** The worktrees' HEAD files and their branches' files, as worktreesUsing() last read them. */
+  private readonly refFiles = new RefFileCache();
+
   constructor(
     readonly git: GitAdapter,
     readonly store: TaskStore,
@@ -95,7 +99,7 @@ export class Repository {
    * which costs one file read per worktree instead of a git process that reads five.
    */
   async worktreesUsing(branch: string, path?: string): Promise<WorktreeEntry[]> {
-    return (await readWorktreesUsing(this.commonDir, this.mainWorktree, branch, path)) ?? this.worktrees();
+    return (await readWorktreesUsing(this.commonDir, this.mainWorktree, branch, path, this.refFiles)) ?? this.worktrees();
   }
 
   /**

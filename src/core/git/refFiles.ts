@@ -1,4 +1,4 @@
-import { closeSync, constants, openSync, readFileSync, readSync } from 'node:fs';
+import { closeSync, constants, lstatSync, openSync, readFileSync, readSync, Stats } from 'node:fs';
 import { join } from 'node:path';
 
 const OID = /^(?:[0-9a-f]{40}|[0-9a-f]{64})$/;
@@ -33,10 +33,10 @@ export function readBranchOids(commonDir: string, branches: readonly string[]): 
 }
 
 /** The oid in the loose ref file, 'absent' when there is none, undefined when it is anything else. */
-export function readLoose(commonDir: string, branch: string): string | 'absent' | undefined {
+export function readLoose(commonDir: string, branch: string, read: (file: string) => string = readRefFile): string | 'absent' | undefined {
   let text: string;
   try {
-    text = readRefFile(`${commonDir}/refs/heads/${branch}`); // not join(): one per worktree in a merge
+    text = read(`${commonDir}/refs/heads/${branch}`); // not join(): one per worktree in a merge
   } catch (error) {
     return (error as NodeJS.ErrnoException).code === 'ENOENT' ? 'absent' : undefined;
   }
@@ -71,6 +71,53 @@ export function readRefFile(file: string): string {
 }
 
 const refBuffer = Buffer.alloc(4096);
+
+/**
+ * readRefFile() for files read again and again (every worktree's HEAD, on every merge): a file is
+ * read again only when an lstat shows it changed — another inode, size, change or modification
+ * time than at its last read (the lstat is taken before that read, so a change during the read
+ * shows next time). Only a file unchanged for over a second when it was read is kept: any later
+ * write, in place or by rename, gives it a later change time (the kernel's clock is coarse by
+ * milliseconds, not a second), so a kept text is never stale. Holds what the last scan read.
+ */
+export class RefFileCache {
+  private kept = new Map<string, KeptFile>();
+  private next = new Map<string, KeptFile>();
+  /** Files actually read (not answered from the cache): what the cache saves can be counted. */
+  reads = 0;
+
+  /** A new scan: what the last scan read is kept for this one; what it did not read is dropped. */
+  startScan(): void {
+    this.kept = this.next;
+    this.next = new Map();
+  }
+
+  read(file: string): string {
+    const stats = lstatSync(file, { throwIfNoEntry: false });
+    if (!stats) throw Object.assign(new Error(`${file} does not exist`), { code: 'ENOENT' });
+    const kept = stats.isFile() ? (this.next.get(file) ?? this.kept.get(file)) : undefined;
+    if (kept && sameFile(kept.stats, stats)) {
+      this.next.set(file, kept);
+      return kept.text;
+    }
+    this.reads++;
+    const text = readRefFile(file); // a link or a folder throws, as for any caller
+    if (stats.ctimeMs < Date.now() - STABLE_MS) this.next.set(file, { stats, text });
+    return text;
+  }
+}
+
+interface KeptFile {
+  stats: Stats;
+  text: string;
+}
+
+// How long a file must have been unchanged for its read to be kept (see RefFileCache).
+const STABLE_MS = 1000;
+
+function sameFile(a: Stats, b: Stats): boolean {
+  return a.ino === b.ino && a.dev === b.dev && a.size === b.size && a.ctimeMs === b.ctimeMs && a.mtimeMs === b.mtimeMs;
+}
 
 function readPacked(commonDir: string): Map<string, string> | undefined {
   let text: string;

@@ -1,7 +1,7 @@
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { basename, dirname, isAbsolute, join, resolve } from 'node:path';
 import { WorktreeEntry } from './porcelain';
-import { readBranchOids, readLoose, readRefFile } from './refFiles';
+import { readBranchOids, readLoose, readRefFile, RefFileCache } from './refFiles';
 
 const OID = /^(?:[0-9a-f]{40}|[0-9a-f]{64})$/;
 
@@ -13,11 +13,15 @@ const OID = /^(?:[0-9a-f]{40}|[0-9a-f]{64})$/;
  * (the repository's `.git` folder is the common dir; no setting that changes what git lists) with
  * every file of the expected form: anything else gives `undefined`, and the caller asks git.
  * A worktree added or removed meanwhile is as if git had listed a moment earlier or later.
+ * With `cache`, the files read for every worktree (HEAD, the alias check's branch) are read only
+ * when changed since its last scan (see RefFileCache).
  */
-export async function readWorktreesUsing(commonDir: string, mainWorktree: string, branch: string, path?: string): Promise<WorktreeEntry[] | undefined> {
+export async function readWorktreesUsing(commonDir: string, mainWorktree: string, branch: string, path?: string, cache?: RefFileCache): Promise<WorktreeEntry[] | undefined> {
   if (commonDir !== join(mainWorktree, '.git') || !plainConfig(commonDir)) return undefined;
-  const mainHead = readHead(commonDir);
-  if (!mainHead || !isPlainBranchOrOther(commonDir, mainHead, branch)) return undefined;
+  cache?.startScan();
+  const read = cache ? (file: string) => cache.read(file) : readRefFile;
+  const mainHead = readHead(commonDir, read);
+  if (!mainHead || !isPlainBranchOrOther(commonDir, mainHead, branch, read)) return undefined;
   let ids: string[];
   try {
     ids = readdirSync(join(commonDir, 'worktrees'));
@@ -37,8 +41,8 @@ export async function readWorktreesUsing(commonDir: string, mainWorktree: string
     // answered as they end (hundreds of worktrees take milliseconds).
     if (index % 32 === 31) await new Promise((resolve) => setImmediate(resolve));
     const adminDir = `${commonDir}/worktrees/${id}`; // not join(): this runs once per worktree
-    const head = readHead(adminDir);
-    if (!head || !isPlainBranchOrOther(commonDir, head, branch)) return undefined;
+    const head = readHead(adminDir, read);
+    if (!head || !isPlainBranchOrOther(commonDir, head, branch, read)) return undefined;
     if (adminDir !== pathAdminDir && !uses(adminDir, head, branch)) continue;
     const entry = linkedEntry(adminDir, head);
     if (!entry) return undefined;
@@ -71,18 +75,18 @@ export function mainWorktreeOn(commonDir: string, branch: string): boolean {
  * lists that worktree as on `branch`, so git lists. Packed refs are never symbolic: only a loose
  * ref that is not a plain commit id, or cannot be read, is doubtful.
  */
-function isPlainBranchOrOther(commonDir: string, head: Head, branch: string): boolean {
-  return !('branch' in head) || head.branch === branch || readLoose(commonDir, head.branch) !== undefined;
+function isPlainBranchOrOther(commonDir: string, head: Head, branch: string, read: (file: string) => string): boolean {
+  return !('branch' in head) || head.branch === branch || readLoose(commonDir, head.branch, read) !== undefined;
 }
 
 /** A HEAD file: on a branch, or detached at a commit; undefined for anything else (a symbolic ref outside refs/heads, an unreadable file). */
 type Head = { branch: string } | { detached: string };
 
-function readHead(gitDir: string): Head | undefined {
+function readHead(gitDir: string, read: (file: string) => string = readRefFile): Head | undefined {
   let text: string;
   try {
     // A HEAD that is a link (core.preferSymlinkRefs, old gits) names its branch by where it leads: git says.
-    text = readRefFile(`${gitDir}/HEAD`).trim();
+    text = read(`${gitDir}/HEAD`).trim();
   } catch {
     return undefined;
   }
