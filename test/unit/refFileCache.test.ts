@@ -1,4 +1,5 @@
 import * as assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
 import { readFileSync, realpathSync, renameSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { readWorktreesUsing } from '../../src/core/git/worktreeFiles';
@@ -48,7 +49,7 @@ suite('ref files read again only when they change (the worktree scan\'s cache)',
     assert.equal(cache.reads, 3);
   });
 
-  test('a file changed within the second before its read is read on every scan; a missing file and a link are not read', () => {
+  test('a file changed within the second before its read is read on every scan; a missing file, a link and a fifo are not read', () => {
     const file = join(repo.dir, '.git', 'refs', 'heads', 'fresh');
     writeFileSync(file, `${repo.oid('main')}\n`);
     const cache = new RefFileCache();
@@ -61,6 +62,9 @@ suite('ref files read again only when they change (the worktree scan\'s cache)',
     const link = join(repo.dir, '.git', 'refs', 'heads', 'link');
     symlinkSync(file, link);
     assert.throws(() => cache.read(link), { code: 'ELOOP' }, 'a link (core.preferSymlinkRefs) is left to git, as without the cache');
+    const fifo = join(repo.dir, '.git', 'refs', 'heads', 'fifo');
+    execFileSync('mkfifo', [fifo]);
+    assert.throws(() => cache.read(fifo), { code: 'EINVAL' }, 'a fifo is not opened (opening one blocks until it has a writer)');
   });
 
   test('a worktree switched to the base in place after a kept scan: the next scan sees the base in use there', async () => {

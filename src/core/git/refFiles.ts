@@ -95,13 +95,15 @@ export class RefFileCache {
   read(file: string): string {
     const stats = lstatSync(file, { throwIfNoEntry: false });
     if (!stats) throw Object.assign(new Error(`${file} does not exist`), { code: 'ENOENT' });
-    const kept = stats.isFile() ? (this.next.get(file) ?? this.kept.get(file)) : undefined;
+    // A link throws as readRefFile's O_NOFOLLOW does; anything else that is not a file is not opened (a fifo would block).
+    if (!stats.isFile()) throw Object.assign(new Error(`${file} is not a ref file`), { code: stats.isSymbolicLink() ? 'ELOOP' : 'EINVAL' });
+    const kept = this.next.get(file) ?? this.kept.get(file);
     if (kept && sameFile(kept.stats, stats)) {
       this.next.set(file, kept);
       return kept.text;
     }
     this.reads++;
-    const text = readRefFile(file); // a link or a folder throws, as for any caller
+    const text = readRefFile(file);
     if (stats.ctimeMs < Date.now() - STABLE_MS) this.next.set(file, { stats, text });
     return text;
   }
