@@ -2,7 +2,7 @@ import * as assert from 'node:assert/strict';
 import { execFileSync, spawnSync } from 'node:child_process';
 import { lstatSync, mkdirSync, realpathSync, renameSync, rmSync, statSync, symlinkSync, unlinkSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
-import { TaskService } from '../../src/core';
+import { Task, TaskService } from '../../src/core';
 import { worktreeAt } from '../../src/core/board';
 import { parseWorktreeList, WorktreeEntry } from '../../src/core/git/porcelain';
 import { RefFileCache } from '../../src/core/git/refFiles';
@@ -36,6 +36,20 @@ suite('attacks (seventh): the worktree scan\'s file cache', () => {
     repo.git('checkout', '-q', '--detach'); // the base is checked out nowhere unless a test says so
   });
   teardown(() => repo.dispose());
+
+  /** Tasks made while the base is checked out (they start from it), each with a commit; then the base is checked out nowhere. */
+  async function committedTasks(service: TaskService, subjects: string[]): Promise<Task[]> {
+    repo.git('checkout', '-q', 'main');
+    const tasks: Task[] = [];
+    for (const subject of subjects) {
+      const task = await service.createTask({ subject, createWorktree: true });
+      repo.write(`${subject}.txt`, `${subject}\n`, task.worktreePath);
+      repo.commitAll(subject, task.worktreePath);
+      tasks.push(task);
+    }
+    repo.git('checkout', '-q', '--detach');
+    return tasks;
+  }
 
   function fromGit(): WorktreeEntry[] {
     const entries = parseWorktreeList(repo.git('worktree', 'list', '--porcelain', '-z'));
@@ -233,15 +247,7 @@ suite('attacks (seventh): the worktree scan\'s file cache', () => {
   test('two windows on one repository: the base checked out by hand after both merged, then each merges there', async () => {
     const first = await TaskService.open(repo.dir);
     const second = await TaskService.open(repo.dir);
-    repo.git('checkout', '-q', 'main'); // tasks are based on the branch checked out
-    const tasks = [];
-    for (const subject of ['one', 'two', 'three', 'four']) {
-      const task = await first.createTask({ subject, createWorktree: true });
-      repo.write(`${subject}.txt`, `${subject}\n`, task.worktreePath);
-      repo.commitAll(subject, task.worktreePath);
-      tasks.push(task);
-    }
-    repo.git('checkout', '-q', '--detach');
+    const tasks = await committedTasks(first, ['one', 'two', 'three', 'four']);
     const bystander = sibling('bystander');
     repo.git('worktree', 'add', '-q', bystander, 'side');
     await settle();
@@ -258,15 +264,7 @@ suite('attacks (seventh): the worktree scan\'s file cache', () => {
 
   test('a merge after the base started a rebase in a kept worktree refuses, leaving the base where it was', async () => {
     const service = await TaskService.open(repo.dir);
-    repo.git('checkout', '-q', 'main');
-    const tasks = [];
-    for (const subject of ['one', 'two']) {
-      const task = await service.createTask({ subject, createWorktree: true });
-      repo.write(`${subject}.txt`, `${subject}\n`, task.worktreePath);
-      repo.commitAll(subject, task.worktreePath);
-      tasks.push(task);
-    }
-    repo.git('checkout', '-q', '--detach');
+    const tasks = await committedTasks(service, ['one', 'two']);
     const bystander = sibling('bystander');
     repo.git('worktree', 'add', '-q', bystander, 'side');
     repo.write('README.md', 'side\n', bystander);
@@ -285,15 +283,7 @@ suite('attacks (seventh): the worktree scan\'s file cache', () => {
 
   test('a task worktree detached with a commit on it after a kept scan: the merge sees the work a detached HEAD holds', async () => {
     const service = await TaskService.open(repo.dir);
-    repo.git('checkout', '-q', 'main');
-    const tasks = [];
-    for (const subject of ['one', 'two']) {
-      const task = await service.createTask({ subject, createWorktree: true });
-      repo.write(`${subject}.txt`, `${subject}\n`, task.worktreePath);
-      repo.commitAll(subject, task.worktreePath);
-      tasks.push(task);
-    }
-    repo.git('checkout', '-q', '--detach');
+    const tasks = await committedTasks(service, ['one', 'two']);
     await settle();
     assert.equal((await service.mergeTask(tasks[0].id)).merged, true);
 
