@@ -5,8 +5,8 @@ import { existsSync, realpathSync } from 'node:fs';
 import { TaskWorktreesError } from './errors';
 import { GitAdapter } from './git/adapter';
 import { WorktreeEntry } from './git/porcelain';
-import { readWorktreesUsing } from './git/worktreeFiles';
 import { RefFileCache } from './git/refFiles';
+import { readWorktreesUsing } from './git/worktreeFiles';
 import { validateBranchName } from './tasks/ids';
 import { MergeStrategy, PortSettings, RepositoryConfig } from './tasks/model';
 import { DEFAULT_PORTS } from './tasks/ports';
@@ -56,8 +56,8 @@ export interface Layout {
  * from then on every window, agent and CLI reads it from there.
  */
 export class Repository {
-  /** The worktrees' HEAD files and their branches' files, as worktreesUsing() last read them. */
-  private readonly refFiles = new RefFileCache();
+  /** The worktrees' HEAD files and their branches' files, as worktreesUsing() last read them (where the file system allows). */
+  private readonly refFiles: RefFileCache | undefined;
 
   constructor(
     readonly git: GitAdapter,
@@ -65,7 +65,9 @@ export class Repository {
     readonly mainWorktree: string,
     readonly commonDir: string,
     public settings: LifecycleSettings,
-  ) {}
+  ) {
+    this.refFiles = RefFileCache.forFilesUnder(commonDir);
+  }
 
   /**
    * The main worktree comes from git (`--show-toplevel`, the worktree list), never from the git

@@ -5,13 +5,13 @@ import { dirname, join, resolve } from 'node:path';
 import { Task, TaskService } from '../../src/core';
 import { worktreeAt } from '../../src/core/board';
 import { parseWorktreeList, WorktreeEntry } from '../../src/core/git/porcelain';
-import { RefFileCache } from '../../src/core/git/refFiles';
+import { RefFileCache, STABLE_MS } from '../../src/core/git/refFiles';
 import { readWorktreesUsing } from '../../src/core/git/worktreeFiles';
 import { branchesInUse } from '../../src/core/safety';
 import { TestRepo } from '../fixtures/repo';
 
-/** Longer than the cache's rule (a file must have been unchanged for a second before it is kept). */
-const settle = (): Promise<void> => new Promise((done) => setTimeout(done, 1100));
+/** Longer than the cache's rule (a file must have been unchanged for STABLE_MS before it is kept). */
+const settle = (): Promise<void> => new Promise((done) => setTimeout(done, STABLE_MS + 100));
 
 /**
  * Attacks on the merge's worktree scan and its file cache (RefFileCache): after a scan that kept
@@ -230,7 +230,7 @@ suite('attacks (seventh): the worktree scan\'s file cache', () => {
       const otherMain = realpathSync(other.dir);
       other.git('worktree', 'add', '-q', join(dirname(otherMain), 'w'), 'main');
       repo.git('worktree', 'add', '-q', sibling('w'), 'side');
-      await keptScan(); // both repositories' files are now over a second old
+      await keptScan(); // both repositories' files are now settled
       const otherBase = other.oid('main');
 
       renameSync(main, `${main}-moved`);
@@ -294,22 +294,24 @@ suite('attacks (seventh): the worktree scan\'s file cache', () => {
     await assert.rejects(service.mergeTask(tasks[1].id), { code: 'WorktreeDirty' });
   });
 
-  test('a HEAD that is a named pipe: the scan gives an answer (or leaves it to git) instead of blocking the process', async () => {
+  test('a HEAD or a branch file that is a named pipe: the reads give an answer (or leave it to git) instead of blocking the process', async () => {
     const worktree = sibling('w');
     repo.git('worktree', 'add', '-q', worktree, 'side');
     const head = join(adminDir('w'), 'HEAD');
-    await keptScan();
     unlinkSync(head);
     assert.equal(spawnSync('mkfifo', [head]).status, 0);
+    assert.equal(spawnSync('mkfifo', [join(common, 'refs', 'heads', 'piped')]).status, 0);
     // In a child: a read that blocks would block this process too, and no test timeout could end it.
     const script = [
       `const { readWorktreesUsing } = require(${JSON.stringify(resolve(__dirname, '../../src/core/git/worktreeFiles'))});`,
-      `const { RefFileCache } = require(${JSON.stringify(resolve(__dirname, '../../src/core/git/refFiles'))});`,
-      `readWorktreesUsing(${JSON.stringify(common)}, ${JSON.stringify(main)}, 'main', undefined, new RefFileCache()).then((r) => console.log(r === undefined ? 'left to git' : 'answered'));`,
+      `const { RefFileCache, readBranchOids } = require(${JSON.stringify(resolve(__dirname, '../../src/core/git/refFiles'))});`,
+      'const said = (r) => (r === undefined ? \'left to git\' : \'answered\');',
+      `const scan = (cache) => readWorktreesUsing(${JSON.stringify(common)}, ${JSON.stringify(main)}, 'main', undefined, cache);`,
+      `Promise.all([scan(new RefFileCache()), scan(undefined)]).then(([cached, plain]) => console.log([said(cached), said(plain), said(readBranchOids(${JSON.stringify(common)}, ['piped']))].join(',')));`,
     ].join('\n');
     const child = spawnSync(process.execPath, ['-e', script], { encoding: 'utf8', timeout: 10_000 });
-    assert.equal(child.signal, null, 'the scan returned (it was not stopped while blocked on the pipe)');
-    assert.equal(child.stdout.trim(), 'left to git');
+    assert.equal(child.signal, null, 'the reads returned (they were not stopped while blocked on a pipe)');
+    assert.equal(child.stdout.trim(), 'left to git,left to git,left to git', 'the scan with and without the cache, and the branch commits');
   });
 });
 

@@ -1,15 +1,16 @@
 import * as assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
+// The module object itself (not an import copy), so the test can see which files the merge opens.
+import fs = require('node:fs');
 import { readFileSync, realpathSync, renameSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 import { readWorktreesUsing } from '../../src/core/git/worktreeFiles';
-import { RefFileCache } from '../../src/core/git/refFiles';
+import { RefFileCache, STABLE_MS } from '../../src/core/git/refFiles';
 import { TaskService } from '../../src/core';
 import { branchesInUse } from '../../src/core/safety';
 import { TestRepo } from '../fixtures/repo';
 
-/** Longer than the cache's rule (a file must have been unchanged for a second before it is kept). */
-const settle = (): Promise<void> => new Promise((resolve) => setTimeout(resolve, 1100));
+/** Longer than the cache's rule (a file must have been unchanged for STABLE_MS before it is kept). */
+const settle = (): Promise<void> => new Promise((resolve) => setTimeout(resolve, STABLE_MS + 100));
 
 /**
  * The worktree scan a merge runs reads each worktree's HEAD (and its branch's file) again only when
@@ -49,7 +50,7 @@ suite('ref files read again only when they change (the worktree scan\'s cache)',
     assert.equal(cache.reads, 3);
   });
 
-  test('a file changed within the second before its read is read on every scan; a missing file, a link and a fifo are not read', () => {
+  test('a file changed within STABLE_MS before its read is read on every scan; a missing file and a link are not read (ENOENT, ELOOP as without the cache)', () => {
     const file = join(repo.dir, '.git', 'refs', 'heads', 'fresh');
     writeFileSync(file, `${repo.oid('main')}\n`);
     const cache = new RefFileCache();
@@ -62,9 +63,12 @@ suite('ref files read again only when they change (the worktree scan\'s cache)',
     const link = join(repo.dir, '.git', 'refs', 'heads', 'link');
     symlinkSync(file, link);
     assert.throws(() => cache.read(link), { code: 'ELOOP' }, 'a link (core.preferSymlinkRefs) is left to git, as without the cache');
-    const fifo = join(repo.dir, '.git', 'refs', 'heads', 'fifo');
-    execFileSync('mkfifo', [fifo]);
-    assert.throws(() => cache.read(fifo), { code: 'EINVAL' }, 'a fifo is not opened (opening one blocks until it has a writer)');
+    assert.equal(cache.reads, 3, 'neither was read');
+  });
+
+  test('only on a local file system: where an lstat may answer from a cache of its own, there is no cache', () => {
+    assert.ok(RefFileCache.forFilesUnder(repo.dir), 'this repository\'s (ext4 or tmpfs here)');
+    assert.equal(RefFileCache.forFilesUnder('/proc'), undefined, 'a file system not on the list (procfs)');
   });
 
   test('a worktree switched to the base in place after a kept scan: the next scan sees the base in use there', async () => {
@@ -122,7 +126,21 @@ suite('ref files read again only when they change (the worktree scan\'s cache)',
     const head = join(repo.dir, '.git', 'worktrees', 'bystander', 'HEAD');
     writeFileSync(head, 'ref: refs/heads/main\n'); // in place, same size
     repo.gitIn(bystander, 'reset', '-q', '--hard', 'main'); // its files now the base's, as after a checkout
-    const result = await service.mergeTask(second.id);
+    const opened: string[] = [];
+    const open = fs.openSync;
+    fs.openSync = (...args: Parameters<typeof fs.openSync>) => {
+      opened.push(String(args[0]));
+      return open(...args);
+    };
+    let result;
+    try {
+      result = await service.mergeTask(second.id);
+    } finally {
+      fs.openSync = open;
+    }
+    assert.ok(opened.includes(head), 'the changed HEAD was read again');
+    const settledHead = join(repo.dir, '.git', 'worktrees', basename(second.worktreePath!), 'HEAD');
+    assert.ok(!opened.includes(settledHead), 'an unchanged HEAD was not: the merge\'s scan uses the cache');
     assert.equal(result.merged, true);
     assert.equal(repo.gitIn(bystander, 'rev-parse', 'HEAD').trim(), repo.oid('main'), 'the worktree that has the base moved with it');
     assert.equal(repo.gitIn(bystander, 'status', '--porcelain').trim(), '', 'and its files are the merge\'s: nothing looks changed there');

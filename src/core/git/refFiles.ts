@@ -1,4 +1,4 @@
-import { closeSync, constants, lstatSync, openSync, readFileSync, readSync, Stats } from 'node:fs';
+import { closeSync, constants, fstatSync, lstatSync, openSync, readFileSync, readSync, Stats, statfsSync } from 'node:fs';
 import { join } from 'node:path';
 
 const OID = /^(?:[0-9a-f]{40}|[0-9a-f]{64})$/;
@@ -56,11 +56,13 @@ export function isBranchAlias(commonDir: string, branch: string): boolean {
 /**
  * A ref file's text, never through a symbolic link: git writes a symbolic ref as a link where
  * core.preferSymlinkRefs is set (and old gits did), and what the link leads to is another ref, not
- * this one's value. A link throws (ELOOP), so the caller asks git.
+ * this one's value. A link throws (ELOOP), so the caller asks git; so does anything but a plain
+ * file (EINVAL): it is opened without waiting, as a fifo's open would wait for a writer forever.
  */
 export function readRefFile(file: string): string {
-  const fd = openSync(file, constants.O_RDONLY | constants.O_NOFOLLOW);
+  const fd = openSync(file, constants.O_RDONLY | constants.O_NOFOLLOW | (constants.O_NONBLOCK ?? 0));
   try {
+    if (!fstatSync(fd).isFile()) throw Object.assign(new Error(`${file} is not a file`), { code: 'EINVAL' });
     // One read: a ref file is a line (a merge reads one per worktree, so each system call counts).
     const length = readSync(fd, refBuffer, 0, refBuffer.length, 0);
     if (length === refBuffer.length) throw Object.assign(new Error(`${file} is longer than a ref`), { code: 'EFBIG' });
@@ -74,17 +76,36 @@ const refBuffer = Buffer.alloc(4096);
 
 /**
  * readRefFile() for files read again and again (every worktree's HEAD, on every merge): a file is
- * read again only when an lstat shows it changed — another inode, size, change or modification
- * time than at its last read (the lstat is taken before that read, so a change during the read
- * shows next time). Only a file unchanged for over a second when it was read is kept: any later
- * write, in place or by rename, gives it a later change time (the kernel's clock is coarse by
- * milliseconds, not a second), so a kept text is never stale. Holds what the last scan read.
+ * read again only when an lstat shows it changed — another device, inode, size, change or
+ * modification time than before its last read (the lstat comes first, so a change during the read
+ * shows next time). Only a file unchanged for STABLE_MS before it was looked at is kept: a later
+ * write, in place or by rename, gives it a later change time even where file times are kept to the
+ * second or two. Not stale unless a write leaves the change time alone (a shared memory map whose
+ * page is still dirty) or the clock is set back. Holds what the last scan read.
  */
 export class RefFileCache {
   private kept = new Map<string, KeptFile>();
   private next = new Map<string, KeptFile>();
-  /** Files actually read (not answered from the cache): what the cache saves can be counted. */
-  reads = 0;
+  private readCount = 0;
+
+  /**
+   * A cache for the ref files under `dir`, or undefined where an lstat may not see every write:
+   * only local Linux file systems (a network or FUSE one may answer an lstat from its own cache,
+   * where an open asks again).
+   */
+  static forFilesUnder(dir: string): RefFileCache | undefined {
+    if (process.platform !== 'linux') return undefined;
+    try {
+      return LOCAL_FILE_SYSTEMS.has(statfsSync(dir).type) ? new RefFileCache() : undefined;
+    } catch {
+      return undefined;
+    }
+  }
+
+  /** Files actually read (not answered from the cache). */
+  get reads(): number {
+    return this.readCount;
+  }
 
   /** A new scan: what the last scan read is kept for this one; what it did not read is dropped. */
   startScan(): void {
@@ -93,18 +114,18 @@ export class RefFileCache {
   }
 
   read(file: string): string {
+    const lookedAt = Date.now();
     const stats = lstatSync(file, { throwIfNoEntry: false });
     if (!stats) throw Object.assign(new Error(`${file} does not exist`), { code: 'ENOENT' });
-    // A link throws as readRefFile's O_NOFOLLOW does; anything else that is not a file is not opened (a fifo would block).
-    if (!stats.isFile()) throw Object.assign(new Error(`${file} is not a ref file`), { code: stats.isSymbolicLink() ? 'ELOOP' : 'EINVAL' });
+    if (!stats.isFile()) return readRefFile(file); // throws, as without the cache
     const kept = this.next.get(file) ?? this.kept.get(file);
     if (kept && sameFile(kept.stats, stats)) {
       this.next.set(file, kept);
       return kept.text;
     }
-    this.reads++;
+    this.readCount++;
     const text = readRefFile(file);
-    if (stats.ctimeMs < Date.now() - STABLE_MS) this.next.set(file, { stats, text });
+    if (stats.ctimeMs < lookedAt - STABLE_MS) this.next.set(file, { stats, text });
     return text;
   }
 }
@@ -114,8 +135,11 @@ interface KeptFile {
   text: string;
 }
 
-// How long a file must have been unchanged for its read to be kept (see RefFileCache).
-const STABLE_MS = 1000;
+/** How long a file must have been unchanged for its read to be kept: above the coarsest file times of the file systems below (2 s). */
+export const STABLE_MS = 3000;
+
+// statfs magic numbers: ext2/3/4, xfs, btrfs, tmpfs, overlayfs, zfs, f2fs.
+const LOCAL_FILE_SYSTEMS = new Set([0xef53, 0x58465342, 0x9123683e, 0x01021994, 0x794c7630, 0x2fc12fc1, 0xf2f52010]);
 
 function sameFile(a: Stats, b: Stats): boolean {
   return a.ino === b.ino && a.dev === b.dev && a.size === b.size && a.ctimeMs === b.ctimeMs && a.mtimeMs === b.mtimeMs;
