@@ -1,4 +1,4 @@
-import { closeSync, constants, fstatSync, lstatSync, openSync, readFileSync, readSync, Stats, statfsSync } from 'node:fs';
+import { closeSync, constants, lstatSync, openSync, readFileSync, readSync, Stats, statfsSync } from 'node:fs';
 import { join } from 'node:path';
 
 const OID = /^(?:[0-9a-f]{40}|[0-9a-f]{64})$/;
@@ -56,13 +56,12 @@ export function isBranchAlias(commonDir: string, branch: string): boolean {
 /**
  * A ref file's text, never through a symbolic link: git writes a symbolic ref as a link where
  * core.preferSymlinkRefs is set (and old gits did), and what the link leads to is another ref, not
- * this one's value. A link throws (ELOOP), so the caller asks git; so does anything but a plain
- * file (EINVAL): it is opened without waiting, as a fifo's open would wait for a writer forever.
+ * this one's value. A link throws (ELOOP), so the caller asks git. Opened without waiting: a fifo's
+ * open would wait for a writer forever; read, it gives nothing or fails, and the caller asks git.
  */
 export function readRefFile(file: string): string {
   const fd = openSync(file, constants.O_RDONLY | constants.O_NOFOLLOW | (constants.O_NONBLOCK ?? 0));
   try {
-    if (!fstatSync(fd).isFile()) throw Object.assign(new Error(`${file} is not a file`), { code: 'EINVAL' });
     // One read: a ref file is a line (a merge reads one per worktree, so each system call counts).
     const length = readSync(fd, refBuffer, 0, refBuffer.length, 0);
     if (length === refBuffer.length) throw Object.assign(new Error(`${file} is longer than a ref`), { code: 'EFBIG' });
@@ -116,8 +115,7 @@ export class RefFileCache {
   read(file: string): string {
     const lookedAt = Date.now();
     const stats = lstatSync(file, { throwIfNoEntry: false });
-    if (!stats) throw Object.assign(new Error(`${file} does not exist`), { code: 'ENOENT' });
-    if (!stats.isFile()) return readRefFile(file); // throws, as without the cache
+    if (!stats?.isFile()) return readRefFile(file); // missing, a link, a fifo: as without the cache, never kept
     const kept = this.next.get(file) ?? this.kept.get(file);
     if (kept && sameFile(kept.stats, stats)) {
       this.next.set(file, kept);
